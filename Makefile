@@ -1,0 +1,91 @@
+# heapsnap: `make demo` and `make test` set up everything on a fresh Debian machine.
+SHELL       := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT       ?= swift
+CC          := gcc
+CXX         := g++
+SWIFTC      ?= swiftc
+
+# System packages the build, the tests and the benchmark need (installed only when missing).
+APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils
+APT_BENCH   := heaptrack time
+
+BUILD       := .build
+RELEASE_BIN := $(BUILD)/release
+DEBUG_BIN   := $(BUILD)/debug
+LIB_NAME    := libheapsnap.so
+LIB         := $(BUILD)/lib/$(LIB_NAME)
+PROGRAMS    := $(BUILD)/test-programs
+
+TRACK_SRC   := $(wildcard Sources/Track/*.c)
+TRACK_HDR   := $(wildcard Sources/Track/*.h Sources/Track/include/*.h)
+# The tracker runs inside other people's processes: hidden symbols but for the malloc family and the
+# C API, initial-exec TLS (no allocation on first access), and no dependency but libc (libunwind is
+# dlopen'ed RTLD_LOCAL so its _Unwind_* and backtrace never shadow the process's own).
+TRACK_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+                -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -ISources/Track/include
+TRACK_LDFLAGS := -shared -Wl,-z,now -Wl,--no-undefined -ldl -lpthread
+
+.PHONY: all deps lib build debug programs test demo bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(APT_BUILD) $(EXTRA_APT); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing missing packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lib: $(LIB)
+
+$(LIB): $(TRACK_SRC) $(TRACK_HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(TRACK_CFLAGS) -o $@ $(TRACK_SRC) $(TRACK_LDFLAGS)
+
+# The CLI finds libheapsnap.so next to its own executable, so the library is copied beside each build.
+build: deps $(LIB)
+	$(SWIFT) build -c release
+	cp -f $(LIB) $(RELEASE_BIN)/$(LIB_NAME)
+
+debug: deps $(LIB)
+	$(SWIFT) build
+	cp -f $(LIB) $(DEBUG_BIN)/$(LIB_NAME)
+
+# Test programs: real C, C++ and Swift programs the tests run under the tracker. Built without
+# optimisation so that every allocation site keeps its own line.
+PROGRAM_C     := $(patsubst Tests/Programs/%.c,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.c))
+PROGRAM_CXX   := $(patsubst Tests/Programs/%.cpp,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.cpp))
+PROGRAM_SWIFT := $(patsubst Tests/Programs/%.swift,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.swift))
+
+programs: $(PROGRAM_C) $(PROGRAM_CXX) $(PROGRAM_SWIFT)
+
+$(PROGRAMS)/%: Tests/Programs/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -g -O0 -pthread -ISources/Track/include -o $@ $< -ldl
+$(PROGRAMS)/%: Tests/Programs/%.cpp | deps
+	@mkdir -p $(@D)
+	$(CXX) -g -O0 -pthread -o $@ $<
+$(PROGRAMS)/%: Tests/Programs/%.swift | deps
+	@mkdir -p $(@D)
+	$(SWIFTC) -g -Onone -o $@ $<
+
+TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS))
+
+test: deps $(LIB) programs
+	$(SWIFT) build
+	cp -f $(LIB) $(DEBUG_BIN)/$(LIB_NAME)
+	$(TEST_ENV) $(SWIFT) test
+
+# The bundled example: a cache that never evicts, next to healthy churn.
+demo: build
+	@bash Examples/demo.sh $(RELEASE_BIN)/heapsnap $(BUILD)/examples
+
+bench: build
+	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_BENCH)"
+	@bash Benchmarks/run.sh $(abspath $(LIB)) $(BUILD)/bench
+
+clean:
+	rm -rf $(BUILD)

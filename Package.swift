@@ -1,0 +1,40 @@
+// swift-tools-version:5.9
+// The tracker (Sources/Track, C) is built by the Makefile as libheapsnap.so with the system C compiler,
+// not by SwiftPM: a SwiftPM dynamic product is linked by swiftc, which drags libswiftCore into every
+// traced process. No Swift target depends on it; they only read the files it writes.
+import PackageDescription
+
+let package = Package(
+    name: "heapsnap",
+    products: [
+        .executable(name: "heapsnap", targets: ["heapsnap"]),
+        .library(name: "HeapSnap", targets: ["HeapSnap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibDW", path: "Sources/CLibDW"),
+        .target(
+            name: "HeapSnap",
+            dependencies: [
+                "CLibDW",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/HeapSnap"
+        ),
+        .executableTarget(
+            name: "heapsnap",
+            dependencies: [
+                "HeapSnap",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CLI"
+        ),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TrackTests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/TrackTests"),
+        .testTarget(name: "HeapSnapTests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/HeapSnapTests"),
+        .testTarget(name: "CLITests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/CLITests"),
+    ]
+)

@@ -1,0 +1,154 @@
+// The contents of one snapshot file exactly as the tracker wrote it (Docs/FORMAT.md): counters, modules,
+// stacks of raw return addresses, optional live blocks. Nothing here is symbolized; see Symbolize/.
+
+/// What made the tracker write a snapshot.
+public enum SnapshotTrigger: UInt32, Sendable, Codable, CaseIterable {
+    case api = 0, exit = 1, signal = 2, interval = 3, peak = 4
+}
+
+/// The HEADER section.
+public struct SnapshotHeader: Sendable, Equatable {
+    public var formatVersion: UInt32
+    public var pid: UInt32
+    public var parentPID: UInt32
+    /// CLOCK_REALTIME in nanoseconds since the epoch.
+    public var timeNanoseconds: UInt64
+    public var startNanoseconds: UInt64
+    public var sequence: UInt32
+    public var trigger: SnapshotTrigger
+    public var maxFrames: UInt32
+    public var hasTraces: Bool
+    public var currentBytes: UInt64
+    public var peakBytes: UInt64
+    public var liveBlocks: UInt64
+    public var totalAllocations: UInt64
+    public var totalBytes: UInt64
+    public var trackerBytes: UInt64
+    public var untrackedFrees: UInt64
+    public var executable: String
+    public var arguments: [String]
+
+    public init(
+        formatVersion: UInt32 = 1, pid: UInt32, parentPID: UInt32 = 0,
+        timeNanoseconds: UInt64 = 0, startNanoseconds: UInt64 = 0, sequence: UInt32 = 1,
+        trigger: SnapshotTrigger = .api, maxFrames: UInt32 = 64, hasTraces: Bool = false,
+        currentBytes: UInt64 = 0, peakBytes: UInt64 = 0, liveBlocks: UInt64 = 0,
+        totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0, trackerBytes: UInt64 = 0,
+        untrackedFrees: UInt64 = 0, executable: String = "", arguments: [String] = []
+    ) {
+        self.formatVersion = formatVersion
+        self.pid = pid
+        self.parentPID = parentPID
+        self.timeNanoseconds = timeNanoseconds
+        self.startNanoseconds = startNanoseconds
+        self.sequence = sequence
+        self.trigger = trigger
+        self.maxFrames = maxFrames
+        self.hasTraces = hasTraces
+        self.currentBytes = currentBytes
+        self.peakBytes = peakBytes
+        self.liveBlocks = liveBlocks
+        self.totalAllocations = totalAllocations
+        self.totalBytes = totalBytes
+        self.trackerBytes = trackerBytes
+        self.untrackedFrees = untrackedFrees
+        self.executable = executable
+        self.arguments = arguments
+    }
+}
+
+/// One record of the MODULES section.
+public struct ModuleRecord: Sendable, Equatable {
+    public struct Segment: Sendable, Equatable {
+        public var start: UInt64
+        public var size: UInt64
+        public var flags: UInt32
+        public var isExecutable: Bool { flags & 1 != 0 }
+        public init(start: UInt64, size: UInt64, flags: UInt32) {
+            self.start = start
+            self.size = size
+            self.flags = flags
+        }
+    }
+
+    public var loadBias: UInt64
+    public var isMainExecutable: Bool
+    public var wasUnloaded: Bool
+    public var isVDSO: Bool
+    public var path: String
+    public var buildID: [UInt8]
+    public var segments: [Segment]
+
+    public init(
+        loadBias: UInt64, path: String, buildID: [UInt8] = [], segments: [Segment] = [],
+        isMainExecutable: Bool = false, wasUnloaded: Bool = false, isVDSO: Bool = false
+    ) {
+        self.loadBias = loadBias
+        self.path = path
+        self.buildID = buildID
+        self.segments = segments
+        self.isMainExecutable = isMainExecutable
+        self.wasUnloaded = wasUnloaded
+        self.isVDSO = isVDSO
+    }
+
+    /// True when `address` falls inside one of the module's mapped segments.
+    public func contains(_ address: UInt64) -> Bool {
+        segments.contains { address >= $0.start && address - $0.start < $0.size }
+    }
+}
+
+/// One record of the STACKS section: a distinct (domain, call stack) and its aggregates.
+public struct StackRecord: Sendable, Equatable {
+    public var domain: UInt32
+    /// Return addresses, most recent first.
+    public var frames: [UInt64]
+    public var isTruncated: Bool
+    public var liveBytes: UInt64
+    public var liveBlocks: UInt64
+    public var totalAllocations: UInt64
+    public var totalBytes: UInt64
+
+    public init(
+        domain: UInt32 = 0, frames: [UInt64], isTruncated: Bool = false,
+        liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0
+    ) {
+        self.domain = domain
+        self.frames = frames
+        self.isTruncated = isTruncated
+        self.liveBytes = liveBytes
+        self.liveBlocks = liveBlocks
+        self.totalAllocations = totalAllocations
+        self.totalBytes = totalBytes
+    }
+}
+
+/// One record of the TRACES section: a live block.
+public struct TraceRecord: Sendable, Equatable {
+    public var address: UInt64
+    public var size: UInt64
+    /// Index into `RawSnapshot.stacks`.
+    public var stack: UInt32
+
+    public init(address: UInt64, size: UInt64, stack: UInt32) {
+        self.address = address
+        self.size = size
+        self.stack = stack
+    }
+}
+
+/// A whole snapshot file, unsymbolized.
+public struct RawSnapshot: Sendable, Equatable {
+    public var header: SnapshotHeader
+    public var modules: [ModuleRecord]
+    public var stacks: [StackRecord]
+    /// Present only when the tracker ran with HEAPSNAP_TRACES=1.
+    public var traces: [TraceRecord]?
+
+    public init(header: SnapshotHeader, modules: [ModuleRecord], stacks: [StackRecord], traces: [TraceRecord]? = nil) {
+        self.header = header
+        self.modules = modules
+        self.stacks = stacks
+        self.traces = traces
+    }
+}

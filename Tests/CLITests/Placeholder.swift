@@ -1,0 +1,1 @@
+// CLITests: filled by the work on its issue.

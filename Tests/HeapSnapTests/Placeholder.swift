@@ -1,0 +1,1 @@
+// HeapSnapTests: filled by the work on its issue.

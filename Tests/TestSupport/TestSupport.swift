@@ -1,0 +1,118 @@
+// Shared by the test targets: where the built pieces are, and running real child processes.
+import Foundation
+import XCTest
+
+public enum TestPaths {
+    /// The package root, found from this file's location.
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// libheapsnap.so as built by `make lib` (HEAPSNAP_LIB overrides).
+    public static var library: String {
+        ProcessInfo.processInfo.environment["HEAPSNAP_LIB"]
+            ?? packageRoot.appendingPathComponent(".build/lib/libheapsnap.so").path
+    }
+
+    /// The folder of test programs built by `make programs` (HEAPSNAP_TEST_PROGRAMS overrides).
+    public static var programs: String {
+        ProcessInfo.processInfo.environment["HEAPSNAP_TEST_PROGRAMS"]
+            ?? packageRoot.appendingPathComponent(".build/test-programs").path
+    }
+
+    /// The path of a test program built from Tests/Programs/<name>.{c,cpp,swift}; fails the test when missing.
+    public static func program(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let path = programs + "/" + name
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            XCTFail("test program \(path) is missing: run `make test`", file: file, line: line)
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return path
+    }
+
+    /// The source file of a test program, as the symbolizer should name it.
+    public static func programSource(_ fileName: String) -> String {
+        packageRoot.appendingPathComponent("Tests/Programs/\(fileName)").path
+    }
+
+    /// The `heapsnap` executable of the current build (next to the test bundle).
+    public static var cli: String {
+        if let path = ProcessInfo.processInfo.environment["HEAPSNAP_CLI"] { return path }
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("heapsnap")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+            dir.deleteLastPathComponent()
+        }
+        return packageRoot.appendingPathComponent(".build/debug/heapsnap").path
+    }
+}
+
+/// The outcome of a finished child process.
+public struct ProcessResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var terminatedBySignal: Bool
+}
+
+/// A fresh temporary folder, removed when the object goes away.
+public final class TemporaryDirectory {
+    public let path: String
+    public init() throws {
+        let base = FileManager.default.temporaryDirectory
+            .appendingPathComponent("heapsnap-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        path = base.path
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// The files in the folder whose names end with `suffix`, sorted.
+    public func files(endingWith suffix: String = ".heapsnap") -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { $0.hasSuffix(suffix) }.sorted().map { path + "/" + $0 }
+    }
+}
+
+/// Runs `executable` with `arguments`, the current environment plus `environment`, and waits.
+/// With `preload`, libheapsnap.so is preloaded. `stdin` is written to the child's standard input.
+@discardableResult
+public func runProcess(
+    _ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
+    preload: Bool = false, directory: String? = nil, stdin: String? = nil, timeout: TimeInterval = 120
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for key in env.keys where key.hasPrefix("HEAPSNAP_") && key != "HEAPSNAP_LIB" { env[key] = nil }
+    env["LD_PRELOAD"] = nil
+    if preload { env["LD_PRELOAD"] = TestPaths.library }
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
+    process.standardOutput = outPipe
+    process.standardError = errPipe
+    process.standardInput = inPipe
+    try process.run()
+    if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try? inPipe.fileHandleForWriting.close()
+    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
+    var outData = Data(), errData = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { outData = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter()
+    DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    if group.wait(timeout: .now() + timeout) == .timedOut {
+        process.terminate()
+        throw NSError(domain: "heapsnap-tests", code: 1,
+                      userInfo: [NSLocalizedDescriptionKey: "\(executable) did not finish in \(timeout) s"])
+    }
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self),
+        terminatedBySignal: process.terminationReason == .uncaughtSignal)
+}

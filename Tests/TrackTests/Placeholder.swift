@@ -1,0 +1,1 @@
+// TrackTests: filled by the work on its issue.
