@@ -342,7 +342,10 @@ static void default_name(char *out, const char *what, uint32_t sequence) {
 }
 
 /* Writes `path` through `<path>.tmp.<pid>`. Without `replace`, an existing `path` is never touched. */
+static char last_path[HS_PATH_MAX]; /* for the error message */
+
 static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
+    append(last_path, 0, path);
     char temporary[HS_PATH_MAX];
     size_t at = append(temporary, 0, path);
     at = append(temporary, at, ".tmp.");
@@ -450,7 +453,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     }
     release_capture(&c);
     if (rc != 0 && trigger != HS_API) {
-        if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", path, err);
+        if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", last_path, err);
         if (trigger == HS_PEAK) peak_failure_reported = true;
     }
 done:

@@ -347,3 +347,50 @@ final class TrackerTests: XCTestCase {
         }
     }
 }
+
+final class TrackerConfigurationTests: XCTestCase {
+    override func setUpWithError() throws { try requireLibrary() }
+
+    func testCountersDefaultNamesAndFrameLimit() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_api", [dir.path], environment: ["HEAPSNAP_FRAMES": "8"], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        XCTAssertEqual(result.stderr, "")
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_api"))
+        let files = dir.files()
+        XCTAssertEqual(files.map { URL(fileURLWithPath: $0).lastPathComponent.hasSuffix(".0001.heapsnap") }, [true, false])
+        let snapshot = try RawSnapshot(contentsOf: files[0])
+        XCTAssertEqual(snapshot.header.maxFrames, 8)
+        XCTAssertEqual(snapshot.header.peakBytes, snapshot.header.currentBytes, "reset_peak")
+        XCTAssertTrue(snapshot.stacks.allSatisfy { $0.frames.count <= 8 })
+        let deep = snapshot.stacks(allocatedIn: try symbols.function("deep"))
+        XCTAssertEqual(deep.count, 1)
+        XCTAssertEqual(deep.first?.frames.count, 8)
+        XCTAssertEqual(deep.first?.isTruncated, true)
+        XCTAssertEqual(SiteTotals(deep), SiteTotals(liveBytes: 48, liveBlocks: 1, totalAllocations: 1, totalBytes: 48))
+        XCTAssertEqual(SiteTotals(snapshot.stacks(allocatedIn: try symbols.function("api_site"))),
+                       SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 1, totalBytes: 5000))
+    }
+
+    func testBadSettingsWarnOnceAndFallBack() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_api", [dir.path], environment: [
+            "HEAPSNAP_FRAMES": "lots", "HEAPSNAP_SIGNAL": "SIGNOPE", "HEAPSNAP_INTERVAL": "soon", "HEAPSNAP_PEAK_STEP": "12Q",
+        ], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 4, result.stderr)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("heapsnap: HEAPSNAP_") }, result.stderr)
+        let snapshot = try RawSnapshot(contentsOf: dir.files()[0])
+        XCTAssertEqual(snapshot.header.maxFrames, 64)
+    }
+
+    func testUnwritableFolderIsReportedNotFatal() throws {
+        let dir = try TemporaryDirectory()
+        let missing = dir.path + "/does/not/exist"
+        let result = try runProcess(try TestPaths.program("track_leak"), environment: ["HEAPSNAP_DIR": missing], preload: true)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.hasPrefix("heapsnap: cannot write a snapshot"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1)
+    }
+}
