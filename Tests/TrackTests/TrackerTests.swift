@@ -142,6 +142,25 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(try site(parent, symbols, "child_site").totalAllocations, 0)
     }
 
+    func testForkWhileThreadsAllocateAndSnapshotsRun() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_forkstress", environment: ["HEAPSNAP_INTERVAL": "0.005", "HEAPSNAP_PEAK_STEP": "16K"],
+                                    directory: dir)
+        let children = result.stdout.split(separator: "\n").compactMap { UInt32($0) }
+        XCTAssertEqual(children.count, 30)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_forkstress"))
+        let site = try symbols.function("stress_child_site")
+        for child in children {
+            let files = dir.files().filter { $0.contains("/track_forkstress.\(child).") && !$0.hasSuffix(".peak.heapsnap") }
+            let snapshots = try files.map { try RawSnapshot(contentsOf: $0) }
+            let exit = try XCTUnwrap(snapshots.first { $0.header.trigger == .exit }, "child \(child): \(files)")
+            XCTAssertEqual(exit.header.pid, child)
+            XCTAssertEqual(SiteTotals(exit.stacks(allocatedIn: site)),
+                           SiteTotals(liveBytes: 1000, liveBlocks: 10, totalAllocations: 10, totalBytes: 1000))
+        }
+        for file in dir.files(endingWith: ".heapsnap") { XCTAssertNoThrow(try RawSnapshot(contentsOf: file)) }
+    }
+
     func testExecedChildIsTracked() throws {
         let dir = try TemporaryDirectory()
         let result = try runTracked("track_exec", directory: dir)
@@ -153,6 +172,15 @@ final class TrackerTests: XCTestCase {
         let symbols = try ProgramSymbols(program: program)
         XCTAssertEqual(try site(child, symbols, "exec_child_site"), SiteTotals(liveBytes: 777, liveBlocks: 1, totalAllocations: 1, totalBytes: 777))
         XCTAssertEqual(dir.files().count, 2)
+
+        // exec in place: the new image finds 0001 taken by the old one and writes 0002
+        let same = try TemporaryDirectory()
+        try runTracked("track_exec", ["self"], directory: same)
+        let snapshots = try same.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertEqual(snapshots.map(\.header.sequence), [1, 2])
+        XCTAssertEqual(snapshots.map(\.header.trigger), [.api, .exit])
+        XCTAssertEqual(Set(snapshots.map(\.header.pid)).count, 1)
+        XCTAssertEqual(snapshots.map(\.header.arguments), [[program, "self"], ["track_exec", "child"]])
     }
 
     func testSignalTriggersASnapshot() throws {
