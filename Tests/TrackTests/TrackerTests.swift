@@ -260,6 +260,18 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(try site(exit, symbols, "leak_site"), SiteTotals(liveBytes: 64_000, liveBlocks: 1000, totalAllocations: 1000, totalBytes: 64_000))
     }
 
+    func testFreesOfUnknownBlocksAreCountedApart() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/untracked.heapsnap"
+        try runTracked("track_untracked", [path], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_untracked"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        XCTAssertEqual(snapshot.header.untrackedFrees, 2, "one free, one realloc of blocks from before tracking")
+        XCTAssertEqual(try site(snapshot, symbols, "untracked_realloc_site"),
+                       SiteTotals(liveBytes: 200, liveBlocks: 1, totalAllocations: 1, totalBytes: 200))
+    }
+
     func testDomainsFromThePoolAPI() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/domains.heapsnap"
