@@ -315,14 +315,17 @@ static bool open_wake_pipe(void) {
 
 /* ---------------------------------------------------------------- fork */
 
+/* The guard stays up from our prepare handler to our parent/child handler: other fork handlers that
+ * run in between and allocate must not wait for the locks this thread holds. */
+static __thread int guard_before_fork __attribute__((tls_model("initial-exec")));
+
 static void before_fork(void) {
-    int guard = hs_in_tracker;
+    guard_before_fork = hs_in_tracker;
     hs_in_tracker = 1;
     pthread_mutex_lock(&hs_snapshot_lock);
     pthread_mutex_lock(&hs_modules_lock);
     pthread_mutex_lock(&hs_stacks_append_lock);
     hs_lock_all_shards();
-    hs_in_tracker = guard;
 }
 
 static void after_fork_parent(void) {
@@ -330,6 +333,7 @@ static void after_fork_parent(void) {
     pthread_mutex_unlock(&hs_stacks_append_lock);
     pthread_mutex_unlock(&hs_modules_lock);
     pthread_mutex_unlock(&hs_snapshot_lock);
+    hs_in_tracker = guard_before_fork;
 }
 
 /* The child is a new process to the tracker: its own pid, start time, totals and sequence, files of
@@ -344,6 +348,7 @@ static void after_fork_child(void) {
     if (hs_config.signal || hs_config.interval_ns) {
         if (open_wake_pipe()) atomic_store(&hs_thread_wanted, 1); /* started by the next allocation */
     }
+    hs_in_tracker = guard_before_fork;
 }
 
 /* ---------------------------------------------------------------- start and exit */
