@@ -118,6 +118,24 @@ final class TrackerTests: XCTestCase {
         // is freed by glibc when each thread exits)
     }
 
+    func testAMillionLiveBlocks() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/million.heapsnap"
+        let result = try runTracked("track_million", [path], environment: ["HEAPSNAP_TRACES": "1"], directory: dir)
+        let milliseconds = try XCTUnwrap(Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertLessThan(milliseconds, 2000, "a snapshot of a million blocks with traces")
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_million"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        let sites = snapshot.stacks(allocatedIn: try symbols.function("million_site"))
+        XCTAssertEqual(sites.count, 16, "one stack per recursion depth")
+        XCTAssertEqual(SiteTotals(sites), SiteTotals(liveBytes: 32_000_000, liveBlocks: 1_000_000, totalAllocations: 1_000_000, totalBytes: 32_000_000))
+        let traces = try XCTUnwrap(snapshot.traces)
+        XCTAssertEqual(UInt64(traces.count), snapshot.header.liveBlocks)
+        let siteIndices = Set(snapshot.stacks.indices.filter { sites.contains(snapshot.stacks[$0]) }.map(UInt32.init))
+        XCTAssertEqual(traces.filter { siteIndices.contains($0.stack) }.count, 1_000_000)
+    }
+
     func testForkChildTracksIntoItsOwnFiles() throws {
         let dir = try TemporaryDirectory()
         let result = try runTracked("track_fork", directory: dir)
