@@ -187,6 +187,20 @@ static void parse_config(bool report) {
     }
 }
 
+/* Snapshots go where the program started, even if it changes directory later (daemons chdir to /). */
+static void anchor_directory(void) {
+    if (hs_config.dir[0] == '/') return;
+    char absolute[sizeof hs_config.dir];
+    if (!getcwd(absolute, sizeof absolute - 64)) return;
+    size_t at = strlen(absolute), n = strlen(hs_config.dir);
+    if (n) {
+        if (at + 1 + n >= sizeof absolute) return;
+        absolute[at++] = '/';
+        memcpy(absolute + at, hs_config.dir, n + 1);
+    }
+    memcpy(hs_config.dir, absolute, strlen(absolute) + 1);
+}
+
 static void read_identity(void) {
     hs_pid = getpid();
     hs_start_ns = hs_realtime_ns();
@@ -358,6 +372,7 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     hs_in_tracker = 1;
     if (atomic_load(&hs_state) == 0) hs_early_init();
     parse_config(true);
+    anchor_directory();
     if (!hs_exe_path[0]) read_identity();
     hs_unwind_init();
     hs_modules_refresh();

@@ -443,6 +443,22 @@ final class TrackerConfigurationTests: XCTestCase {
         XCTAssertEqual(snapshot.header.maxFrames, 64)
     }
 
+    func testSnapshotsGoWhereTheProgramStarted() throws {
+        let dir = try TemporaryDirectory()
+        let elsewhere = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path + "/out", withIntermediateDirectories: false)
+        // no HEAPSNAP_DIR: the starting working directory
+        var result = try runProcess(try TestPaths.program("track_chdir"), [elsewhere.path], preload: true, directory: dir.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(dir.files().count, 1)
+        // a relative HEAPSNAP_DIR: relative to the starting working directory
+        result = try runProcess(try TestPaths.program("track_chdir"), [elsewhere.path], environment: ["HEAPSNAP_DIR": "out"],
+                                preload: true, directory: dir.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter { $0.hasSuffix(".heapsnap") }.count, 1)
+        XCTAssertEqual(elsewhere.files(), [])
+    }
+
     func testUnwritableFolderIsReportedNotFatal() throws {
         let dir = try TemporaryDirectory()
         let missing = dir.path + "/does/not/exist"
