@@ -346,7 +346,8 @@ static char last_path[HS_PATH_MAX]; /* for the error message */
 
 static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
     append(last_path, 0, path);
-    char temporary[HS_PATH_MAX];
+    static char temporary[HS_PATH_MAX]; /* static, like every buffer here: snapshots run under
+                                         * hs_snapshot_lock, sometimes on a user thread's small stack */
     size_t at = append(temporary, 0, path);
     at = append(temporary, at, ".tmp.");
     append_number(temporary, at, (uint64_t)hs_pid, 1);
@@ -397,7 +398,7 @@ static bool exists(const char *path) {
 }
 
 static int write_default(struct capture *c, enum hs_trigger trigger) {
-    char path[HS_PATH_MAX];
+    static char path[HS_PATH_MAX];
     for (int attempt = 0; attempt < 10000; attempt++) {
         uint32_t sequence = atomic_fetch_add(&hs_sequence, 1) + 1;
         default_name(path, NULL, sequence);
@@ -439,7 +440,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         goto done;
     }
     if (trigger == HS_PEAK) {
-        char peak_path[HS_PATH_MAX];
+        static char peak_path[HS_PATH_MAX];
         default_name(peak_path, "peak", 0);
         rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
         if (rc == 0) peak_file_is_ours = true;
