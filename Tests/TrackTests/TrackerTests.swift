@@ -136,6 +136,16 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(traces.filter { siteIndices.contains($0.stack) }.count, 1_000_000)
     }
 
+    func testConcurrentSnapshotRequests() throws {
+        let dir = try TemporaryDirectory()
+        try runTracked("track_snapstorm", environment: ["HEAPSNAP_INTERVAL": "0.01"], directory: dir)
+        let snapshots = try dir.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertEqual(snapshots.filter { $0.header.trigger == .api }.count, 40)
+        XCTAssertEqual(snapshots.filter { $0.header.trigger == .exit }.count, 1)
+        XCTAssertEqual(snapshots.map(\.header.sequence).sorted(), Array(1...UInt32(snapshots.count)))
+        for snapshot in snapshots { assertConsistent(snapshot) }
+    }
+
     func testForkChildTracksIntoItsOwnFiles() throws {
         let dir = try TemporaryDirectory()
         let result = try runTracked("track_fork", directory: dir)
