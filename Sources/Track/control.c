@@ -320,6 +320,14 @@ static bool open_wake_pipe(void) {
     if (wake_pipe[1] >= 0) close(wake_pipe[1]);
     wake_pipe[0] = wake_pipe[1] = -1;
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+    /* out of the low numbers a program may expect open() to hand back (e.g. after closing stdin) */
+    for (int i = 0; i < 2; i++) {
+        int high = fcntl(wake_pipe[i], F_DUPFD_CLOEXEC, 100);
+        if (high >= 0) {
+            close(wake_pipe[i]);
+            wake_pipe[i] = high;
+        }
+    }
     struct stat st;
     if (fstat(wake_pipe[1], &st) != 0) return false;
     wake_device = st.st_dev;
