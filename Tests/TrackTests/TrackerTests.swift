@@ -63,6 +63,11 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(snapshot.mainModule?.buildID.map { String(format: "%02x", $0) }.joined(), buildID)
         XCTAssertTrue(snapshot.modules.contains { $0.path.hasSuffix("/libc.so.6") && !$0.wasUnloaded })
         XCTAssertEqual(snapshot.modules.filter(\.isVDSO).map(\.path), ["linux-vdso.so.1"])
+        for module in snapshot.modules {
+            XCTAssertFalse(module.buildID.isEmpty, "\(module.path) has a GNU build-id on this system")
+            XCTAssertTrue(module.segments.contains { $0.isExecutable }, module.path)
+            XCTAssertTrue(module.isVDSO || module.path.hasPrefix("/"), module.path)
+        }
 
         // The exit snapshot: the default name, sequence 2, the big block gone.
         let exitPath = dir.path + "/track_basic.\(snapshot.header.pid).0002.heapsnap"
