@@ -151,6 +151,28 @@ final class TrackerTests: XCTestCase {
         for snapshot in snapshots { assertConsistent(snapshot) }
     }
 
+    func testTracesListEveryLiveBlockExactly() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/addresses.heapsnap"
+        let result = try runTracked("track_addresses", [path], environment: ["HEAPSNAP_TRACES": "1"], directory: dir)
+        let expected = result.stdout.split(separator: "\n").map { line -> (UInt64, UInt64) in
+            let parts = line.split(separator: " ")
+            return (UInt64(parts[0])!, UInt64(parts[1])!)
+        }
+        XCTAssertEqual(expected.count, 4)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_addresses"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        let site = snapshot.stacks(allocatedIn: try symbols.function("address_site"))
+        XCTAssertEqual(site.count, 1)
+        let siteIndex = try XCTUnwrap(snapshot.stacks.firstIndex(of: site[0]))
+        let traces = try XCTUnwrap(snapshot.traces).filter { $0.stack == UInt32(siteIndex) }
+        XCTAssertEqual(traces.map(\.address).sorted(), expected.map(\.0).sorted())
+        for (address, size) in expected {
+            XCTAssertEqual(traces.first { $0.address == address }?.size, size)
+        }
+        XCTAssertEqual(SiteTotals(site), SiteTotals(liveBytes: 11 + 12 + 14 + 15, liveBlocks: 4, totalAllocations: 5, totalBytes: 65))
+    }
+
     func testForkChildTracksIntoItsOwnFiles() throws {
         let dir = try TemporaryDirectory()
         let result = try runTracked("track_fork", directory: dir)
