@@ -263,6 +263,14 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(result.status, SIGUSR2)
     }
 
+    func testProgramThatClosesTheTrackersDescriptorsSurvives() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_closefds", directory: dir)
+        XCTAssertEqual(result.stdout, "alive\n")
+        let snapshots = try dir.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertEqual(snapshots.map(\.header.trigger), [.exit], "no snapshot from a descriptor that is not ours")
+    }
+
     func testIntervalSnapshots() throws {
         let dir = try TemporaryDirectory()
         try runTracked("track_signal", ["sleep", "1100"], environment: ["HEAPSNAP_INTERVAL": "0.25"], directory: dir)
