@@ -358,6 +358,7 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
     }
     int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
+    fchmod(fd, 0600); /* exactly 0600 whatever the umask: the owner must be able to read it back */
     if (!write_buffer && !(write_buffer = hs_map(WRITE_BUFFER_SIZE))) {
         close(fd);
         unlink(temporary);
