@@ -46,7 +46,7 @@ struct HeapSnapCommand: ParsableCommand {
     }
 
     static func oneLine(_ error: Error) -> String {
-        let text = (error as? CustomStringConvertible)?.description ?? error.localizedDescription
+        let text = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }

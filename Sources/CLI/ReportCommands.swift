@@ -16,7 +16,7 @@ struct TopCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let loaded = try SnapshotLoader.load(snapshot, filters: filtering.filters)
+        let loaded = try SnapshotLoader.load(snapshot, filtering: filtering)
         let sites = filtering.sites
         let report = StatisticsReport(
             top: loaded, statistics: loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites),
@@ -48,9 +48,8 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        let filters = filtering.filters
-        let oldSnapshot = try SnapshotLoader.load(old, filters: filters)
-        let newSnapshot = try SnapshotLoader.load(new, filters: filters)
+        let oldSnapshot = try SnapshotLoader.load(old, filtering: filtering)
+        let newSnapshot = try SnapshotLoader.load(new, filtering: filtering)
         let sites = filtering.sites
         let differences = newSnapshot.compare(
             to: oldSnapshot, by: grouping.by, cumulative: grouping.cumulative, sites: sites)
@@ -87,8 +86,7 @@ struct GrowthCommand: ParsableCommand {
     }
 
     func run() throws {
-        let filters = filtering.filters
-        let series = try snapshots.map { try SnapshotLoader.load($0, filters: filters) }
+        let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
         let sites = filtering.sites
         let ranked = rankGrowth(series, by: grouping.by, sites: sites)
         let report = StatisticsReport(

@@ -3,8 +3,8 @@ import ArgumentParser
 import Foundation
 import HeapSnap
 
-extension GroupKey: @retroactive ExpressibleByArgument {}
-extension ColorChoice: @retroactive ExpressibleByArgument {}
+extension GroupKey: ExpressibleByArgument {}
+extension ColorChoice: ExpressibleByArgument {}
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json
@@ -41,7 +41,7 @@ struct FilterOptions: ParsableArguments {
         valueName: "glob[:line]"))
     var excludeFiles: [String] = []
 
-    @Flag(help: "--include/--exclude match any frame of the traceback, not only the allocation site.")
+    @Flag(help: "File, module and function filters match any frame of the traceback, not only the allocation site.")
     var allFrames = false
 
     @Option(name: .customLong("include-module"), help: ArgumentHelp("Keep only traces whose site is in a module matching GLOB.", valueName: "glob"))
@@ -85,10 +85,10 @@ struct FilterOptions: ParsableArguments {
         }
         return includeFiles.map { file($0, inclusive: true) }
             + excludeFiles.map { file($0, inclusive: false) }
-            + includeModules.map { .module($0, inclusive: true) }
-            + excludeModules.map { .module($0, inclusive: false) }
-            + includeFunctions.map { .function($0, inclusive: true) }
-            + excludeFunctions.map { .function($0, inclusive: false) }
+            + includeModules.map { .module($0, allFrames: allFrames, inclusive: true) }
+            + excludeModules.map { .module($0, allFrames: allFrames, inclusive: false) }
+            + includeFunctions.map { .function($0, allFrames: allFrames, inclusive: true) }
+            + excludeFunctions.map { .function($0, allFrames: allFrames, inclusive: false) }
             + includeDomains.map { .domain($0, inclusive: true) }
             + excludeDomains.map { .domain($0, inclusive: false) }
     }
@@ -133,8 +133,10 @@ enum SnapshotLoader {
         return try Snapshot.load(path: path) { done, total in progress.update(done: done, total: total) }
     }
 
-    static func load(_ path: String, filters: [TraceFilter]) throws -> Snapshot {
+    /// Loads and filters; module and function filters look at the allocation site under `sites`.
+    static func load(_ path: String, filtering: FilterOptions) throws -> Snapshot {
         let snapshot = try load(path)
-        return filters.isEmpty ? snapshot : snapshot.filtered(filters)
+        let filters = filtering.filters
+        return filters.isEmpty ? snapshot : snapshot.filtered(filters, sites: filtering.sites)
     }
 }

@@ -54,8 +54,8 @@ enum TrackerEnvironment {
         if name.hasPrefix("SIG") { name.removeFirst(3) }
         if let number = signalNumbers[name] { return .some(number) }
         if name.hasPrefix("RTMIN+"), let offset = Int32(name.dropFirst(6)) {
-            let number = SIGRTMIN + offset
-            return number <= SIGRTMAX ? .some(number) : nil
+            let number = __libc_current_sigrtmin() + offset
+            return number <= __libc_current_sigrtmax() ? .some(number) : nil
         }
         return nil
     }
@@ -66,7 +66,8 @@ enum TrackerEnvironment {
         "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM, "STKFLT": SIGSTKFLT, "CHLD": SIGCHLD,
         "CONT": SIGCONT, "STOP": SIGSTOP, "TSTP": SIGTSTP, "TTIN": SIGTTIN, "TTOU": SIGTTOU,
         "URG": SIGURG, "XCPU": SIGXCPU, "XFSZ": SIGXFSZ, "VTALRM": SIGVTALRM, "PROF": SIGPROF,
-        "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS, "RTMIN": SIGRTMIN, "RTMAX": SIGRTMAX,
+        "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
+        "RTMIN": __libc_current_sigrtmin(), "RTMAX": __libc_current_sigrtmax(),
     ]
 
     static func signalName(_ number: Int32) -> String {

@@ -106,7 +106,7 @@ public struct TextReport {
             return [size + ",", count + ",", average]
         case .growth:
             let rate = "\(SizeFormat.string(entry.growthPerSnapshot ?? 0, signed: true))/snapshot,"
-            let sizes = "size=" + series(entry.sizes ?? [], SizeFormat.string) + ","
+            let sizes = "size=" + series(entry.sizes ?? []) { SizeFormat.string($0) } + ","
             let counts = "count=" + series(entry.counts ?? []) { "\($0)" }
             return [rate, sizes, counts]
         }
