@@ -36,8 +36,8 @@ public struct TextReport {
         let rankWidth = "#\(shown.count)".count
         // Long locations would push every line far right: align only up to a sensible width.
         let locationWidth = min(locations.map(\.count).max() ?? 0, 72)
-        let columnWidths = (0..<(columns.first?.count ?? 0)).map { index in
-            columns.map { $0[index].count }.max() ?? 0
+        let columnWidths = (0..<(columns.map(\.count).max() ?? 0)).map { index in
+            columns.map { index < $0.count ? $0[index].count : 0 }.max() ?? 0
         }
         for (index, entry) in shown.enumerated() {
             let rank = pad("#\(index + 1)", rankWidth)
@@ -51,6 +51,7 @@ public struct TextReport {
             lines.append(line)
             if report.groupBy == .traceback {
                 lines.append(contentsOf: tracebackLines(entry.traceback, sites: report.sites, indent: rankWidth + 2))
+                if index < shown.count - 1 { lines.append("") }
             }
         }
         if let rest = report.rest {
