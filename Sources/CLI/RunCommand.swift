@@ -53,14 +53,14 @@ struct RunCommand: ParsableCommand {
         guard !programArguments.isEmpty else {
             throw ValidationError("Missing the program to run: heapsnap run [options] -- PROGRAM [ARGS...]")
         }
-        if let frames, !(1...1024).contains(frames) {
-            throw ValidationError("--frames takes 1 to 1024, not \(frames).")
+        if let frames, !(1...256).contains(frames) {
+            throw ValidationError("--frames takes 1 to 256, not \(frames).")
         }
         if let interval, !((Double(interval) ?? -1) > 0) {
             throw ValidationError("--interval takes a number of seconds above 0 (like 0.5 or 10), not '\(interval)'.")
         }
         if let signal, TrackerEnvironment.parseSignal(signal) == nil {
-            throw ValidationError("--signal takes a signal name (USR2, SIGUSR1, RTMIN+1), a number, or none, not '\(signal)'.")
+            throw ValidationError("--signal takes a signal name (USR2, SIGUSR1, RTMIN+1), a number, or none (not KILL or STOP), not '\(signal)'.")
         }
         if let peakStep, TrackerEnvironment.parseByteCount(peakStep) == nil {
             throw ValidationError("--peak-step takes a byte count like 1048576, 512K or 16M, not '\(peakStep)'.")
@@ -116,13 +116,15 @@ struct RunCommand: ParsableCommand {
         }
         let own = written.filter { $0.pid == pid }
         let others = written.count - own.count
-        var lines = ["\(program) (pid \(pid)) \(ending); \(own.count) snapshot\(own.count == 1 ? "" : "s") in \(folder)"
+        var lines = ["heapsnap: \(program) (pid \(pid)) \(ending); \(own.count) snapshot\(own.count == 1 ? "" : "s") in \(folder)"
             + (others > 0 ? " (and \(others) from its child processes)" : "") + (own.isEmpty ? "" : ":")]
-        lines += own.map { "  " + $0.name }
+        let names = own.map(\.name)
+        lines += (names.count <= 8 ? names : names.prefix(3) + ["… \(names.count - 6) more …"] + names.suffix(3))
+            .map { "  " + $0 }
         let report = TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
         let style = report.options.style
-        var text = lines.map { "heapsnap: " + $0 }.joined(separator: "\n") + "\n"
+        var text = lines.joined(separator: "\n") + "\n"
         // The final snapshot: the exit one (the highest sequence number), else the latest peak.
         if let final = own.last(where: { $0.sequence != nil }) ?? own.last {
             let path = folder + "/" + final.name

@@ -37,9 +37,9 @@ struct SnapCommand: ParsableCommand {
         let environment = processEnvironment(proc)
         let folder = snapshotFolder(proc: proc, environment: environment)
         let signalText = environment[TrackerEnvironment.signal] ?? ""
-        guard let parsed = TrackerEnvironment.parseSignal(signalText) else {
-            throw CLIError("process \(pid) has \(TrackerEnvironment.signal)=\(signalText), which is no signal")
-        }
+        // An empty or unreadable value leaves the tracker on its default, and so does one it rejects.
+        let parsed = signalText.isEmpty ? TrackerEnvironment.defaultSignal
+            : TrackerEnvironment.parseSignal(signalText) ?? TrackerEnvironment.defaultSignal
         guard let signalNumber = parsed else {
             throw CLIError("process \(pid) has snapshots on signal turned off (\(TrackerEnvironment.signal)=\(signalText))")
         }

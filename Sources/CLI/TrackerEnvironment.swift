@@ -40,41 +40,42 @@ enum TrackerEnvironment {
             .appendingPathComponent(path).standardizedFileURL.path
     }
 
-    /// HEAPSNAP_SIGNAL as the tracker reads it: a number, or a name with or without "SIG";
-    /// nil for "0" / "none" (snapshots on signal disabled).
+    /// HEAPSNAP_SIGNAL exactly as the tracker reads it (Sources/Track/control.c): a number, a name with
+    /// or without "SIG" (case-insensitive), RTMIN or RTMIN+n; .some(nil) for "0", "none" or "off"
+    /// (snapshots on signal turned off); nil when it is no signal the tracker accepts.
     static func parseSignal(_ text: String) -> Int32?? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.isEmpty { return .some(defaultSignal) }
-        if trimmed.lowercased() == "none" { return .some(nil) }
-        if let number = Int32(trimmed) {
-            if number == 0 { return .some(nil) }
-            return number > 0 && number < 65 ? .some(number) : nil
+        let upper = text.uppercased()
+        if upper == "NONE" || upper == "OFF" { return .some(nil) }
+        if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            guard let number = Int32(text), number < 65, number != SIGKILL, number != SIGSTOP else { return nil }
+            return .some(number == 0 ? nil : number)
         }
-        var name = trimmed.uppercased()
-        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        let name = upper.hasPrefix("SIG") ? String(upper.dropFirst(3)) : upper
         if let number = signalNumbers[name] { return .some(number) }
-        if name.hasPrefix("RTMIN+"), let offset = Int32(name.dropFirst(6)) {
-            let number = __libc_current_sigrtmin() + offset
-            return number <= __libc_current_sigrtmax() ? .some(number) : nil
+        if name == "RTMIN" { return .some(__libc_current_sigrtmin()) }
+        if name.hasPrefix("RTMIN+"), let offset = Int32(name.dropFirst(6)), offset >= 0,
+           offset <= __libc_current_sigrtmax() - __libc_current_sigrtmin() {
+            return .some(__libc_current_sigrtmin() + offset)
         }
         return nil
     }
 
+    /// The names the tracker accepts.
     static let signalNumbers: [String: Int32] = [
-        "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "TRAP": SIGTRAP, "ABRT": SIGABRT,
-        "BUS": SIGBUS, "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV, "USR2": SIGUSR2,
-        "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM, "STKFLT": SIGSTKFLT, "CHLD": SIGCHLD,
-        "CONT": SIGCONT, "STOP": SIGSTOP, "TSTP": SIGTSTP, "TTIN": SIGTTIN, "TTOU": SIGTTOU,
-        "URG": SIGURG, "XCPU": SIGXCPU, "XFSZ": SIGXFSZ, "VTALRM": SIGVTALRM, "PROF": SIGPROF,
-        "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
-        "RTMIN": __libc_current_sigrtmin(), "RTMAX": __libc_current_sigrtmax(),
+        "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "USR1": SIGUSR1, "USR2": SIGUSR2, "PIPE": SIGPIPE,
+        "ALRM": SIGALRM, "TERM": SIGTERM, "CHLD": SIGCHLD, "CONT": SIGCONT, "TSTP": SIGTSTP, "TTIN": SIGTTIN,
+        "TTOU": SIGTTOU, "URG": SIGURG, "XCPU": SIGXCPU, "XFSZ": SIGXFSZ, "VTALRM": SIGVTALRM,
+        "PROF": SIGPROF, "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
+    ]
+
+    static let otherSignalNames: [Int32: String] = [
+        SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
+        SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGSTOP: "SIGSTOP", SIGSTKFLT: "SIGSTKFLT",
     ]
 
     static func signalName(_ number: Int32) -> String {
-        if let entry = signalNumbers.first(where: { $0.value == number && $0.key != "RTMIN" && $0.key != "RTMAX" }) {
-            return "SIG" + entry.key
-        }
-        return "signal \(number)"
+        if let entry = signalNumbers.first(where: { $0.value == number }) { return "SIG" + entry.key }
+        return otherSignalNames[number] ?? "signal \(number)"
     }
 
     /// A byte count with an optional K, M or G suffix (powers of 1024), as HEAPSNAP_PEAK_STEP takes it.
