@@ -58,3 +58,89 @@ final class CXXSiteTests: XCTestCase {
         XCTAssertEqual(raw.first?.size, 243)
     }
 }
+
+final class SwiftSymbolizerTests: XCTestCase {
+    /// swiftc emits no .debug_aranges: the CU is found from the DIEs' own ranges.
+    func testSwiftLinesWithoutAranges() throws {
+        let program = try TestPaths.program("analysis_swift_sites")
+        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let table = Symbolizer().symbolize(addresses: Array(report.marks.values), modules: [report.module])
+        let source = TestPaths.programSource("analysis_swift_sites.swift")
+        let caller = table.frames(for: report.marks["main"]!)
+        XCTAssertEqual(caller.map(\.file), [source])
+        XCTAssertEqual(caller.map(\.line), [try sourceLine("MARK:main", in: "analysis_swift_sites.swift")])
+        XCTAssertEqual(caller.map(\.function), ["main"])
+        let inside = table.frames(for: report.marks["inside-mark"]!)
+        XCTAssertEqual(inside.map(\.file), [source])
+        XCTAssertEqual(inside.map(\.line), [try sourceLine("MARK:inside-mark", in: "analysis_swift_sites.swift")])
+        XCTAssertEqual(inside.map(\.function), ["analysis_swift_sites.mark(Swift.String) -> ()"])
+    }
+}
+
+final class SymbolizerFallbackTests: XCTestCase {
+    private func cProgramReport() throws -> (ProgramReport, String) {
+        let program = try TestPaths.program("analysis_c_sites")
+        return (try ProgramReport(program: program, output: try runProcess(program).stdout), program)
+    }
+
+    private func strippedCopy(of program: String, flag: String, in directory: TemporaryDirectory) throws -> String {
+        let copy = directory.path + "/stripped"
+        let result = try runProcess("/usr/bin/strip", [flag, "-o", copy, program])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return copy
+    }
+
+    func testNoDebugInfoFallsBackToSymbolPlusOffset() throws {
+        let (report, program) = try cProgramReport()
+        let directory = try TemporaryDirectory()
+        var module = report.module
+        module.path = try strippedCopy(of: program, flag: "--strip-debug", in: directory)
+        let address = report.marks["plain"]!
+        let table = Symbolizer().symbolize(addresses: [address], modules: [module])
+        let frames = table.frames(for: address)
+        XCTAssertEqual(frames.count, 1)
+        XCTAssertNil(frames[0].file)
+        XCTAssertEqual(frames[0].function, "main")
+        XCTAssertEqual(frames[0].moduleOffset, address - module.loadBias)
+        let symbolOffset = try XCTUnwrap(frames[0].symbolOffset)
+        XCTAssertEqual(frames[0].location, "main+0x\(String(symbolOffset, radix: 16))")
+        XCTAssertFalse(table.modules[0].hasDebugInfo)
+    }
+
+    func testNoSymbolsFallsBackToModulePlusOffset() throws {
+        let (report, program) = try cProgramReport()
+        let directory = try TemporaryDirectory()
+        var module = report.module
+        module.path = try strippedCopy(of: program, flag: "--strip-all", in: directory)
+        let address = report.marks["plain"]!
+        let frames = Symbolizer().symbolize(addresses: [address], modules: [module]).frames(for: address)
+        XCTAssertEqual(frames.count, 1)
+        XCTAssertNil(frames[0].file)
+        XCTAssertNil(frames[0].function)
+        XCTAssertEqual(frames[0].location, "stripped+0x\(String(address - module.loadBias, radix: 16))")
+    }
+
+    func testBuildIDMismatchIsReportedAndNotMisattributed() throws {
+        let (report, _) = try cProgramReport()
+        var module = report.module
+        module.buildID = [0xde, 0xad, 0xbe, 0xef]
+        let address = report.marks["plain"]!
+        let table = Symbolizer().symbolize(addresses: [address], modules: [module])
+        XCTAssertEqual(table.modules[0].problem, "file changed since the snapshot (build-id mismatch)")
+        XCTAssertEqual(table.modules[0].buildID, "deadbeef")
+        let frames = table.frames(for: address)
+        XCTAssertEqual(frames.count, 1)
+        XCTAssertNil(frames[0].file)
+        XCTAssertNil(frames[0].function)
+        XCTAssertEqual(frames[0].location, "analysis_c_sites+0x\(String(address - module.loadBias, radix: 16))")
+    }
+
+    func testMissingModuleAndUnmappedAddress() throws {
+        let module = ModuleRecord(loadBias: 0x1000, path: "/nonexistent/libgone.so",
+                                  segments: [.init(start: 0x1000, size: 0x1000, flags: 5)])
+        let table = Symbolizer().symbolize(addresses: [0x1234, 0x9999], modules: [module])
+        XCTAssertEqual(table.modules[0].problem, "not found")
+        XCTAssertEqual(table.frames(for: 0x1234).map(\.location), ["libgone.so+0x234"])
+        XCTAssertEqual(table.frames(for: 0x9999).map(\.location), ["?+0x9999"])
+    }
+}
