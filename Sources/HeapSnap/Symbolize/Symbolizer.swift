@@ -330,7 +330,7 @@ final class ModuleResolver {
         var file: String?
         var line = 0
         if let lineRecord = dwarf_getsrc_die(&cu, relative) {
-            if let source = dwarf_linesrc(lineRecord, nil, nil) { file = normalizedPath(String(cString: source)) }
+            if let source = dwarf_linesrc(lineRecord, nil, nil) { file = absolutePath(String(cString: source), cu: &cu) }
             var number: Int32 = 0
             if dwarf_lineno(lineRecord, &number) == 0 { line = Int(number) }
         }
@@ -390,7 +390,16 @@ final class ModuleResolver {
         var count = 0
         guard dwarf_getsrcfiles(cu, &files, &count) == 0, Int(index) < count,
               let name = dwarf_filesrc(files, Int(index), nil, nil) else { return nil }
-        return normalizedPath(String(cString: name))
+        return absolutePath(String(cString: name), cu: cu)
+    }
+
+    /// Line tables may name files relative to the compilation directory (gcc's DWARF 5 does).
+    private func absolutePath(_ path: String, cu: UnsafeMutablePointer<Dwarf_Die>) -> String {
+        if path.hasPrefix("/") { return normalizedPath(path) }
+        var attribute = Dwarf_Attribute()
+        guard dwarf_attr(cu, UInt32(DW_AT_comp_dir), &attribute) != nil, let directory = dwarf_formstring(&attribute)
+        else { return normalizedPath(path) }
+        return normalizedPath(String(cString: directory) + "/" + path)
     }
 
     private func callLine(_ die: UnsafeMutablePointer<Dwarf_Die>) -> Int {
