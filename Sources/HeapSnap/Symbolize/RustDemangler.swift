@@ -13,9 +13,7 @@ public enum RustDemangler {
 
     /// Demangles a legacy Rust symbol; nil when `name` is not one (e.g. a C++ symbol).
     public static func demangleLegacy(_ name: String) -> String? {
-        var bytes = Array(name.utf8)
-        // Drop LLVM's ".llvm.1234" style suffixes.
-        if let dot = bytes.firstIndex(of: UInt8(ascii: ".")) { bytes = Array(bytes[..<dot]) }
+        let bytes = Array(name.utf8)
         var index: Int
         if bytes.starts(with: Array("_ZN".utf8)) { index = 3 } else if bytes.starts(with: Array("__ZN".utf8)) {
             index = 4
@@ -33,7 +31,9 @@ public enum RustDemangler {
             components.append(String(decoding: bytes[index..<index + length], as: UTF8.self))
             index += length
         }
-        guard index == bytes.count - 1, let last = components.last else { return nil }
+        // After the closing "E" only a compiler suffix such as ".llvm.1234" may follow.
+        guard index < bytes.count, index == bytes.count - 1 || bytes[index + 1] == UInt8(ascii: "."),
+              let last = components.last else { return nil }
         // The trailing hash component is what tells a Rust symbol from a C++ one.
         let lastBytes = Array(last.utf8)
         guard lastBytes.count == 17, lastBytes[0] == UInt8(ascii: "h"),
@@ -125,10 +125,14 @@ private struct V0Parser {
     }
 
     mutating func decimal() throws -> Int {
+        // "0" is a whole number: decimals have no leading zeros, so "00" is two of them.
+        if peek() == UInt8(ascii: "0") {
+            position += 1
+            return 0
+        }
         var value = 0
         var digits = 0
         while let byte = peek(), byte >= 48, byte <= 57 {
-            if digits > 0 && value == 0 { throw V0Error() }  // no leading zeros
             value = value * 10 + Int(byte - 48)
             guard value <= bytes.count else { throw V0Error() }
             digits += 1
@@ -139,22 +143,22 @@ private struct V0Parser {
     }
 
     /// `{0-9a-zA-Z} "_"`: "_" is 0, otherwise the base-62 value plus one.
+    /// Crate disambiguators are 64-bit hashes and may not fit an Int: they wrap, as only backrefs and
+    /// lifetimes use the value, and those are range-checked where they are used.
     mutating func base62() throws -> Int {
         if eat("_") { return 0 }
-        var value = 0
+        var value: UInt64 = 0
         while true {
             let byte = try next()
-            let digit: Int
+            let digit: UInt64
             switch byte {
-            case 48...57: digit = Int(byte - 48)
-            case 97...122: digit = Int(byte - 97) + 10
-            case 65...90: digit = Int(byte - 65) + 36
-            case UInt8(ascii: "_"): return value + 1
+            case 48...57: digit = UInt64(byte - 48)
+            case 97...122: digit = UInt64(byte - 97) + 10
+            case 65...90: digit = UInt64(byte - 65) + 36
+            case UInt8(ascii: "_"): return Int(truncatingIfNeeded: (value &+ 1) & UInt64(Int.max))
             default: throw V0Error()
             }
-            let (product, overflow) = value.multipliedReportingOverflow(by: 62)
-            guard !overflow else { throw V0Error() }
-            value = product + digit
+            value = value &* 62 &+ digit
         }
     }
 
