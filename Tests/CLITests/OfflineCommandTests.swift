@@ -65,7 +65,7 @@ final class OfflineCommandTests: XCTestCase {
         let text = try CLI.run(["diff", series[0], series[2], "-n", "2"])
         XCTAssertEqual(text.status, 0, text.stderr)
         let lines = text.stdout.split(separator: "\n").map(String.init)
-        XCTAssertTrue(lines[0].hasSuffix("): 12.5 MiB (+8361 KiB) live in 2432 blocks (+1599)"), lines[0])
+        XCTAssertTrue(lines[0].hasSuffix(".json: 12.5 MiB (+8361 KiB) live in 2432 blocks (+1599)"), lines[0])
         XCTAssertEqual(lines[1], "#1  /srv/app/src/cache.c:88 (cache_put): size=12.3 MiB (+8400 KiB), count=1200 (+800), average=10.5 KiB")
         XCTAssertEqual(lines[2], "#2  /srv/app/src/pool.c:12 (pool_init):  size=0 B (-64.0 KiB),      count=0 (-1)")
         XCTAssertEqual(lines[3], "2 other lines: size=166 KiB (+25.0 KiB), count=1232 (+800)")

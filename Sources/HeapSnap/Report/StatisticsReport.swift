@@ -103,7 +103,8 @@ public struct StatisticsReport: Sendable {
         self.groupBy = groupBy
         self.cumulative = cumulative
         snapshots = [snapshot.info]
-        entries = statistics.map {
+        // The snapshot lists every stack that ever allocated; one with nothing live is no memory in use.
+        entries = statistics.filter { $0.size > 0 || $0.count > 0 }.map {
             ReportEntry(key: $0.key, site: $0.site, traceback: $0.traceback, size: $0.size, count: $0.count)
         }
         total = ReportTotal(size: snapshot.size, count: snapshot.count, entries: entries.count)
@@ -120,7 +121,7 @@ public struct StatisticsReport: Sendable {
         self.groupBy = groupBy
         self.cumulative = cumulative
         snapshots = [old.info, new.info]
-        entries = differences.map {
+        entries = differences.filter { $0.size > 0 || $0.count > 0 || $0.sizeDiff != 0 || $0.countDiff != 0 }.map {
             ReportEntry(
                 key: $0.key, site: $0.site, traceback: $0.traceback, size: $0.size, count: $0.count,
                 sizeDiff: $0.sizeDiff, countDiff: $0.countDiff)

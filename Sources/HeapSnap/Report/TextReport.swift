@@ -80,14 +80,14 @@ public struct TextReport {
                 ? "No allocations in \(describe(snapshot)): \(totals)"
                 : "Top \(shownCount) \(group) of \(describe(snapshot)): \(totals)"
         case .diff:
-            let span = "\(displayName(report.snapshots[0])) to \(describe(report.snapshots[1]))"
+            let span = "\(displayName(report.snapshots[0])) to \(displayName(report.snapshots[1]))"
             text = shownCount == 0
                 ? "No differences from \(span): \(totals)"
                 : "Top \(shownCount) differences by \(noun(report.groupBy, 1))"
                     + (report.cumulative ? " (cumulative)" : "") + " from \(span): \(totals)"
         case .growth:
             let series = report.snapshots
-            let span = "\(series.count) snapshots, \(displayName(series[0])) to \(describe(series[series.count - 1]))"
+            let span = "\(series.count) snapshots, \(displayName(series[0])) to \(displayName(series[series.count - 1]))"
             text = shownCount == 0
                 ? "No \(noun(report.groupBy, 1)) grew steadily over \(span): \(totals)"
                 : "Top \(shownCount) growing \(group) over \(span): \(totals)"
