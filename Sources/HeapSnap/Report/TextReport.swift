@@ -65,8 +65,8 @@ public struct TextReport {
     }
 
     private func header(_ report: StatisticsReport) -> String {
-        let group = noun(report.groupBy, 2) + (report.cumulative ? " (cumulative)" : "")
         let shownCount = report.shown.count
+        let group = noun(report.groupBy, shownCount) + (report.cumulative ? " (cumulative)" : "")
         let total = report.total
         var totals = "\(SizeFormat.string(total.size))"
         if let diff = total.sizeDiff { totals += " (\(SizeFormat.string(diff, signed: true)))" }
@@ -83,7 +83,7 @@ public struct TextReport {
             let span = "\(displayName(report.snapshots[0])) to \(displayName(report.snapshots[1]))"
             text = shownCount == 0
                 ? "No differences from \(span): \(totals)"
-                : "Top \(shownCount) differences by \(noun(report.groupBy, 1))"
+                : "Top \(shownCount) \(shownCount == 1 ? "difference" : "differences") by \(noun(report.groupBy, 1))"
                     + (report.cumulative ? " (cumulative)" : "") + " from \(span): \(totals)"
         case .growth:
             let series = report.snapshots
