@@ -236,4 +236,15 @@ final class OfflineCommandTests: XCTestCase {
         XCTAssertTrue(badThreshold.stderr.contains("--fail-above takes a byte count"), badThreshold.stderr)
         XCTAssertEqual(try CLI.run(["frobnicate"]).status, 64)
     }
+
+    func testHelp() throws {
+        let root = try CLI.run(["--help"])
+        XCTAssertEqual(root.status, 0, root.stderr)
+        for command in ["run", "snap", "top", "diff", "growth", "info", "export", "lib"] {
+            XCTAssertTrue(root.stdout.contains("\n  \(command) "), "\(command) listed")
+            let help = try CLI.run([command, "--help"])
+            XCTAssertEqual(help.status, 0, "\(command): \(help.stderr)")
+            XCTAssertTrue(help.stdout.hasPrefix("OVERVIEW: "), help.stdout)
+        }
+    }
 }
