@@ -396,6 +396,7 @@ final class ModuleResolver {
     /// Line tables may name files relative to the compilation directory (gcc's DWARF 5 does).
     private func absolutePath(_ path: String, cu: UnsafeMutablePointer<Dwarf_Die>) -> String {
         if path.hasPrefix("/") { return normalizedPath(path) }
+        if path.hasPrefix("<") { return path }  // "<compiler-generated>", "<stdin>"
         var attribute = Dwarf_Attribute()
         guard dwarf_attr(cu, UInt32(DW_AT_comp_dir), &attribute) != nil, let directory = dwarf_formstring(&attribute)
         else { return normalizedPath(path) }
