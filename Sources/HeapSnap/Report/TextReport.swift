@@ -34,8 +34,8 @@ public struct TextReport {
         let locations = shown.map { siteText($0.site, group: report.groupBy) + ":" }
         let columns = shown.map { valueColumns($0, kind: report.kind) }
         let rankWidth = "#\(shown.count)".count
-        // Long locations would push every line far right: align only up to a sensible width.
-        let locationWidth = min(locations.map(\.count).max() ?? 0, 72)
+        // One very long location must not push every other line far right: align on those that fit.
+        let locationWidth = locations.map(\.count).filter { $0 <= 72 }.max() ?? 0
         let columnWidths = (0..<(columns.map(\.count).max() ?? 0)).map { index in
             columns.map { index < $0.count ? $0[index].count : 0 }.max() ?? 0
         }
