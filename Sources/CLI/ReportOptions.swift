@@ -128,7 +128,8 @@ struct OutputOptions: ParsableArguments {
 enum SnapshotLoader {
     /// Loads a binary or JSON snapshot, showing symbolization progress on a terminal's stderr.
     static func load(_ path: String) throws -> Snapshot {
-        let progress = ProgressLine(label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)")
+        let progress = ProgressLine(
+            label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)", unit: "modules")
         defer { progress.finish() }
         return try Snapshot.load(path: path) { done, total in progress.update(done: done, total: total) }
     }

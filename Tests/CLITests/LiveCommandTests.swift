@@ -228,6 +228,30 @@ final class LiveCommandTests: XCTestCase {
                        "\(folder.path)/cli_wait.\(process.processIdentifier).0002.heapsnap\n")
     }
 
+    func testSnapOfAProcessWithSnapshotsOnSignalTurnedOff() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestPaths.program("cli_wait"))
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_PRELOAD"] = TestPaths.library
+        environment["HEAPSNAP_DIR"] = folder.path
+        environment["HEAPSNAP_SIGNAL"] = "none"
+        process.environment = environment
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        _ = output.fileHandleForReading.availableData  // "<pid> ready": the tracker is loaded
+        let pid = process.processIdentifier
+        let result = try CLI.run(["snap", String(pid), "--timeout", "1"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stdout, "")
+        XCTAssertEqual(result.stderr, "heapsnap: process \(pid) has snapshots on signal turned off (HEAPSNAP_SIGNAL=none)\n")
+    }
+
     func testSnapOfAMissingOrUntracedProcess() throws {
         let finished = try runProcess("/bin/true")
         XCTAssertEqual(finished.status, 0)
