@@ -142,6 +142,25 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(try site(parent, symbols, "child_site").totalAllocations, 0)
     }
 
+    func testForkWhileThreadsAllocateAndSnapshotsRun() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_forkstress", environment: ["HEAPSNAP_INTERVAL": "0.005", "HEAPSNAP_PEAK_STEP": "16K"],
+                                    directory: dir)
+        let children = result.stdout.split(separator: "\n").compactMap { UInt32($0) }
+        XCTAssertEqual(children.count, 30)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_forkstress"))
+        let site = try symbols.function("stress_child_site")
+        for child in children {
+            let files = dir.files().filter { $0.contains("/track_forkstress.\(child).") && !$0.hasSuffix(".peak.heapsnap") }
+            let snapshots = try files.map { try RawSnapshot(contentsOf: $0) }
+            let exit = try XCTUnwrap(snapshots.first { $0.header.trigger == .exit }, "child \(child): \(files)")
+            XCTAssertEqual(exit.header.pid, child)
+            XCTAssertEqual(SiteTotals(exit.stacks(allocatedIn: site)),
+                           SiteTotals(liveBytes: 1000, liveBlocks: 10, totalAllocations: 10, totalBytes: 1000))
+        }
+        for file in dir.files(endingWith: ".heapsnap") { XCTAssertNoThrow(try RawSnapshot(contentsOf: file)) }
+    }
+
     func testExecedChildIsTracked() throws {
         let dir = try TemporaryDirectory()
         let result = try runTracked("track_exec", directory: dir)
@@ -153,6 +172,15 @@ final class TrackerTests: XCTestCase {
         let symbols = try ProgramSymbols(program: program)
         XCTAssertEqual(try site(child, symbols, "exec_child_site"), SiteTotals(liveBytes: 777, liveBlocks: 1, totalAllocations: 1, totalBytes: 777))
         XCTAssertEqual(dir.files().count, 2)
+
+        // exec in place: the new image finds 0001 taken by the old one and writes 0002
+        let same = try TemporaryDirectory()
+        try runTracked("track_exec", ["self"], directory: same)
+        let snapshots = try same.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertEqual(snapshots.map(\.header.sequence), [1, 2])
+        XCTAssertEqual(snapshots.map(\.header.trigger), [.api, .exit])
+        XCTAssertEqual(Set(snapshots.map(\.header.pid)).count, 1)
+        XCTAssertEqual(snapshots.map(\.header.arguments), [[program, "self"], ["track_exec", "child"]])
     }
 
     func testSignalTriggersASnapshot() throws {
@@ -230,6 +258,18 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(exit.header.trigger, .exit)
         assertConsistent(exit)
         XCTAssertEqual(try site(exit, symbols, "leak_site"), SiteTotals(liveBytes: 64_000, liveBlocks: 1000, totalAllocations: 1000, totalBytes: 64_000))
+    }
+
+    func testFreesOfUnknownBlocksAreCountedApart() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/untracked.heapsnap"
+        try runTracked("track_untracked", [path], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_untracked"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        XCTAssertEqual(snapshot.header.untrackedFrees, 2, "one free, one realloc of blocks from before tracking")
+        XCTAssertEqual(try site(snapshot, symbols, "untracked_realloc_site"),
+                       SiteTotals(liveBytes: 200, liveBlocks: 1, totalAllocations: 1, totalBytes: 200))
     }
 
     func testDomainsFromThePoolAPI() throws {
@@ -345,5 +385,52 @@ final class TrackerTests: XCTestCase {
             XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600, file)
             XCTAssertNoThrow(try RawSnapshot(contentsOf: file))
         }
+    }
+}
+
+final class TrackerConfigurationTests: XCTestCase {
+    override func setUpWithError() throws { try requireLibrary() }
+
+    func testCountersDefaultNamesAndFrameLimit() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_api", [dir.path], environment: ["HEAPSNAP_FRAMES": "8"], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        XCTAssertEqual(result.stderr, "")
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_api"))
+        let files = dir.files()
+        XCTAssertEqual(files.map { URL(fileURLWithPath: $0).lastPathComponent.hasSuffix(".0001.heapsnap") }, [true, false])
+        let snapshot = try RawSnapshot(contentsOf: files[0])
+        XCTAssertEqual(snapshot.header.maxFrames, 8)
+        XCTAssertEqual(snapshot.header.peakBytes, snapshot.header.currentBytes, "reset_peak")
+        XCTAssertTrue(snapshot.stacks.allSatisfy { $0.frames.count <= 8 })
+        let deep = snapshot.stacks(allocatedIn: try symbols.function("deep"))
+        XCTAssertEqual(deep.count, 1)
+        XCTAssertEqual(deep.first?.frames.count, 8)
+        XCTAssertEqual(deep.first?.isTruncated, true)
+        XCTAssertEqual(SiteTotals(deep), SiteTotals(liveBytes: 48, liveBlocks: 1, totalAllocations: 1, totalBytes: 48))
+        XCTAssertEqual(SiteTotals(snapshot.stacks(allocatedIn: try symbols.function("api_site"))),
+                       SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 1, totalBytes: 5000))
+    }
+
+    func testBadSettingsWarnOnceAndFallBack() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_api", [dir.path], environment: [
+            "HEAPSNAP_FRAMES": "lots", "HEAPSNAP_SIGNAL": "SIGNOPE", "HEAPSNAP_INTERVAL": "soon", "HEAPSNAP_PEAK_STEP": "12Q",
+        ], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 4, result.stderr)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("heapsnap: HEAPSNAP_") }, result.stderr)
+        let snapshot = try RawSnapshot(contentsOf: dir.files()[0])
+        XCTAssertEqual(snapshot.header.maxFrames, 64)
+    }
+
+    func testUnwritableFolderIsReportedNotFatal() throws {
+        let dir = try TemporaryDirectory()
+        let missing = dir.path + "/does/not/exist"
+        let result = try runProcess(try TestPaths.program("track_leak"), environment: ["HEAPSNAP_DIR": missing], preload: true)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.hasPrefix("heapsnap: cannot write a snapshot"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1)
     }
 }
