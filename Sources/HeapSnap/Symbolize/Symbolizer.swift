@@ -263,14 +263,72 @@ final class ModuleResolver {
         guard let module else { return [base] }
         // A return address points after the call; the call itself is one byte earlier.
         let pc = address > 0 ? address - 1 : address
-        var symbolOffset: GElf_Off = 0
-        var symbol = GElf_Sym()
-        if let name = dwfl_module_addrinfo(module, pc, &symbolOffset, &symbol, nil, nil, nil) {
-            base.function = demangled(String(cString: name))
-            base.symbolOffset = symbolOffset + (address - pc)
+        if let symbol = symbol(containing: pc) {
+            base.function = demangled(symbol.name)
+            base.symbolOffset = address - symbol.start
         }
         if dwarf != nil, let frames = dwarfFrames(pc: pc, base: base), !frames.isEmpty { return frames }
         return [base]
+    }
+
+    // MARK: ELF symbols
+
+    /// A function symbol; the name points into libelf's string table, alive as long as the Dwfl.
+    private struct Symbol {
+        var start: UInt64
+        var end: UInt64
+        var name: UnsafePointer<CChar>
+    }
+
+    /// Function symbols sorted by address. libdwfl's dwfl_module_addrinfo scans the whole symbol table
+    /// on every call; sorting once makes each lookup a binary search.
+    private var symbols: [Symbol]?
+
+    private func symbol(containing pc: UInt64) -> (start: UInt64, name: String)? {
+        if symbols == nil { symbols = loadSymbols() }
+        guard let symbols, !symbols.isEmpty else { return nil }
+        var low = 0, high = symbols.count
+        while low < high {
+            let mid = (low + high) / 2
+            if symbols[mid].start <= pc { low = mid + 1 } else { high = mid }
+        }
+        guard low > 0 else { return nil }
+        let candidate = symbols[low - 1]
+        return pc < candidate.end ? (candidate.start, String(cString: candidate.name)) : nil
+    }
+
+    private func loadSymbols() -> [Symbol] {
+        guard let module else { return [] }
+        let count = dwfl_module_getsymtab(module)
+        guard count > 1 else { return [] }
+        // (start, rank, size, name): rank orders symbols at one address, sized and global first.
+        var found: [(start: UInt64, rank: Int, size: UInt64, name: UnsafePointer<CChar>)] = []
+        found.reserveCapacity(Int(count))
+        for index in 1..<count {
+            var symbol = GElf_Sym()
+            var address: GElf_Addr = 0
+            var section: GElf_Word = 0
+            guard let name = dwfl_module_getsym_info(module, index, &symbol, &address, &section, nil, nil) else { continue }
+            let type = symbol.st_info & 0xf
+            guard type == UInt8(STT_FUNC) || type == UInt8(STT_GNU_IFUNC), symbol.st_shndx != UInt16(SHN_UNDEF),
+                  name.pointee != 0 else { continue }
+            let rank = (symbol.st_size > 0 ? 0 : 2) + (symbol.st_info >> 4 != UInt8(STB_LOCAL) ? 0 : 1)
+            found.append((address, rank, symbol.st_size, name))
+        }
+        found.sort { $0.start != $1.start ? $0.start < $1.start : $0.rank < $1.rank }
+        var result: [Symbol] = []
+        result.reserveCapacity(found.count)
+        var index = 0
+        while index < found.count {
+            let symbol = found[index]
+            var next = index + 1
+            while next < found.count && found[next].start == symbol.start { next += 1 }
+            // A symbol without a size extends to the next one.
+            let end = symbol.size > 0 ? symbol.start &+ symbol.size : (next < found.count ? found[next].start : UInt64.max)
+            result.append(Symbol(start: symbol.start, end: end, name: symbol.name))
+            index = next
+        }
+        return result
     }
 
     // MARK: DWARF
