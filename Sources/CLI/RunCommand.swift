@@ -135,7 +135,7 @@ struct RunCommand: ParsableCommand {
             }
         } else {
             text += "heapsnap: " + style.apply(.warning, "no snapshot was written")
-                + " (a statically linked program, or one that died before exit, takes none)\n"
+                + " (static and set-uid programs cannot be traced; _exit(), abort() and signals skip the exit snapshot)\n"
         }
         FileHandle.standardError.write(Data(text.utf8))
     }
