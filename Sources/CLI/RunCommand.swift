@@ -104,38 +104,29 @@ struct RunCommand: ParsableCommand {
     }
 
     private func summarize(written: [SnapshotFileName], pid: pid_t, outcome: ChildProcess.Outcome, folder: String) {
-        let program = URL(fileURLWithPath: programArguments[0]).lastPathComponent
-        let ending: String
-        switch outcome {
-        case .exited(let code): ending = "exited with status \(code)"
-        case .signaled(let signal): ending = "was killed by \(TrackerEnvironment.signalName(signal))"
-        }
         let own = written.filter { $0.pid == pid }
-        let others = written.count - own.count
-        var lines = ["heapsnap: \(program) (pid \(pid)) \(ending); \(own.count) snapshot\(own.count == 1 ? "" : "s") in \(folder)"
-            + (others > 0 ? " (and \(others) from its child processes)" : "") + (own.isEmpty ? "" : ":")]
-        let names = own.map(\.name)
-        lines += (names.count <= 8 ? names : names.prefix(3) + ["… \(names.count - 6) more …"] + names.suffix(3))
-            .map { "  " + $0 }
+        let ending: RunSummary.Ending
+        switch outcome {
+        case .exited(let code): ending = .exited(status: code)
+        case .signaled(let signal): ending = .killed(signal: TrackerEnvironment.signalName(signal))
+        }
+        let summary = RunSummary(
+            program: URL(fileURLWithPath: programArguments[0]).lastPathComponent, pid: pid, ending: ending,
+            folder: folder, snapshots: own.map(\.name), childSnapshots: written.count - own.count)
         let report = TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
-        let style = report.options.style
-        var text = lines.joined(separator: "\n") + "\n"
+        var text = report.render(run: summary)
         // The final snapshot: the exit one (the highest sequence number), else the latest peak.
         if let final = own.last(where: { $0.sequence != nil }) ?? own.last {
-            let path = folder + "/" + final.name
             do {
-                let snapshot = try SnapshotLoader.load(path)
-                let statistics = StatisticsReport(
+                let snapshot = try SnapshotLoader.load(folder + "/" + final.name)
+                let top = StatisticsReport(
                     top: snapshot, statistics: snapshot.statistics(by: .line), groupBy: .line,
                     limit: limit == 0 ? nil : limit)
-                text += "\n" + report.render(statistics)
+                text += "\n" + report.render(top)
             } catch {
                 text += "heapsnap: \(HeapSnapCommand.oneLine(error))\n"
             }
-        } else {
-            text += "heapsnap: " + style.apply(.warning, "no snapshot was written")
-                + " (static and set-uid programs cannot be traced; _exit(), abort() and signals skip the exit snapshot)\n"
         }
         FileHandle.standardError.write(Data(text.utf8))
     }

@@ -1,4 +1,5 @@
 // The text layout on synthetic snapshots: exact lines, as a user sees them.
+import Foundation
 import HeapSnap
 import XCTest
 
@@ -94,5 +95,24 @@ final class TextReportTests: XCTestCase {
         let bare = Frame(module: "/opt/blob.so", moduleOffset: 0x1234)
         XCTAssertEqual(report.siteText(bare, group: .line), "blob.so+0x1234")
         XCTAssertEqual(report.siteText(bare, group: .file), "/opt/blob.so")
+    }
+
+    func testRunSummaryListsSnapshotsAndAbbreviatesLongSeries() {
+        let names = (1...10).map { "prog.77.\(String(format: "%04d", $0)).heapsnap" }
+        let summary = RunSummary(program: "prog", pid: 77, ending: .killed(signal: "SIGTERM"), folder: "/tmp/s",
+                                 snapshots: names, childSnapshots: 2)
+        XCTAssertEqual(text.render(run: summary), """
+            heapsnap: prog (pid 77) was killed by SIGTERM; 10 snapshots in /tmp/s (and 2 from its child processes):
+              prog.77.0001.heapsnap
+              prog.77.0002.heapsnap
+              prog.77.0003.heapsnap
+              … 4 more …
+              prog.77.0008.heapsnap
+              prog.77.0009.heapsnap
+              prog.77.0010.heapsnap
+
+            """)
+        let none = RunSummary(program: "sh", pid: 5, ending: .exited(status: 7), folder: "/d", snapshots: [], childSnapshots: 0)
+        XCTAssertTrue(text.render(run: none).hasPrefix("heapsnap: sh (pid 5) exited with status 7; 0 snapshots in /d\nheapsnap: no snapshot was written ("))
     }
 }
