@@ -70,10 +70,10 @@ struct GrowthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "growth",
         abstract: "Rank the sites whose live memory grows steadily across a series of snapshots (leak hunting).",
-        discussion: "Give three or more snapshots of one process, oldest first."
+        discussion: "Give three or more snapshots of one process; they are taken in the order they were written (their header's time), so `heapsnap growth prog.4711.*.heapsnap` works."
     )
 
-    @Argument(help: "Three or more snapshots, oldest first.") var snapshots: [String] = []
+    @Argument(help: "Three or more snapshots of one process.") var snapshots: [String] = []
     @OptionGroup var grouping: GroupingOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
@@ -86,7 +86,10 @@ struct GrowthCommand: ParsableCommand {
     }
 
     func run() throws {
+        // In the order they were taken, whatever order a shell glob gave them in.
         let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
+            .enumerated().sorted { ($0.element.info.timeNanoseconds, $0.offset) < ($1.element.info.timeNanoseconds, $1.offset) }
+            .map(\.element)
         let sites = filtering.sites
         let ranked = rankGrowth(series, by: grouping.by, sites: sites)
         let report = StatisticsReport(

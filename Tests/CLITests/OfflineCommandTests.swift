@@ -111,6 +111,10 @@ final class OfflineCommandTests: XCTestCase {
         XCTAssertEqual(first["counts"] as? [Int], [400, 800, 1200])
         XCTAssertEqual((first["growth_per_snapshot"] as? NSNumber)?.doubleValue, 4_300_800)
         XCTAssertEqual(document[objects: "snapshots"]?.count, 3)
+        // Given out of order, the series is still read oldest first.
+        let shuffled = try CLI.json(try CLI.run(["growth", "--format", "json", series[2], series[0], series[1]]))
+        XCTAssertEqual(shuffled[objects: "snapshots"]?.map { $0[string: "path"] }, series)
+        XCTAssertEqual(shuffled[objects: "stats"]?.first?["sizes"] as? [Int], [4_300_800, 8_601_600, 12_902_400])
     }
 
     func testGrowthNeedsThreeSnapshots() throws {
