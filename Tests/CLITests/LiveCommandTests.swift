@@ -139,6 +139,40 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(mixed[objects: "stats"]?.first?[int: "size_diff"], 20_000)
     }
 
+    func testCPlusPlusSitesAreTheUsersLinesWithDemangledNames() throws {
+        let program = try TestPaths.program("cli_cpp")
+        let cpp = TestPaths.programSource("cli_cpp.cpp")
+        let run = try CLI.run(["run", "--dir", folder.path, "--quiet", "--", program])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "10 nodes\n")
+        let snapshot = try XCTUnwrap(folder.files().first)
+        let document = try CLI.json(try CLI.run(["top", snapshot, "--format", "json", "-n", "0"]))
+        let stats = try XCTUnwrap(document[objects: "stats"])
+        func entry(_ marker: String) throws -> [String: Any] {
+            let line = try ProgramSource.line(marker, in: "cli_cpp.cpp")
+            return try XCTUnwrap(stats.first { $0[string: "file"] == cpp && $0[int: "line"] == line }, marker)
+        }
+        let node = try entry("node")
+        XCTAssertEqual(node[int: "size"], 480)
+        XCTAssertEqual(node[int: "count"], 10)
+        XCTAssertEqual(node[string: "function"], "registry::Registry::add_node(long)")
+        let reserve = try entry("reserve")
+        XCTAssertEqual(reserve[int: "size"], 80)
+        XCTAssertEqual(reserve[int: "count"], 1)
+        XCTAssertEqual(reserve[string: "function"], "registry::Registry::Registry()")
+        let registry = try entry("registry")
+        XCTAssertEqual(registry[int: "size"], 24)
+        XCTAssertEqual(registry[string: "function"], "main")
+        // The traceback still holds the plumbing frames above the site (std::make_unique's, in the header).
+        let frames = try XCTUnwrap(node[objects: "traceback"])
+        let siteIndex = try XCTUnwrap(frames.firstIndex { $0[int: "line"] == node[int: "line"] && $0[string: "file"] == cpp })
+        XCTAssertGreaterThan(siteIndex, 0)
+        XCTAssertTrue(frames[..<siteIndex].contains { ($0[string: "function"] ?? "").contains("std::make_unique<registry::Node") }, "\(frames)")
+
+        let byFunction = try CLI.run(["top", snapshot, "--by", "function", "-n", "0"], directory: folder.path)
+        XCTAssertTrue(byFunction.stdout.contains("registry::Registry::add_node(long) (\(cpp)):"), byFunction.stdout)
+    }
+
     func testInfoOfARealSnapshot() throws {
         let (_, files) = try runAlloc()
         let result = try CLI.run(["info", files[1]])

@@ -144,7 +144,7 @@ public struct TextReport {
             }
         }
         if traceback.isTruncated {
-            lines.append(margin + "  " + style.apply(.dim, "… (truncated: deeper than the tracker's frame limit)"))
+            lines.append(margin + "  " + style.apply(.dim, "… (more frames were not recorded)"))
         }
         return lines
     }
