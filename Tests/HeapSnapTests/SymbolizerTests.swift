@@ -144,3 +144,61 @@ final class SymbolizerFallbackTests: XCTestCase {
         XCTAssertEqual(table.frames(for: 0x9999).map(\.location), ["?+0x9999"])
     }
 }
+
+final class SeparateDebugInfoTests: XCTestCase {
+    private func run(_ tool: String, _ arguments: [String]) throws {
+        let result = try runProcess(tool, arguments)
+        XCTAssertEqual(result.status, 0, "\(tool) \(arguments): \(result.stderr)")
+    }
+
+    /// A stripped copy of analysis_c_sites and its debug info split off into `debugFile`.
+    private func splitCopy(in directory: TemporaryDirectory, debugFile: String) throws -> (ProgramReport, ModuleRecord) {
+        let program = try TestPaths.program("analysis_c_sites")
+        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let copy = directory.path + "/prog"
+        try run("/usr/bin/objcopy", ["--only-keep-debug", program, debugFile])
+        try run("/usr/bin/strip", ["--strip-debug", "-o", copy, program])
+        var module = report.module
+        module.path = copy
+        return (report, module)
+    }
+
+    private func assertLines(_ table: SymbolTable, _ report: ProgramReport, line: UInt = #line) throws {
+        let frames = table.frames(for: report.marks["plain"]!)
+        XCTAssertEqual(frames.map(\.file), [TestPaths.programSource("analysis_c_sites.c")], line: line)
+        XCTAssertEqual(frames.map(\.line), [try sourceLine("MARK:plain", in: "analysis_c_sites.c")], line: line)
+        XCTAssertEqual(table.frames(for: report.marks["inline"]!).map(\.function), ["inline_mark", "main"], line: line)
+        XCTAssertTrue(table.modules[0].hasDebugInfo, line: line)
+    }
+
+    func testDebugLinkNextToTheFile() throws {
+        let directory = try TemporaryDirectory()
+        // Named unlike "prog.debug", which libdwfl would try without any link.
+        let (report, module) = try splitCopy(in: directory, debugFile: directory.path + "/separate.dbg")
+        // Without the link the copy has no DWARF: the symbol only.
+        let before = Symbolizer().symbolize(addresses: [report.marks["plain"]!], modules: [module])
+        XCTAssertNil(before.frames(for: report.marks["plain"]!).first?.file)
+        try run("/usr/bin/objcopy", ["--add-gnu-debuglink=" + directory.path + "/separate.dbg", module.path])
+        let table = Symbolizer().symbolize(addresses: Array(report.marks.values), modules: [module])
+        try assertLines(table, report)
+    }
+
+    func testBuildIDInADebugDirectory() throws {
+        let directory = try TemporaryDirectory()
+        let buildID = try XCTUnwrap(buildIDOf(try TestPaths.program("analysis_c_sites")))
+        let folder = directory.path + "/debug/.build-id/" + String(buildID.prefix(2))
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let (report, module) = try splitCopy(in: directory, debugFile: folder + "/" + buildID.dropFirst(2) + ".debug")
+        let withoutPath = Symbolizer().symbolize(addresses: [report.marks["plain"]!], modules: [module])
+        XCTAssertNil(withoutPath.frames(for: report.marks["plain"]!).first?.file)
+        let symbolizer = Symbolizer(options: .init(debugInfoPath: directory.path + "/debug"))
+        let table = symbolizer.symbolize(addresses: Array(report.marks.values), modules: [module])
+        try assertLines(table, report)
+    }
+
+    private func buildIDOf(_ path: String) throws -> String? {
+        let output = try runProcess("/usr/bin/readelf", ["-n", path]).stdout
+        guard let range = output.range(of: "Build ID: ") else { return nil }
+        return String(output[range.upperBound...].prefix { $0.isHexDigit })
+    }
+}

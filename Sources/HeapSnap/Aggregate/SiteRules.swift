@@ -69,7 +69,7 @@ public struct SiteRules: Sendable, Hashable {
         "specialized Swift.*", "merged Swift.*", "merged generic specialization <* of Swift.*",
         "outlined *", "reabstraction thunk*", "implicit closure #* in Swift.*",
         // Rust allocation plumbing.
-        "__rust_alloc*", "__rust_realloc", "__rdl_alloc*", "__rdl_realloc", "__rg_alloc*", "__rg_realloc",
+        "__rustc::*", "__rust_alloc*", "__rust_realloc", "__rdl_alloc*", "__rdl_realloc", "__rg_alloc*", "__rg_realloc",
         "alloc::*", "<alloc::*", "core::*", "<core::*", "<std::*", "hashbrown::*", "<hashbrown::*",
         // glib.
         "g_malloc*", "g_malloc0*", "g_realloc*", "g_try_malloc*", "g_try_realloc*", "g_new*", "g_slice_*",
