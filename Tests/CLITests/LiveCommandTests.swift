@@ -62,6 +62,18 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr, "", "--quiet prints no summary")
         let document = try CLI.json(try CLI.run(["info", try XCTUnwrap(folder.files().first), "--format", "json"]))
         XCTAssertEqual(document[object: "snapshot"]?[int: "max_frames"], 3)
+        let peak = try CLI.run(["run", "--dir", folder.path, "--peak-step", "1K", "--", program],
+                               directory: folder.path, stdin: "x\n")
+        XCTAssertEqual(peak.status, 0, peak.stderr)
+        // "heapsnap: cli_alloc (pid N) exited …"
+        let pid = try XCTUnwrap(peak.stderr.split(separator: ")").first?.split(separator: " ").last)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(folder.path)/cli_alloc.\(pid).peak.heapsnap"), peak.stderr)
+        XCTAssertTrue(peak.stderr.contains("  cli_alloc.\(pid).peak.heapsnap\n"), peak.stderr)
+        // The summary is about the exit snapshot, not the peak one.
+        XCTAssertTrue(peak.stderr.contains("lines of cli_alloc.\(pid).0003.heapsnap (exit at "), peak.stderr)
+        let peakInfo = try CLI.json(try CLI.run(["info", "\(folder.path)/cli_alloc.\(pid).peak.heapsnap", "--format", "json"]))
+        XCTAssertEqual(peakInfo[object: "snapshot"]?[string: "trigger"], "peak")
+
         let bad = try CLI.run(["run", "--signal", "KILL", "--", program])
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("--signal takes a signal name"), bad.stderr)
