@@ -78,21 +78,27 @@ enum TrackerEnvironment {
         return otherSignalNames[number] ?? "signal \(number)"
     }
 
-    /// A byte count with an optional K, M or G suffix (powers of 1024), as HEAPSNAP_PEAK_STEP takes it.
+    /// A byte count as the tracker reads HEAPSNAP_PEAK_STEP: digits, then optionally K, M or G (powers
+    /// of 1024), "i" after one of them, and "B": 1048576, 512K, 64M, 1GiB, 100B.
     static func parseByteCount(_ text: String) -> UInt64? {
-        var digits = text.trimmingCharacters(in: .whitespaces).uppercased()
-        var multiplier: UInt64 = 1
-        if digits.hasSuffix("B") { digits.removeLast() }
-        if digits.hasSuffix("I") { digits.removeLast() }
-        switch digits.last {
-        case "K": multiplier = 1 << 10
-        case "M": multiplier = 1 << 20
-        case "G": multiplier = 1 << 30
+        var rest = Substring(text)
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let value = UInt64(digits) else { return nil }
+        rest = rest.dropFirst(digits.count)
+        var unit: UInt64 = 1
+        switch rest.first {
+        case "k", "K": unit = 1 << 10
+        case "m", "M": unit = 1 << 20
+        case "g", "G": unit = 1 << 30
         default: break
         }
-        if multiplier != 1 { digits.removeLast() }
-        guard let value = UInt64(digits) else { return nil }
-        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        if unit > 1 {
+            rest = rest.dropFirst()
+            if rest.first == "i" || rest.first == "I" { rest = rest.dropFirst() }
+        }
+        if rest.first == "b" || rest.first == "B" { rest = rest.dropFirst() }
+        guard rest.isEmpty else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: unit)
         return overflow ? nil : product
     }
 }
