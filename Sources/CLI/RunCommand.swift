@@ -52,7 +52,7 @@ struct RunCommand: ParsableCommand {
         if let frames, !(1...256).contains(frames) {
             throw ValidationError("--frames takes 1 to 256, not \(frames).")
         }
-        if let interval, !((Double(interval) ?? -1) > 0) {
+        if let interval, !TrackerEnvironment.isPositiveSeconds(interval) {
             throw ValidationError("--interval takes a number of seconds above 0 (like 0.5 or 10), not '\(interval)'.")
         }
         if let signal, TrackerEnvironment.parseSignal(signal) == nil {

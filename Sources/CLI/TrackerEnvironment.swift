@@ -78,6 +78,16 @@ enum TrackerEnvironment {
         return otherSignalNames[number] ?? "signal \(number)"
     }
 
+    /// Seconds as the tracker reads HEAPSNAP_INTERVAL ("2", "0.25", ".5"), and above zero (0 is off).
+    static func isPositiveSeconds(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let isDigits = { (part: Substring) in part.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard parts.allSatisfy(isDigits), !(parts.first ?? "").isEmpty || parts.count == 2,
+              parts.count == 1 || !parts[1].isEmpty, (Double(text) ?? 0) > 0, (Double(text) ?? 0) <= 1e9
+        else { return false }
+        return true
+    }
+
     /// A byte count as the tracker reads HEAPSNAP_PEAK_STEP: digits, then optionally K, M or G (powers
     /// of 1024), "i" after one of them, and "B": 1048576, 512K, 64M, 1GiB, 100B.
     static func parseByteCount(_ text: String) -> UInt64? {
