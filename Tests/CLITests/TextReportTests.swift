@@ -65,6 +65,18 @@ final class TextReportTests: XCTestCase {
         XCTAssertTrue(rendered.contains("      main.c:40 in main\n\n#2  server.c:60 (read_request): "), rendered)
     }
 
+    func testTracebackLimitFoldsAllocatorFramesAndCallers() {
+        let limited = TextReport(options: TextReportOptions(
+            style: .plain, pathBase: Fixtures.source, showsSource: false, tracebackLimit: 2))
+        let traceback = Traceback(frames: [Fixtures.mallocFrame, Fixtures.cacheKey, Fixtures.handle, Fixtures.main])
+        XCTAssertEqual(limited.tracebackLines(traceback, sites: .default, indent: 2), [
+            "    … 1 allocator frame",
+            "  > cache.c:90 in cache_put",
+            "    server.c:120 in handle_request",
+            "    … 1 more caller",
+        ])
+    }
+
     func testGroupingByFunctionFileAndModuleNamesTheGroup() {
         let snapshot = Fixtures.snapshot(index: 1)
         func first(_ group: GroupKey) -> String {
