@@ -109,6 +109,30 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(stats.reduce(0) { $0 + ($1[int: "size"] ?? 0) }, document[object: "total"]?[int: "size"])
     }
 
+    func testTerminalGetsProgressAndColourPipesGetNeither() throws {
+        let (_, files) = try runAlloc()
+        let piped = try CLI.run(["top", files[1]])
+        XCTAssertEqual(piped.stderr, "", "no progress when stderr is not a terminal")
+        XCTAssertFalse(piped.stdout.contains("\u{1B}["), "no colour in a pipe")
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            throw XCTSkip("util-linux script(1) is needed to run heapsnap on a pseudo-terminal")
+        }
+        func onTerminal(_ environment: [String: String]) throws -> String {
+            let command = "\(TestPaths.cli) top \(files[1]) -n 1"
+            var env = environment
+            env["HEAPSNAP_LIB"] = TestPaths.library
+            env["TERM"] = "xterm"
+            env["NO_COLOR"] = env["NO_COLOR"] ?? ""
+            return try runProcess("/usr/bin/script", ["-qec", command, "/dev/null"], environment: env).stdout
+        }
+        let terminal = try onTerminal([:])
+        XCTAssertTrue(terminal.contains("symbolizing \(URL(fileURLWithPath: files[1]).lastPathComponent): "), terminal)
+        XCTAssertTrue(terminal.contains("\u{1B}[1;36m"), "colour on a terminal: \(terminal)")
+        let noColor = try onTerminal(["NO_COLOR": "1"])
+        XCTAssertTrue(noColor.contains("(keep_blocks)"), noColor)
+        XCTAssertFalse(noColor.contains("\u{1B}[1;36m"), "NO_COLOR: \(noColor)")
+    }
+
     func testDiffAndFailAboveOnRealSnapshots() throws {
         let (_, files) = try runAlloc()
         let blocks = try ProgramSource.line("blocks", in: "cli_alloc.c")
