@@ -95,6 +95,9 @@ final class OfflineCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--fail-above", String(growth)]).status, 0)
         XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--fail-above", "9M"]).status, 0)
         XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--fail-above", "8M"]).status, 3)
+        // The budget applies to what the filters keep: server.c did not grow.
+        XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--include", "*/server.c", "--fail-above", "0"]).status, 0)
+        XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--include", "*/cache.c", "--fail-above", "8M"]).status, 3)
         // Shrinking never fails.
         XCTAssertEqual(try CLI.run(["diff", series[2], series[0], "--fail-above", "0"]).status, 0)
     }
