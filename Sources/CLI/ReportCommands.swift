@@ -70,7 +70,7 @@ struct GrowthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "growth",
         abstract: "Rank the sites whose live memory grows steadily across a series of snapshots (leak hunting).",
-        discussion: "Give three or more snapshots of one process; they are taken in the order they were written (their header's time), so `heapsnap growth prog.4711.*.heapsnap` works."
+        discussion: "Give three or more snapshots of one process; they are taken in the order they were written (their header's time), whatever order a shell glob gives."
     )
 
     @Argument(help: "Three or more snapshots of one process.") var snapshots: [String] = []
