@@ -91,7 +91,8 @@ public struct TextReport {
                     + (report.cumulative ? " (cumulative)" : "") + " from \(span): \(totals)"
         case .growth:
             let series = report.snapshots
-            let span = "\(series.count) snapshots, \(displayName(series[0])) to \(displayName(series[series.count - 1]))"
+            let names = series.map(displayName)
+            let span = "\(series.count) snapshots" + (names.isEmpty ? "" : ", \(names[0]) to \(names[names.count - 1])")
             text = shownCount == 0
                 ? "No \(noun(report.groupBy, 1)) grew steadily over \(span): \(totals)"
                 : "Top \(shownCount) growing \(group) over \(span): \(totals)"
