@@ -217,6 +217,27 @@ static void read_identity(void) {
     }
 }
 
+/* HEAPSNAP_ONLY=name[,name...]: track only programs whose executable's or argv[0]'s basename is
+ * listed; every other process (children of a traced shell script, say) stays dormant. */
+static bool name_listed(const char *list, const char *name) {
+    if (!name || !*name) return false;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = p;
+        while (*end && *end != ',') end++;
+        if ((size_t)(end - p) == n && memcmp(p, name, n) == 0) return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+static bool selected(bool libc_ready) {
+    const char *only = __environ ? getenv("HEAPSNAP_ONLY") : NULL;
+    if (!only || !*only) return true;
+    if (name_listed(only, hs_program)) return true;
+    return libc_ready && name_listed(only, program_invocation_short_name);
+}
+
 /* The first hook call of the process lands here, possibly before libc's own constructor has run;
  * the environment is read again, definitively, in our constructor. */
 void hs_early_init(void) {
@@ -226,7 +247,7 @@ void hs_early_init(void) {
     hs_in_tracker = 1;
     if (__environ) parse_config(false);
     read_identity();
-    atomic_store_explicit(&hs_state, 2, memory_order_release);
+    atomic_store_explicit(&hs_state, selected(false) ? 2 : 3, memory_order_release);
     hs_in_tracker = guard;
 }
 
@@ -379,6 +400,12 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     int guard = hs_in_tracker;
     hs_in_tracker = 1;
     if (atomic_load(&hs_state) == 0) hs_early_init();
+    if (!selected(true)) {
+        atomic_store(&hs_state, 3); /* dormant: every call goes straight to glibc, no files */
+        hs_in_tracker = guard;
+        return;
+    }
+    atomic_store(&hs_state, 2);
     parse_config(true);
     anchor_directory();
     if (!hs_exe_path[0]) read_identity();

@@ -416,6 +416,11 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     hs_in_tracker = 1;
     int saved_errno = errno;
     if (atomic_load_explicit(&hs_state, memory_order_acquire) == 0) hs_early_init();
+    if (atomic_load_explicit(&hs_state, memory_order_acquire) == 3) {
+        hs_in_tracker = guard;
+        errno = ENOTSUP; /* dormant: HEAPSNAP_ONLY does not list this program */
+        return -1;
+    }
     if (try_only) {
         if (pthread_mutex_trylock(&hs_snapshot_lock) != 0) {
             hs_in_tracker = guard;

@@ -474,6 +474,30 @@ final class TrackerConfigurationTests: XCTestCase {
         XCTAssertEqual(elsewhere.files(), [])
     }
 
+    func testOnlyListedProgramsAreTracked() throws {
+        let dir = try TemporaryDirectory()
+        let leak = try TestPaths.program("track_leak")
+        let script = "ls / > /dev/null; \(leak); echo done"
+        var result = try runProcess("/bin/sh", ["-c", script], environment: ["HEAPSNAP_ONLY": "nothing,track_leak", "HEAPSNAP_DIR": dir.path],
+                                    preload: true, directory: dir.path)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.stdout, "done\n")
+        XCTAssertEqual(dir.files().map { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("track_leak.") }, [true])
+        // argv[0]'s name counts too
+        let other = try TemporaryDirectory()
+        result = try runProcess("/bin/bash", ["-c", "exec -a renamed \(leak)"],
+                                environment: ["HEAPSNAP_ONLY": "renamed", "HEAPSNAP_DIR": other.path], preload: true, directory: other.path)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(other.files().map { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("track_leak.") }, [true])
+        // a dormant program that asks for a snapshot is told so
+        let dormant = try TemporaryDirectory()
+        result = try runProcess(try TestPaths.program("track_basic"), [dormant.path + "/x.heapsnap"],
+                                environment: ["HEAPSNAP_ONLY": "track_leak", "HEAPSNAP_DIR": dormant.path], preload: true)
+        XCTAssertEqual(result.status, 5)
+        XCTAssertTrue(result.stderr.contains("Operation not supported"), result.stderr)
+        XCTAssertEqual(dormant.files(), [])
+    }
+
     func testUnwritableFolderIsReportedNotFatal() throws {
         let dir = try TemporaryDirectory()
         let missing = dir.path + "/does/not/exist"
