@@ -29,6 +29,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Record every live block in the snapshots too (HEAPSNAP_TRACES=1).")
     var traces = false
 
+    @Option(help: ArgumentHelp(
+        "Track only programs of these names, comma-separated or repeated; other processes that inherit the tracker (a wrapper script's shell, its tools) stay dormant (HEAPSNAP_ONLY).",
+        valueName: "names"))
+    var only: [String] = []
+
     @Flag(name: .shortAndLong, help: "Print no summary after the program ends.")
     var quiet = false
 
@@ -77,6 +82,7 @@ struct RunCommand: ParsableCommand {
         if let signal { environment[TrackerEnvironment.signal] = signal }
         if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep }
         if traces { environment[TrackerEnvironment.traces] = "1" }
+        if !only.isEmpty { environment[TrackerEnvironment.only] = only.joined(separator: ",") }
 
         let before = Set(SnapshotFileName.list(in: folder).map(\.name))
         let pid = try ChildProcess.spawn(programArguments, environment: environment)
@@ -112,12 +118,19 @@ struct RunCommand: ParsableCommand {
         }
         let summary = RunSummary(
             program: URL(fileURLWithPath: programArguments[0]).lastPathComponent, pid: pid, ending: ending,
-            folder: folder, snapshots: own.map(\.name), childSnapshots: written.count - own.count)
+            folder: folder, snapshots: own.map(\.name), childSnapshots: written.filter { $0.pid != pid }.map(\.name))
         let report = TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
         var text = report.render(run: summary)
-        // The final snapshot: the exit one (the highest sequence number), else the latest peak.
-        if let final = own.last(where: { $0.sequence != nil }) ?? own.last {
+        // The final snapshot: the exit one (the highest sequence number), else the latest peak. When the
+        // program itself wrote none (a wrapper script, or --only naming a child), the final one of the
+        // child that wrote the most, likely the real program rather than a helper tool.
+        let children = Dictionary(grouping: written.filter { $0.pid != pid && $0.sequence != nil }, by: \.pid)
+        let busiestChild = children.values.max { a, b in
+            (a.count, modificationTime(folder + "/" + a[a.count - 1].name))
+                < (b.count, modificationTime(folder + "/" + b[b.count - 1].name))
+        }?.last
+        if let final = own.last(where: { $0.sequence != nil }) ?? own.last ?? busiestChild {
             do {
                 let snapshot = try SnapshotLoader.load(folder + "/" + final.name)
                 let top = StatisticsReport(
@@ -129,5 +142,9 @@ struct RunCommand: ParsableCommand {
             }
         }
         FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    private func modificationTime(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
     }
 }

@@ -43,6 +43,20 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(files.count, 2, "no exit snapshot after SIGKILL")
     }
 
+    func testRunOnlyTracksTheNamedProgramsAndSummarizesAChild() throws {
+        let program = try TestPaths.program("cli_alloc")
+        let script = "echo hi | \(program) 0; /bin/true"
+        let result = try CLI.run(["run", "--dir", folder.path, "--only", "cli_alloc", "--", "/bin/sh", "-c", script],
+                                 directory: folder.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "cli_alloc: HI\n")
+        let names = folder.files().map { URL(fileURLWithPath: $0).lastPathComponent }
+        XCTAssertEqual(names.count, 3, "\(names)")
+        XCTAssertTrue(names.allSatisfy { $0.hasPrefix("cli_alloc.") }, "sh and true stay dormant: \(names)")
+        XCTAssertTrue(result.stderr.contains("no snapshot of its own, 3 from its child processes in \(folder.path):"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("(keep_blocks): size=29.3 KiB, count=30, average=1000 B"), result.stderr)
+    }
+
     func testRunOfAProgramThatCannotBeExecuted() throws {
         let missing = try CLI.run(["run", "--dir", folder.path, "--", "no-such-program-heapsnap"])
         XCTAssertEqual(missing.status, 127)

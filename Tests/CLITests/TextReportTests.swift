@@ -112,7 +112,7 @@ final class TextReportTests: XCTestCase {
     func testRunSummaryListsSnapshotsAndAbbreviatesLongSeries() {
         let names = (1...10).map { "prog.77.\(String(format: "%04d", $0)).heapsnap" }
         let summary = RunSummary(program: "prog", pid: 77, ending: .killed(signal: "SIGTERM"), folder: "/tmp/s",
-                                 snapshots: names, childSnapshots: 2)
+                                 snapshots: names, childSnapshots: ["sed.78.0001.heapsnap", "sed.79.0001.heapsnap"])
         XCTAssertEqual(text.render(run: summary), """
             heapsnap: prog (pid 77) was killed by SIGTERM; 10 snapshots in /tmp/s (and 2 from its child processes):
               prog.77.0001.heapsnap
@@ -124,7 +124,14 @@ final class TextReportTests: XCTestCase {
               prog.77.0010.heapsnap
 
             """)
-        let none = RunSummary(program: "sh", pid: 5, ending: .exited(status: 7), folder: "/d", snapshots: [], childSnapshots: 0)
+        let wrapper = RunSummary(program: "run.sh", pid: 5, ending: .exited(status: 0), folder: "/d", snapshots: [],
+                                 childSnapshots: ["server.6.0001.heapsnap"])
+        XCTAssertEqual(text.render(run: wrapper), """
+            heapsnap: run.sh (pid 5) exited with status 0; no snapshot of its own, 1 from its child processes in /d:
+              server.6.0001.heapsnap
+
+            """)
+        let none = RunSummary(program: "sh", pid: 5, ending: .exited(status: 7), folder: "/d", snapshots: [], childSnapshots: [])
         XCTAssertTrue(text.render(run: none).hasPrefix("heapsnap: sh (pid 5) exited with status 7; 0 snapshots in /d\nheapsnap: no snapshot was written ("))
     }
 }
