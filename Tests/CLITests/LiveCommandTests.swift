@@ -271,34 +271,45 @@ final class LiveCommandTests: XCTestCase {
 
     // MARK: snap
 
-    func testSnapMakesALiveProcessWriteASnapshot() throws {
+    /// cli_wait under the tracker with `environment`, started in `directory` and ready (its blocks
+    /// allocated); it exits when `finish` closes its standard input.
+    final class WaitingProgram {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestPaths.program("cli_wait"))
-        var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = TestPaths.library
-        environment["HEAPSNAP_DIR"] = folder.path
-        environment["HEAPSNAP_SIGNAL"] = nil
-        process.environment = environment
         let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        defer {
+        var pid: Int32 { process.processIdentifier }
+
+        init(environment extra: [String: String], directory: String) throws {
+            process.executableURL = URL(fileURLWithPath: try TestPaths.program("cli_wait"))
+            var environment = ProcessInfo.processInfo.environment
+            for key in environment.keys where key.hasPrefix("HEAPSNAP_") { environment[key] = nil }
+            environment["LD_PRELOAD"] = TestPaths.library
+            for (key, value) in extra { environment[key] = value }
+            process.environment = environment
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            var seen = Data()
+            while !seen.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            XCTAssertEqual(String(decoding: seen, as: UTF8.self), "\(pid) ready\n")
+        }
+
+        func finish() {
             try? input.fileHandleForWriting.close()
             process.waitUntilExit()
         }
-        // Wait for "<pid> ready".
-        var seen = Data()
-        while !seen.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
-        XCTAssertEqual(String(decoding: seen, as: UTF8.self), "\(process.processIdentifier) ready\n")
+    }
 
-        let result = try CLI.run(["snap", String(process.processIdentifier)])
+    func testSnapMakesALiveProcessWriteASnapshot() throws {
+        let program = try WaitingProgram(environment: ["HEAPSNAP_DIR": folder.path], directory: folder.path)
+        defer { program.finish() }
+        let result = try CLI.run(["snap", String(program.pid)])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let expected = "\(folder.path)/cli_wait.\(process.processIdentifier).0001.heapsnap"
+        let expected = "\(folder.path)/cli_wait.\(program.pid).0001.heapsnap"
         XCTAssertEqual(result.stdout, expected + "\n")
         XCTAssertEqual(result.stderr, "")
         let document = try CLI.json(try CLI.run(["top", expected, "--format", "json"]))
@@ -308,32 +319,29 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(first[int: "count"], 7)
         XCTAssertEqual(first[int: "line"], try ProgramSource.line("waiting", in: "cli_wait.c"))
         // A second snap gets the next file.
-        XCTAssertEqual(try CLI.run(["snap", String(process.processIdentifier)]).stdout,
-                       "\(folder.path)/cli_wait.\(process.processIdentifier).0002.heapsnap\n")
+        XCTAssertEqual(try CLI.run(["snap", String(program.pid)]).stdout,
+                       "\(folder.path)/cli_wait.\(program.pid).0002.heapsnap\n")
+    }
+
+    func testSnapFollowsTheProcessSignalAndRelativeFolder() throws {
+        let snaps = folder.path + "/snaps"
+        try FileManager.default.createDirectory(atPath: snaps, withIntermediateDirectories: true)
+        let program = try WaitingProgram(
+            environment: ["HEAPSNAP_DIR": "snaps", "HEAPSNAP_SIGNAL": "sigusr1"], directory: folder.path)
+        defer { program.finish() }
+        let result = try CLI.run(["snap", String(program.pid)])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "\(snaps)/cli_wait.\(program.pid).0001.heapsnap\n")
     }
 
     func testSnapOfAProcessWithSnapshotsOnSignalTurnedOff() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestPaths.program("cli_wait"))
-        var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = TestPaths.library
-        environment["HEAPSNAP_DIR"] = folder.path
-        environment["HEAPSNAP_SIGNAL"] = "none"
-        process.environment = environment
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-        _ = output.fileHandleForReading.availableData  // "<pid> ready": the tracker is loaded
-        let pid = process.processIdentifier
-        let result = try CLI.run(["snap", String(pid), "--timeout", "1"])
+        let program = try WaitingProgram(
+            environment: ["HEAPSNAP_DIR": folder.path, "HEAPSNAP_SIGNAL": "none"], directory: folder.path)
+        defer { program.finish() }
+        let result = try CLI.run(["snap", String(program.pid), "--timeout", "1"])
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(result.stdout, "")
-        XCTAssertEqual(result.stderr, "heapsnap: process \(pid) has snapshots on signal turned off (HEAPSNAP_SIGNAL=none)\n")
+        XCTAssertEqual(result.stderr, "heapsnap: process \(program.pid) has snapshots on signal turned off (HEAPSNAP_SIGNAL=none)\n")
     }
 
     func testSnapOfAMissingOrUntracedProcess() throws {
