@@ -26,3 +26,17 @@ extension SymbolizationSpeedTests {
         XCTAssertLessThan(result.seconds, 2.0)
     }
 }
+
+final class AnalysisScaleTests: XCTestCase {
+    /// A small run of the large-snapshot workload: every step works and gives consistent totals.
+    func testAnalysisWorkloadRuns() throws {
+        let timings = try SymbolizationBenchmark.runAnalysis(
+            libraries: SymbolizationBenchmark.defaultLibraries(count: 5), distinctAddresses: 2_000, stacks: 2_000,
+            depth: 16)
+        print("analysis: " + timings.map { "\($0.step) \(String(format: "%.3f", $0.seconds)) s" }.joined(separator: ", "))
+        XCTAssertEqual(timings.map(\.step), [
+            "load", "statistics by line", "statistics by traceback", "cumulative by line", "compare by line",
+            "filter on all frames", "JSON export", "JSON import",
+        ])
+    }
+}
