@@ -128,6 +128,7 @@ struct ExportCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
+        if let output { try checkWritable(output) }
         let loaded = try SnapshotLoader.load(snapshot)
         if let output {
             try loaded.write(jsonTo: output)
@@ -136,5 +137,18 @@ struct ExportCommand: ParsableCommand {
             data.append(UInt8(ascii: "\n"))
             FileHandle.standardOutput.write(data)
         }
+    }
+
+    /// Says what is wrong with the output path before the (possibly long) symbolization, in words.
+    private func checkWritable(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError("\(path): is a directory")
+        }
+        let folder = URL(fileURLWithPath: TrackerEnvironment.absolute(path)).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("\(path): no such directory \(folder)")
+        }
+        guard access(folder, W_OK) == 0 else { throw CLIError("\(path): cannot write in \(folder): permission denied") }
     }
 }

@@ -230,6 +230,13 @@ final class OfflineCommandTests: XCTestCase {
         try assertOneLineError(["top", folder.path], startsWith: "heapsnap: \(folder.path): ")
     }
 
+    func testExportToABadPath() throws {
+        try assertOneLineError(["export", series[0], "-o", folder.path], startsWith: "heapsnap: \(folder.path): is a directory")
+        let nowhere = folder.path + "/missing/out.json"
+        try assertOneLineError(["export", series[0], "-o", nowhere],
+                               startsWith: "heapsnap: \(nowhere): no such directory \(folder.path)/missing")
+    }
+
     func testUsageErrors() throws {
         let unknown = try CLI.run(["top", series[0], "--bogus"])
         XCTAssertEqual(unknown.status, 64)
