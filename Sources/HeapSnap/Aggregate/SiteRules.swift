@@ -43,7 +43,7 @@ public struct SiteRules: Sendable, Hashable {
         "libc.so*", "libc-*.so", "ld-linux*.so*", "libpthread.so*", "libdl.so*",
         "libstdc++.so*", "libc++.so*", "libc++abi.so*", "libgcc_s.so*",
         "libswift*.so", "libdispatch.so", "libBlocksRuntime.so", "libFoundation*.so", "lib_FoundationICU.so",
-        "libpython*.so*", "libglib-2.0.so*", "libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc.so*",
+        "libpython*.so*", "python3", "python3.*", "python2", "python2.*", "libglib-2.0.so*", "libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc.so*",
         "libheapsnap.so",
     ]
 
