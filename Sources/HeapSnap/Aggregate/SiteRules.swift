@@ -121,14 +121,16 @@ public struct SiteRules: Sendable, Hashable {
 /// Remembers the plumbing verdict per distinct frame: a snapshot has few distinct frames, many traces.
 final class SiteCache {
     let rules: SiteRules
-    private var verdicts: [Frame: Bool] = [:]
+    /// Keyed by the frame's shared box, alive as long as the snapshot being analysed.
+    private var verdicts: [ObjectIdentifier: Bool] = [:]
 
     init(rules: SiteRules) { self.rules = rules }
 
     func isPlumbing(_ frame: Frame) -> Bool {
-        if let known = verdicts[frame] { return known }
+        let key = ObjectIdentifier(frame.storage)
+        if let known = verdicts[key] { return known }
         let verdict = rules.isPlumbing(frame)
-        verdicts[frame] = verdict
+        verdicts[key] = verdict
         return verdict
     }
 

@@ -124,11 +124,13 @@ extension Snapshot {
     /// frame, so the work per trace is integer bookkeeping, not string hashing.
     func groupTotals(by group: GroupKey, cumulative: Bool, sites: SiteRules) -> [StatisticKey: GroupTotals] {
         let cache = SiteCache(rules: sites)
-        var partOfFrame: [Frame: Int] = [:]
+        // Keyed by the frame's shared box: the snapshot holds every box for the whole call, and
+        // identical frames from one symbolized address share one box.
+        var partOfFrame: [ObjectIdentifier: Int] = [:]
         var parts: [StatisticKey.Part] = []
         var partNumbers: [StatisticKey.Part: Int] = [:]
         func partNumber(_ frame: Frame) -> Int {
-            if let known = partOfFrame[frame] { return known }
+            if let known = partOfFrame[ObjectIdentifier(frame.storage)] { return known }
             let part = StatisticKey.part(of: frame, group: group)
             let number: Int
             if let existing = partNumbers[part] {
@@ -138,7 +140,7 @@ extension Snapshot {
                 parts.append(part)
                 partNumbers[part] = number
             }
-            partOfFrame[frame] = number
+            partOfFrame[ObjectIdentifier(frame.storage)] = number
             return number
         }
         func add(_ totals: inout GroupTotals?, site: Frame, trace: Trace) {
@@ -154,7 +156,7 @@ extension Snapshot {
                 totals!.traceback = trace.traceback
             }
         }
-        let unknown = Frame(module: "")
+        let unknown = Frame.unknown
 
         if group == .traceback {
             var groups: [[Int]: GroupTotals] = [:]
