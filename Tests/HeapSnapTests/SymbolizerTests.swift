@@ -202,3 +202,36 @@ final class SeparateDebugInfoTests: XCTestCase {
         return String(output[range.upperBound...].prefix { $0.isHexDigit })
     }
 }
+
+final class PathSubstitutionTests: XCTestCase {
+    /// A snapshot taken where the program lived at /build/bin/prog, symbolized where it lives elsewhere.
+    func testModulesAreFoundUnderASubstitutedPrefix() throws {
+        let program = try TestPaths.program("analysis_c_sites")
+        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.path + "/root/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: program, toPath: directory.path + "/root/bin/prog")
+        var module = report.module
+        module.path = "/build/bin/prog"
+        let address = report.marks["plain"]!
+
+        let missing = Symbolizer().symbolize(addresses: [address], modules: [module])
+        XCTAssertEqual(missing.modules[0].problem, "not found")
+
+        let options = Symbolizer.Options(pathSubstitutions: [
+            try XCTUnwrap(Symbolizer.PathSubstitution("/elsewhere=/nowhere")),
+            try XCTUnwrap(Symbolizer.PathSubstitution("/build=" + directory.path + "/root")),
+        ])
+        let table = Symbolizer(options: options).symbolize(addresses: [address], modules: [module])
+        XCTAssertNil(table.modules[0].problem)
+        let frames = table.frames(for: address)
+        XCTAssertEqual(frames.map(\.line), [try sourceLine("MARK:plain", in: "analysis_c_sites.c")])
+        XCTAssertEqual(frames.map(\.module), ["/build/bin/prog"], "frames keep the recorded path")
+
+        let wrong = Symbolizer(options: .init(pathSubstitutions: [.init(from: "/build", to: "/nowhere")]))
+        XCTAssertEqual(wrong.symbolize(addresses: [address], modules: [module]).modules[0].problem,
+                       "not found (looked for at /nowhere/bin/prog)")
+        XCTAssertNil(Symbolizer.PathSubstitution("no-equals-sign"))
+        XCTAssertNil(Symbolizer.PathSubstitution("=/x"))
+    }
+}
