@@ -107,6 +107,8 @@ func representativeSite(_ frame: Frame, group: GroupKey) -> Frame {
 extension Snapshot {
     /// Groups the traces by `group` (tracemalloc's Snapshot.statistics), sorted by size, count and key,
     /// largest first. Grouping by line, file or function uses each trace's allocation site (`sites`).
+    /// Stacks whose blocks were all freed (no live block) hold no memory and make no group, as in
+    /// tracemalloc, which only sees live blocks; their totals stay in `traces`.
     public func statistics(by group: GroupKey, cumulative: Bool = false, sites: SiteRules = .default) -> [Statistic] {
         let totals = groupTotals(by: group, cumulative: cumulative, sites: sites)
         var result = totals.map { key, value in
@@ -160,7 +162,7 @@ extension Snapshot {
 
         if group == .traceback {
             var groups: [[Int]: GroupTotals] = [:]
-            for trace in traces {
+            for trace in traces where trace.count > 0 || trace.size > 0 {
                 let frames = trace.traceback.frames
                 let key = frames.reversed().map(partNumber)
                 let site = frames.isEmpty ? unknown : frames[cache.siteIndex(in: trace.traceback)]
@@ -187,7 +189,7 @@ extension Snapshot {
             lastTrace[number] = index
             add(&totals[number], site: site, trace: trace)
         }
-        for (index, trace) in traces.enumerated() {
+        for (index, trace) in traces.enumerated() where trace.count > 0 || trace.size > 0 {
             let frames = trace.traceback.frames
             if frames.isEmpty {
                 credit(partNumber(unknown), site: unknown, trace: trace, index: index)
