@@ -29,7 +29,8 @@ extern struct hs_config hs_config;
  * underneath (libunwind, dlopen, dlsym) goes straight to glibc, untracked. */
 extern __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 
-/* 0 before the first hook call, 1 while reading the environment, 2 when tracking. */
+/* 0 before the first hook call, 1 while reading the environment, 2 when tracking, 3 dormant
+ * (HEAPSNAP_ONLY does not list this program). */
 extern _Atomic int hs_state;
 void hs_early_init(void);
 
@@ -81,7 +82,7 @@ struct hs_live_entry {
     uint32_t domain;
 };
 
-#define HS_SHARDS 128
+#define HS_SHARDS 256 /* 32 groups of 8, see shard_of */
 struct hs_shard {
     pthread_mutex_t lock;
     struct hs_live_entry *slots;

@@ -18,6 +18,7 @@ pthread_mutex_t hs_snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic uint32_t hs_sequence;
 _Atomic uint64_t hs_last_peak_snapshot;
 static bool peak_file_is_ours; /* the rolling peak file may replace only its own earlier version */
+static bool finished;          /* the exit snapshot has been taken */
 static bool peak_failure_reported;
 
 /* ---------------------------------------------------------------- CRC-32 (slicing by 8) */
@@ -346,7 +347,8 @@ static char last_path[HS_PATH_MAX]; /* for the error message */
 
 static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
     append(last_path, 0, path);
-    char temporary[HS_PATH_MAX];
+    static char temporary[HS_PATH_MAX]; /* static, like every buffer here: snapshots run under
+                                         * hs_snapshot_lock, sometimes on a user thread's small stack */
     size_t at = append(temporary, 0, path);
     at = append(temporary, at, ".tmp.");
     append_number(temporary, at, (uint64_t)hs_pid, 1);
@@ -356,6 +358,7 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
     }
     int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
+    fchmod(fd, 0600); /* exactly 0600 whatever the umask: the owner must be able to read it back */
     if (!write_buffer && !(write_buffer = hs_map(WRITE_BUFFER_SIZE))) {
         close(fd);
         unlink(temporary);
@@ -397,7 +400,7 @@ static bool exists(const char *path) {
 }
 
 static int write_default(struct capture *c, enum hs_trigger trigger) {
-    char path[HS_PATH_MAX];
+    static char path[HS_PATH_MAX];
     for (int attempt = 0; attempt < 10000; attempt++) {
         uint32_t sequence = atomic_fetch_add(&hs_sequence, 1) + 1;
         default_name(path, NULL, sequence);
@@ -414,6 +417,11 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     hs_in_tracker = 1;
     int saved_errno = errno;
     if (atomic_load_explicit(&hs_state, memory_order_acquire) == 0) hs_early_init();
+    if (atomic_load_explicit(&hs_state, memory_order_acquire) == 3) {
+        hs_in_tracker = guard;
+        errno = ENOTSUP; /* dormant: HEAPSNAP_ONLY does not list this program */
+        return -1;
+    }
     if (try_only) {
         if (pthread_mutex_trylock(&hs_snapshot_lock) != 0) {
             hs_in_tracker = guard;
@@ -424,6 +432,10 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         pthread_mutex_lock(&hs_snapshot_lock);
     }
     int rc = 0, err = 0;
+    /* After the exit snapshot only the program itself may ask for more: a signal, interval or peak
+     * snapshot started now could be cut off by _exit and leave its temporary file behind. */
+    if (finished && trigger != HS_API) goto done;
+    if (trigger == HS_EXIT) finished = true;
     if (trigger == HS_PEAK) {
         uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
         if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
@@ -439,7 +451,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         goto done;
     }
     if (trigger == HS_PEAK) {
-        char peak_path[HS_PATH_MAX];
+        static char peak_path[HS_PATH_MAX];
         default_name(peak_path, "peak", 0);
         rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
         if (rc == 0) peak_file_is_ours = true;
@@ -477,6 +489,7 @@ void hs_snapshot_after_fork_child(void) {
     atomic_store(&hs_last_peak_snapshot, atomic_load(&hs_current_bytes));
     peak_file_is_ours = false;
     peak_failure_reported = false;
+    finished = false;
 }
 
 EXPORT int heapsnap_snapshot(const char *path) { return hs_take_snapshot(HS_API, path, false); }
