@@ -235,3 +235,27 @@ final class PathSubstitutionTests: XCTestCase {
         XCTAssertNil(Symbolizer.PathSubstitution("=/x"))
     }
 }
+
+final class ClangSymbolizerTests: XCTestCase {
+    /// clang emits no .debug_aranges either: the same C program built by clang resolves the same way,
+    /// inline chain included.
+    func testClangBuiltCProgram() throws {
+        let clang = ["/opt/swift/usr/bin/clang", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let clang else { throw XCTSkip("no clang") }
+        let directory = try TemporaryDirectory()
+        let program = directory.path + "/clang_sites"
+        let source = TestPaths.programSource("analysis_c_sites.c")
+        let build = try runProcess(clang, ["-g", "-O0", "-o", program, source, "-ldl"])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        let sections = try runProcess("/usr/bin/readelf", ["-S", program]).stdout
+        XCTAssertFalse(sections.contains(".debug_aranges"), "the fallback is what this test is about")
+        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let table = Symbolizer().symbolize(addresses: Array(report.marks.values), modules: [report.module])
+        XCTAssertEqual(table.frames(for: report.marks["plain"]!).map(\.location),
+                       ["\(source):\(try sourceLine("MARK:plain", in: "analysis_c_sites.c"))"])
+        let inlined = table.frames(for: report.marks["inline"]!)
+        XCTAssertEqual(inlined.map(\.function), ["inline_mark", "main"])
+        XCTAssertEqual(inlined.map(\.line), [try sourceLine("MARK:inline-body", in: "analysis_c_sites.c"),
+                                             try sourceLine("MARK:inline-call", in: "analysis_c_sites.c")])
+    }
+}
