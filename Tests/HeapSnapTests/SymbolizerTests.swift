@@ -59,6 +59,29 @@ final class CXXSiteTests: XCTestCase {
     }
 }
 
+final class OptimizedCXXSiteTests: XCTestCase {
+    /// At -O2 the standard library is inlined into main: the sites come out of inline chains
+    /// (push_back → emplace_back → _M_realloc_insert → ... all in /usr/include/c++) to the user's lines.
+    func testSitesThroughInlineChainsAtO2() throws {
+        let directory = try TemporaryDirectory()
+        let program = directory.path + "/cpp_o2"
+        let build = try runProcess("/usr/bin/g++", ["-g", "-O2", "-o", program,
+                                                    TestPaths.programSource("analysis_cpp_capture.cpp")])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let stats = try Snapshot(raw: report.rawSnapshot).statistics(by: .line)
+        func line(_ marker: String) throws -> Int { try sourceLine(marker, in: "analysis_cpp_sites.cpp") }
+        XCTAssertEqual(stats.map(\.site.line), [try line("SITE:new"), try line("SITE:make_unique"),
+                                                try line("SITE:string"), try line("SITE:vector")])
+        XCTAssertEqual(stats.map(\.size), [144, 48, 47, 4])
+        XCTAssertEqual(stats.map(\.site.function), ["main", "main", "main", "main"])
+        let vector = stats[3].traceback.frames
+        let site = SiteRules.default.siteIndex(in: stats[3].traceback)
+        XCTAssertGreaterThanOrEqual(vector[..<site].filter(\.isInlined).count, 4, "\(vector.map(\.location))")
+        XCTAssertTrue(vector[1..<site].allSatisfy { $0.file?.hasPrefix("/usr/include/c++/") == true })
+    }
+}
+
 final class SwiftSymbolizerTests: XCTestCase {
     /// swiftc emits no .debug_aranges: the CU is found from the DIEs' own ranges.
     func testSwiftLinesWithoutAranges() throws {
