@@ -91,8 +91,11 @@ public struct SiteRules: Sendable, Hashable {
                 if frame.line == 0 { return true }
                 if Self.builtInFilePatterns.contains(where: { globMatches($0, file) }) { return true }
             }
-            if let function = frame.function, Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) }) {
-                return true
+            if let function = frame.function {
+                let name = Self.nameWithoutReturnType(function)
+                if Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) || globMatches($0, name) }) {
+                    return true
+                }
             }
         }
         if !modulePatterns.isEmpty, !frame.module.isEmpty,
@@ -100,10 +103,38 @@ public struct SiteRules: Sendable, Hashable {
             return true
         }
         if let file = frame.file, filePatterns.contains(where: { globMatches($0, file) }) { return true }
-        if let function = frame.function, functionPatterns.contains(where: { globMatches($0, function) }) {
-            return true
+        if let function = frame.function, !functionPatterns.isEmpty {
+            let name = Self.nameWithoutReturnType(function)
+            if functionPatterns.contains(where: { globMatches($0, function) || globMatches($0, name) }) { return true }
         }
         return false
+    }
+
+    /// A demangled C++ function template carries its return type in front ("int& std::vector<int>::
+    /// emplace_back<int>(int&&)"); patterns are about the function, so they also see the name without
+    /// it. The name starts after the last space outside <...> before the parameter list.
+    public static func nameWithoutReturnType(_ name: String) -> String {
+        guard name.contains(" "), !name.hasPrefix("operator") else { return name }
+        var depth = 0
+        var lastSpace: String.Index?
+        var index = name.startIndex
+        while index < name.endIndex {
+            switch name[index] {
+            case "<": depth += 1
+            case ">": depth = max(0, depth - 1)
+            case "(" where depth == 0:
+                guard let lastSpace else { return name }
+                // "operator new(...)", "operator delete[](...)": the space belongs to the name.
+                if name[..<lastSpace].hasSuffix("operator") {
+                    return name
+                }
+                return String(name[name.index(after: lastSpace)...])
+            case " " where depth == 0: lastSpace = index
+            default: break
+            }
+            index = name.index(after: index)
+        }
+        return name
     }
 
     /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
