@@ -166,6 +166,28 @@ final class SymbolizerFallbackTests: XCTestCase {
         XCTAssertEqual(table.frames(for: 0x1234).map(\.location), ["libgone.so+0x234"])
         XCTAssertEqual(table.frames(for: 0x9999).map(\.location), ["?+0x9999"])
     }
+
+    func testFilesThatAreNotELFAreReportedNotTrusted() throws {
+        let directory = try TemporaryDirectory()
+        let text = directory.path + "/libtext.so"
+        try "not an ELF file\n".write(toFile: text, atomically: true, encoding: .utf8)
+        let truncated = directory.path + "/libcut.so"
+        let libc = try Data(contentsOf: URL(fileURLWithPath: "/lib/x86_64-linux-gnu/libc.so.6"))
+        try libc.prefix(200).write(to: URL(fileURLWithPath: truncated))
+        let modules = [text, directory.path, truncated].enumerated().map { index, path in
+            ModuleRecord(loadBias: UInt64(index + 1) << 32, path: path,
+                         segments: [.init(start: UInt64(index + 1) << 32, size: 0x1000, flags: 5)])
+        }
+        let addresses = modules.map { $0.loadBias + 0x10 }
+        let table = Symbolizer().symbolize(addresses: addresses, modules: modules)
+        for (module, info) in zip(modules, table.modules) {
+            let problem = try XCTUnwrap(info.problem, module.path)
+            XCTAssertTrue(problem.hasPrefix("cannot open as ELF"), problem)
+            XCTAssertFalse(problem.contains("\n"))
+        }
+        XCTAssertEqual(addresses.map { table.frames(for: $0).map(\.location) },
+                       [["libtext.so+0x10"], [(directory.path as NSString).lastPathComponent + "+0x10"], ["libcut.so+0x10"]])
+    }
 }
 
 final class SeparateDebugInfoTests: XCTestCase {
