@@ -176,3 +176,26 @@ final class UnloadedModuleTests: XCTestCase {
         XCTAssertEqual(fallback.location, "libplugin.so+0x\(String(fallback.moduleOffset!, radix: 16))")
     }
 }
+
+final class LoadProgressTests: XCTestCase {
+    func testProgressCountsModulesUpToTheTotal() throws {
+        let program = try TestPaths.program("analysis_c_sites")
+        let directory = try TemporaryDirectory()
+        XCTAssertEqual(try runProcess(program, environment: ["HEAPSNAP_DIR": directory.path], preload: true).status, 0)
+        final class Calls: @unchecked Sendable {
+            let lock = NSLock()
+            var values: [(Int, Int)] = []
+        }
+        let calls = Calls()
+        let snapshot = try Snapshot.load(path: try XCTUnwrap(directory.files().first)) { done, total in
+            calls.lock.lock()
+            calls.values.append((done, total))
+            calls.lock.unlock()
+        }
+        let values = calls.values
+        XCTAssertFalse(values.isEmpty)
+        XCTAssertEqual(values.map(\.0).sorted(), Array(1...values.count))
+        XCTAssertTrue(values.allSatisfy { $0.1 == values.count })
+        XCTAssertGreaterThanOrEqual(snapshot.info.modules.count, values.count)
+    }
+}

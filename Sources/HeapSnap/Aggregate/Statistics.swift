@@ -107,6 +107,8 @@ func representativeSite(_ frame: Frame, group: GroupKey) -> Frame {
 extension Snapshot {
     /// Groups the traces by `group` (tracemalloc's Snapshot.statistics), sorted by size, count and key,
     /// largest first. Grouping by line, file or function uses each trace's allocation site (`sites`).
+    /// Stacks whose blocks were all freed (no live block) hold no memory and make no group, as in
+    /// tracemalloc, which only sees live blocks; their totals stay in `traces`.
     public func statistics(by group: GroupKey, cumulative: Bool = false, sites: SiteRules = .default) -> [Statistic] {
         let totals = groupTotals(by: group, cumulative: cumulative, sites: sites)
         var result = totals.map { key, value in
@@ -124,11 +126,13 @@ extension Snapshot {
     /// frame, so the work per trace is integer bookkeeping, not string hashing.
     func groupTotals(by group: GroupKey, cumulative: Bool, sites: SiteRules) -> [StatisticKey: GroupTotals] {
         let cache = SiteCache(rules: sites)
-        var partOfFrame: [Frame: Int] = [:]
+        // Keyed by the frame's shared box: the snapshot holds every box for the whole call, and
+        // identical frames from one symbolized address share one box.
+        var partOfFrame: [ObjectIdentifier: Int] = [:]
         var parts: [StatisticKey.Part] = []
         var partNumbers: [StatisticKey.Part: Int] = [:]
         func partNumber(_ frame: Frame) -> Int {
-            if let known = partOfFrame[frame] { return known }
+            if let known = partOfFrame[ObjectIdentifier(frame.storage)] { return known }
             let part = StatisticKey.part(of: frame, group: group)
             let number: Int
             if let existing = partNumbers[part] {
@@ -138,7 +142,7 @@ extension Snapshot {
                 parts.append(part)
                 partNumbers[part] = number
             }
-            partOfFrame[frame] = number
+            partOfFrame[ObjectIdentifier(frame.storage)] = number
             return number
         }
         func add(_ totals: inout GroupTotals?, site: Frame, trace: Trace) {
@@ -154,11 +158,11 @@ extension Snapshot {
                 totals!.traceback = trace.traceback
             }
         }
-        let unknown = Frame(module: "")
+        let unknown = Frame.unknown
 
         if group == .traceback {
             var groups: [[Int]: GroupTotals] = [:]
-            for trace in traces {
+            for trace in traces where trace.count > 0 || trace.size > 0 {
                 let frames = trace.traceback.frames
                 let key = frames.reversed().map(partNumber)
                 let site = frames.isEmpty ? unknown : frames[cache.siteIndex(in: trace.traceback)]
@@ -185,7 +189,7 @@ extension Snapshot {
             lastTrace[number] = index
             add(&totals[number], site: site, trace: trace)
         }
-        for (index, trace) in traces.enumerated() {
+        for (index, trace) in traces.enumerated() where trace.count > 0 || trace.size > 0 {
             let frames = trace.traceback.frames
             if frames.isEmpty {
                 credit(partNumber(unknown), site: unknown, trace: trace, index: index)

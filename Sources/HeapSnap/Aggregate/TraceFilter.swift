@@ -54,12 +54,14 @@ public struct TraceFilter: Sendable, Hashable {
     /// the answer per distinct frame.
     final class MatchCache {
         let filter: TraceFilter
-        private var answers: [Frame: Bool] = [:]
+        /// Keyed by the frame's shared box, alive as long as the snapshot being filtered.
+        private var answers: [ObjectIdentifier: Bool] = [:]
         init(_ filter: TraceFilter) { self.filter = filter }
         func matches(_ frame: Frame) -> Bool {
-            if let known = answers[frame] { return known }
+            let key = ObjectIdentifier(frame.storage)
+            if let known = answers[key] { return known }
             let answer = filter.frameMatches(frame)
-            answers[frame] = answer
+            answers[key] = answer
             return answer
         }
     }
@@ -91,7 +93,7 @@ public struct TraceFilter: Sendable, Hashable {
         if allFrames {
             result = frames.contains(where: test) ? inclusive : !inclusive
         } else {
-            let site = frames.isEmpty ? Frame(module: "") : frames[siteIndex]
+            let site = frames.isEmpty ? Frame.unknown : frames[siteIndex]
             result = test(site) != !inclusive
         }
         if let domain {

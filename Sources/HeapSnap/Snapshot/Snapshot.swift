@@ -145,6 +145,9 @@ public struct Frame: Hashable, Sendable, Codable {
         set { storage = storage.with { $0.isInlined = newValue } }
     }
 
+    /// The frame of an empty traceback. One shared value, so caches keyed by a frame's box stay valid.
+    static let unknown = Frame(module: "")
+
     /// The module's file name without its folder.
     public var moduleName: String { storage.moduleName }
 

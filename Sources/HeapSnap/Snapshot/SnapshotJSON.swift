@@ -77,7 +77,7 @@ private struct JSONFrame: Codable {
     }
 }
 
-private struct JSONTrace: Codable {
+struct JSONTrace: Codable {
     var domain: UInt32
     var size: UInt64
     var count: UInt64
@@ -104,6 +104,8 @@ extension SnapshotTrigger {
 extension Snapshot {
     /// The offline JSON form of this snapshot (Docs/SNAPSHOT-JSON.md).
     public func jsonData() throws -> Data {
+        // Frames by box identity first (cheap), then by value, so equal frames are written once.
+        var indexOfBox: [ObjectIdentifier: Int] = [:]
         var frameIndex: [Frame: Int] = [:]
         var frames: [JSONFrame] = []
         // The traces are the bulk of a document (numbers only): written directly, in the exact form
@@ -134,11 +136,15 @@ extension Snapshot {
             append(",\"frames\":[")
             for (position, frame) in trace.traceback.frames.enumerated() {
                 let index: Int
-                if let known = frameIndex[frame] {
+                if let known = indexOfBox[ObjectIdentifier(frame.storage)] {
                     index = known
+                } else if let known = frameIndex[frame] {
+                    index = known
+                    indexOfBox[ObjectIdentifier(frame.storage)] = known
                 } else {
                     index = frames.count
                     frameIndex[frame] = index
+                    indexOfBox[ObjectIdentifier(frame.storage)] = index
                     frames.append(JSONFrame(
                         module: frame.module, function: frame.function, file: frame.file, line: frame.line,
                         inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
@@ -185,13 +191,35 @@ extension Snapshot {
     /// Reads the offline JSON form; `name` (the file) is named in errors.
     public init(jsonData data: Data, name: String = "JSON snapshot") throws {
         let document: JSONDocument
-        if let decoded = try? JSONDecoder().decode(JSONDocument.self, from: data),
+        if let split = try Self.decodeSplitting(data, name: name) {
+            document = split
+        } else if let decoded = try? JSONDecoder().decode(JSONDocument.self, from: data),
            decoded.format == SnapshotJSON.format, decoded.version == SnapshotJSON.version {
             document = decoded
         } else {
             document = try Self.explainDecodingFailure(data, name: name)
         }
         try self.init(document: document, name: name)
+    }
+
+    /// The fast path (SnapshotJSONTraces.swift): the traces by a parser made for them, the rest by
+    /// JSONDecoder. nil when the document does not split cleanly; the plain path then decides.
+    private static func decodeSplitting(_ data: Data, name: String) throws -> JSONDocument? {
+        try data.withUnsafeBytes { raw -> JSONDocument? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let range = JSONTraceReader.tracesRange(in: bytes) else { return nil }
+            var rest = Data(UnsafeBufferPointer(rebasing: bytes[..<range.lowerBound]))
+            rest.append(contentsOf: Array("[]".utf8))
+            rest.append(UnsafeBufferPointer(rebasing: bytes[range.upperBound...]))
+            guard var document = try? JSONDecoder().decode(JSONDocument.self, from: rest),
+                  document.format == SnapshotJSON.format, document.version == SnapshotJSON.version else { return nil }
+            do {
+                document.traces = try JSONTraceReader.traces(in: bytes, range: range)
+            } catch let failure as JSONTraceReader.Failure {
+                throw AnalysisError("\(name): \(failure.message)")
+            }
+            return document
+        }
     }
 
     /// Any document that did not decode: say why in one line, the marker and version first, so other
