@@ -7,7 +7,7 @@ CXX         := g++
 SWIFTC      ?= swiftc
 
 # System packages the build, the tests and the benchmark need (installed only when missing).
-APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils
+APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils libc6-dbg
 APT_BENCH   := heaptrack time
 
 BUILD       := .build
@@ -83,7 +83,7 @@ TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PR
 test: deps $(LIB) programs
 	$(SWIFT) build
 	cp -f $(LIB) $(DEBUG_BIN)/$(LIB_NAME)
-	$(TEST_ENV) $(SWIFT) test
+	$(TEST_ENV) $(SWIFT) test --disable-swift-testing
 
 # The bundled example: a cache that never evicts, next to healthy churn.
 demo: build
