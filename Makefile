@@ -65,7 +65,7 @@ PROGRAM_RUST  := $(if $(RUSTC),$(patsubst Tests/Programs/%.rs,$(PROGRAMS)/%,$(wi
 
 programs: $(PROGRAM_C) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST)
 
-$(PROGRAMS)/%: Tests/Programs/%.c | deps
+$(PROGRAMS)/%: Tests/Programs/%.c $(wildcard Tests/Programs/*.h) | deps
 	@mkdir -p $(@D)
 	$(CC) -g -O0 -pthread -ISources/Track/include -o $@ $< -ldl
 $(PROGRAMS)/%: Tests/Programs/%.cpp | deps
