@@ -1,6 +1,6 @@
 # heapsnap: `make demo` and `make test` set up everything on a fresh Debian machine.
 SHELL       := /bin/bash
-export PATH := /opt/swift/usr/bin:$(PATH)
+export PATH := /opt/swift/usr/bin:$(PATH):$(HOME)/.cargo/bin
 SWIFT       ?= swift
 CC          := gcc
 CXX         := g++
