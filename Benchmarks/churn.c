@@ -109,7 +109,7 @@ static void *run_worker(void *arg) {
     pthread_barrier_wait(&start_line);
     for (size_t i = 0; i < w->allocations; i++) {
         uint64_t r = next_random(&rng);
-        size_t slot = (size_t)(r % w->live);
+        size_t slot = i < w->live ? i : (size_t)(r % w->live); // fill the live set first
         free(w->slots[slot]);
         s.size = size_class(r >> 20);
         s.path = (unsigned)(r >> 40);
