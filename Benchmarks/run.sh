@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# `make bench`: heapsnap against the plain program and heaptrack on one allocation-heavy workload,
+# the pause of a snapshot with a million live blocks, and symbolization speed. Docs/BENCHMARKS.md
+# explains the workloads and records the results.
+#
+# usage: run.sh LIBHEAPSNAP WORK_DIR
+# The machine is shared and noisy, so every figure is a median of interleaved runs and the verdicts
+# use ratios measured side by side. Knobs (environment): BENCH_ALLOCATIONS (per thread, 2000000),
+# BENCH_LIVE (live blocks, 10000), BENCH_REPEAT (3), BENCH_THREADS ("1 2"), BENCH_SKIP (words among
+# churn, pause, symbols), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
+set -uo pipefail
+
+if (($# != 2)); then
+    echo "usage: run.sh LIBHEAPSNAP WORK_DIR" >&2
+    exit 2
+fi
+lib=$(readlink -f "$1")
+work=$(mkdir -p "$2" && cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cli=${HEAPSNAP_CLI:-$root/.build/release/heapsnap}
+allocations=${BENCH_ALLOCATIONS:-2000000}
+live=${BENCH_LIVE:-10000}
+repeat=${BENCH_REPEAT:-3}
+thread_counts=${BENCH_THREADS:-1 2}
+skip=" ${BENCH_SKIP:-} "
+
+fail() { echo "bench: $*" >&2; exit 1; }
+[[ -f "$lib" ]] || fail "$1: no such library (run \`make lib\` first)"
+[[ -x /usr/bin/time ]] || fail "GNU time (/usr/bin/time) is missing: apt-get install time"
+command -v heaptrack >/dev/null || fail "heaptrack is missing: apt-get install heaptrack"
+
+# Arithmetic on decimals, and medians, with awk (always present, unlike bc).
+calc() { awk "BEGIN { printf \"%s\", $1 }" </dev/null; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { sed -n "s/.*[ :]$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -1; } # key=value from a log line
+
+echo "== building the workloads into $work"
+CFLAGS="-O2 -g -fno-omit-frame-pointer -Wall -Wextra"
+gcc $CFLAGS -pthread -o "$work/churn" "$here/churn.c" -ldl || fail "cannot build churn"
+gcc $CFLAGS -o "$work/snapshot_pause" "$here/snapshot_pause.c" -ldl || fail "cannot build snapshot_pause"
+gcc $CFLAGS -fPIC -shared -o "$work/libunwind_floor.so" "$here/unwind_floor.c" -ldl ||
+    fail "cannot build the unwind-only preload"
+
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+    "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)," \
+    "load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "heaptrack: $(heaptrack --version 2>/dev/null | head -1)"
+
+# Runs one measured command: "$@" under /usr/bin/time, output in $log; sets wall, cpu (user+sys of the
+# command and all its children) and rss (KiB of the largest process in the tree).
+timed() {
+    local out=$work/time.out
+    /usr/bin/time -f '%e %U %S %M' -o "$out" "$@" >"$log" 2>&1
+    local status=$?
+    read -r wall user sys rss < <(tail -1 "$out")
+    cpu=$(calc "$user + $sys")
+    return $status
+}
+
+# ------------------------------------------------------------------------------------------------
+# 1. The churn workload: plain, unwind only, heapsnap, heaptrack; interleaved, median of $repeat.
+if [[ $skip != *" churn "* ]]; then
+    tools="plain floor heapsnap heaptrack"
+    results=$work/churn-results
+    rm -rf "$results" && mkdir -p "$results"
+    echo
+    echo "== churn: $allocations allocations per thread, live set $live blocks, 512 stacks ~22 frames deep," \
+        "16 B-64 KiB; median of $repeat interleaved runs"
+    for threads in $thread_counts; do
+        for ((run = 1; run <= repeat; run++)); do
+            for tool in $tools; do
+                log=$results/$threads-$tool-$run.log
+                args=("$work/churn" "$threads" "$allocations" "$live")
+                case $tool in
+                plain) timed "${args[@]}" ;;
+                floor) timed env LD_PRELOAD="$work/libunwind_floor.so" "${args[@]}" ;;
+                heapsnap)
+                    rm -rf "$work/churn-snapshots" && mkdir -p "$work/churn-snapshots"
+                    timed env LD_PRELOAD="$lib" HEAPSNAP_DIR="$work/churn-snapshots" "${args[@]}" ;;
+                heaptrack)
+                    rm -f "$work"/heaptrack.churn.*
+                    timed heaptrack -o "$work/heaptrack.churn" "${args[@]}" ;;
+                esac
+                status=$?
+                if ((status != 0)) || ! grep -q '^churn:' "$log"; then
+                    echo "   $tool, $threads thread(s), run $run FAILED (exit $status): $(tail -1 "$log")"
+                    continue
+                fi
+                echo "$wall $cpu $rss $(field tracker_bytes "$log") $(field cpu_self "$log")" \
+                    >"$results/$threads-$tool-$run.result"
+                printf '   %s thread(s) run %d %-9s wall %6.2f s  cpu %6.2f s\n' "$threads" "$run" "$tool" "$wall" "$cpu"
+            done
+        done
+    done
+    rm -f "$work"/heaptrack.churn.*
+
+    # column N of every run of one (threads, tool), median
+    stat() { cat "$results/$1-$2-"*.result 2>/dev/null | awk -v c="$3" '{ print $c }' | median; }
+    echo
+    printf '%-7s %-17s %7s %7s %6s %6s %13s %9s\n' threads tool "wall s" "cpu s" "wall×" "cpu×" "+cpu ns/alloc" "peak RSS"
+    for threads in $thread_counts; do
+        total=$((allocations * threads))
+        plain_wall=$(stat "$threads" plain 1) plain_cpu=$(stat "$threads" plain 2)
+        for tool in $tools; do
+            wall=$(stat "$threads" "$tool" 1) cpu=$(stat "$threads" "$tool" 2) rss=$(stat "$threads" "$tool" 3)
+            label=$tool
+            [[ $tool == floor ]] && label="unwind only"
+            if [[ $wall == nan ]]; then
+                printf '%-7s %-17s %7s\n' "$threads" "$label" "failed"
+                continue
+            fi
+            added=$(calc "($cpu - $plain_cpu) * 1e9 / $total")
+            eval "added_${tool}_$threads=$added"
+            printf '%-7s %-17s %7.2f %7.2f %6.2f %6.2f %13.0f %6.0f MiB\n' "$threads" "$label" "$wall" "$cpu" \
+                "$(calc "$wall / $plain_wall")" "$(calc "$cpu / $plain_cpu")" "$added" "$(calc "$rss / 1024")"
+            if [[ $tool == heaptrack ]]; then
+                app=$(stat "$threads" heaptrack 5)
+                printf '%-7s %-17s (of its cpu: %.2f s in the program, %.2f s in its interpreter and compressor)\n' \
+                    "" "" "$app" "$(calc "$cpu - $app")"
+            fi
+        done
+    done
+
+    echo
+    echo "target: heapsnap's added CPU per allocation at most half of heaptrack's"
+    for threads in $thread_counts; do
+        h=$(eval echo "\${added_heapsnap_$threads:-}") t=$(eval echo "\${added_heaptrack_$threads:-}")
+        if [[ -z $h || -z $t ]]; then
+            echo "   $threads thread(s): not measured (a run failed)"
+            continue
+        fi
+        verdict=$(awk -v h="$h" -v t="$t" 'BEGIN { print (h <= t / 2) ? "MET" : "MISSED" }')
+        printf '   %s thread(s): heapsnap %.0f ns vs heaptrack %.0f ns per allocation = %.2f of heaptrack: %s\n' \
+            "$threads" "$h" "$t" "$(calc "$h / $t")" "$verdict"
+    done
+
+    # Tracker memory: total with the live set full, and per live block — the marginal cost, from a
+    # second run with ten times the live set (same stacks), so the stack table is not counted per block.
+    tb_small=$(stat 1 heapsnap 4)
+    log=$work/churn-results/memory.log
+    rm -rf "$work/churn-snapshots" && mkdir -p "$work/churn-snapshots"
+    big=$((live * 10))
+    if HEAPSNAP_DIR="$work/churn-snapshots" LD_PRELOAD="$lib" "$work/churn" 1 "$((big * 2))" "$big" >"$log" 2>&1 &&
+        tb_big=$(field tracker_bytes "$log") &&
+        awk -v a="$tb_small" -v b="$tb_big" 'BEGIN { exit !(a > 0 && b > 0) }'; then
+        echo
+        printf 'heapsnap tracker memory: %.1f MiB with %d live blocks (%.0f B per live block, all included),\n' \
+            "$(calc "$tb_small / 1048576")" "$live" "$(calc "$tb_small / $live")"
+        printf '                         %.1f MiB with %d live blocks: %.1f B per additional live block\n' \
+            "$(calc "$tb_big / 1048576")" "$big" "$(calc "($tb_big - $tb_small) / ($big - $live)")"
+    else
+        echo "heapsnap tracker memory: not available (heapsnap_tracker_memory() not found or run failed)"
+    fi
+    rm -rf "$work/churn-snapshots"
+fi
+
+# ------------------------------------------------------------------------------------------------
+# 2. The pause of heapsnap_snapshot() with 1,000,000 live blocks, without and with HEAPSNAP_TRACES=1.
+if [[ $skip != *" pause "* ]]; then
+    echo
+    echo "== snapshot pause: 1,000,000 live blocks from 256 stacks, median of $repeat"
+    for traces in 0 1; do
+        pauses="" size=""
+        for ((run = 1; run <= repeat; run++)); do
+            dir=$work/pause-snapshots
+            rm -rf "$dir" && mkdir -p "$dir"
+            log=$work/pause.log
+            if HEAPSNAP_DIR="$dir" HEAPSNAP_TRACES=$traces LD_PRELOAD="$lib" \
+                "$work/snapshot_pause" 1000000 "$dir/pause.heapsnap" >"$log" 2>&1; then
+                pauses="$pauses $(field pause_ms "$log")" size=$(field file_bytes "$log")
+            else
+                echo "   HEAPSNAP_TRACES=$traces run $run FAILED: $(tail -1 "$log")"
+            fi
+        done
+        rm -rf "$dir"
+        [[ -n $pauses ]] && printf '   HEAPSNAP_TRACES=%s: %7.1f ms pause (runs:%s ms), file %.1f MiB\n' \
+            "$traces" "$(echo "$pauses" | median)" "$pauses" "$(calc "$size / 1048576")"
+    done
+fi
+
+# ------------------------------------------------------------------------------------------------
+# 3. Symbolization: a snapshot with ~21,000 distinct frames in 30 generated libraries, read by the CLI.
+if [[ $skip != *" symbols "* ]]; then
+    echo
+    echo "== symbolization: 30 generated libraries x 700 allocating functions (~21,000 distinct frames)"
+    dir=$work/symbolization
+    bash "$here/make_modules.sh" "$dir" 30 700 || fail "cannot build the symbolization libraries"
+    snapshot=$dir/symbench.heapsnap
+    rm -f "$snapshot" "$dir"/*.heapsnap
+    log=$dir/loader.log
+    if ! HEAPSNAP_DIR="$dir" LD_PRELOAD="$lib" "$dir/symbolization_loader" "$snapshot" "$dir"/libsymbench_*.so \
+        >"$log" 2>&1 || [[ ! -s $snapshot ]]; then
+        echo "   the loader failed under heapsnap: $(tail -1 "$log")"
+    elif [[ ! -x $cli ]]; then
+        echo "   snapshot written: $snapshot ($(stat -c %s "$snapshot") bytes)"
+        echo "   $cli is missing: build it (make build) to time \`heapsnap top\` and \`heapsnap export\`"
+    else
+        for step in top export; do
+            walls="" cpus=""
+            for ((run = 1; run <= repeat; run++)); do
+                log=$dir/$step.log
+                case $step in
+                top) timed "$cli" top "$snapshot" -n 10 ;;
+                export) rm -f "$dir/symbench.json"; timed "$cli" export "$snapshot" --format json -o "$dir/symbench.json" ;;
+                esac
+                status=$?
+                if ((status != 0)); then
+                    echo "   heapsnap $step FAILED (exit $status): $(tail -1 "$log")"
+                    break
+                fi
+                walls="$walls $wall" cpus="$cpus $cpu"
+            done
+            [[ -n $walls ]] && printf '   heapsnap %-6s %5.2f s wall, %5.2f s cpu (median; runs:%s s)\n' \
+                "$step" "$(echo "$walls" | median)" "$(echo "$cpus" | median)" "$walls"
+        done
+        echo "   target: < 2 s wall for a snapshot with ~20,000 distinct frames across ~30 modules"
+        if command -v python3 >/dev/null && [[ -s $dir/symbench.json ]]; then
+            python3 - "$dir/symbench.json" <<'EOF' || true
+import json, sys
+doc = json.load(open(sys.argv[1]))
+frames = set()
+named = 0
+for trace in doc.get("traces", []):
+    for f in trace.get("frames", []):
+        key = (f.get("module"), f.get("function"), f.get("file"), f.get("line"), f.get("inlined"))
+        frames.add(key)
+print(f"   the exported snapshot has {len(doc.get('traces', []))} traces and {len(frames)} distinct symbolized frames")
+EOF
+        fi
+        echo "   top 3 sites as the CLI prints them:"
+        "$cli" top "$snapshot" -n 3 2>&1 | sed 's/^/      /'
+    fi
+fi
+exit 0
