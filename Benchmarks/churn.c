@@ -4,10 +4,11 @@
 // aborts with bad_alloc on fully random sizes).
 //
 // usage: churn THREADS ALLOCATIONS_PER_THREAD LIVE_BLOCKS_TOTAL
-// Prints one line to stderr: "churn: threads=.. allocations=.. live_blocks=.. tracker_bytes=.. cpu_self=.."
+// Prints one line to stderr: "churn: threads=.. allocations=.. live_blocks=.. tracker_bytes=.. cpu_self=..
+// rss_self_kib=.."
 // (tracker_bytes is heapsnap_tracker_memory() taken with the full live set, or -1 when heapsnap is not
 // preloaded), found with dlsym so that nothing links against the tracker; cpu_self is this process's
-// user+system CPU seconds from getrusage.
+// user+system CPU seconds and rss_self_kib its peak resident set, both from getrusage.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -168,9 +169,10 @@ int main(int argc, char **argv) {
     double cpu_self = (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
                       (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
     fprintf(stderr,
-            "churn: threads=%u allocations=%zu live_blocks=%zu tracker_bytes=%lld cpu_self=%.3f checksum=%lu\n",
+            "churn: threads=%u allocations=%zu live_blocks=%zu tracker_bytes=%lld cpu_self=%.3f "
+            "rss_self_kib=%ld checksum=%lu\n",
             threads, allocations * threads, (live_total / threads) * threads, tracker_bytes_at_full,
-            cpu_self, checksum);
+            cpu_self, usage.ru_maxrss, checksum);
     free(workers);
     return 0;
 }

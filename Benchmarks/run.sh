@@ -89,7 +89,7 @@ if [[ $skip != *" churn "* ]]; then
                     echo "   $tool, $threads thread(s), run $run FAILED (exit $status): $(tail -1 "$log")"
                     continue
                 fi
-                echo "$wall $cpu $rss $(field tracker_bytes "$log") $(field cpu_self "$log")" \
+                echo "$wall $cpu $rss $(field tracker_bytes "$log") $(field cpu_self "$log") $(field rss_self_kib "$log")" \
                     >"$results/$threads-$tool-$run.result"
                 printf '   %s thread(s) run %d %-9s wall %6.2f s  cpu %6.2f s\n' "$threads" "$run" "$tool" "$wall" "$cpu"
             done
@@ -100,12 +100,12 @@ if [[ $skip != *" churn "* ]]; then
     # column N of every run of one (threads, tool), median
     stat() { cat "$results/$1-$2-"*.result 2>/dev/null | awk -v c="$3" '{ print $c }' | median; }
     echo
-    printf '%-7s %-17s %7s %7s %6s %6s %13s %9s\n' threads tool "wall s" "cpu s" "wall×" "cpu×" "+cpu ns/alloc" "peak RSS"
+    printf '%-7s %-17s %7s %7s %6s %6s %13s %9s\n' threads tool "wall s" "cpu s" "wall×" "cpu×" "+cpu ns/alloc" "program's peak RSS"
     for threads in $thread_counts; do
         total=$((allocations * threads))
         plain_wall=$(stat "$threads" plain 1) plain_cpu=$(stat "$threads" plain 2)
         for tool in $tools; do
-            wall=$(stat "$threads" "$tool" 1) cpu=$(stat "$threads" "$tool" 2) rss=$(stat "$threads" "$tool" 3)
+            wall=$(stat "$threads" "$tool" 1) cpu=$(stat "$threads" "$tool" 2) rss=$(stat "$threads" "$tool" 6)
             label=$tool
             [[ $tool == floor ]] && label="unwind only"
             if [[ $wall == nan ]]; then
@@ -118,8 +118,9 @@ if [[ $skip != *" churn "* ]]; then
                 "$(calc "$wall / $plain_wall")" "$(calc "$cpu / $plain_cpu")" "$added" "$(calc "$rss / 1024")"
             if [[ $tool == heaptrack ]]; then
                 app=$(stat "$threads" heaptrack 5)
-                printf '%-7s %-17s (of its cpu: %.2f s in the program, %.2f s in its interpreter and compressor)\n' \
+                printf '%-7s %-17s (cpu: %.2f s in the program + %.2f s in its interpreter and compressor;\n' \
                     "" "" "$app" "$(calc "$cpu - $app")"
+                printf '%-7s %-17s  largest process of the tree: %.0f MiB)\n' "" "" "$(calc "$(stat "$threads" heaptrack 3) / 1024")"
             fi
         done
     done
