@@ -222,13 +222,13 @@ if [[ $skip != *" symbols "* ]]; then
             python3 - "$dir/symbench.json" <<'EOF' || true
 import json, sys
 doc = json.load(open(sys.argv[1]))
-frames = set()
-named = 0
-for trace in doc.get("traces", []):
-    for f in trace.get("frames", []):
-        key = (f.get("module"), f.get("function"), f.get("file"), f.get("line"), f.get("inlined"))
-        frames.add(key)
-print(f"   the exported snapshot has {len(doc.get('traces', []))} traces and {len(frames)} distinct symbolized frames")
+frames = doc.get("frames", [])
+addresses = {f.get("address") for f in frames if f.get("address") is not None}
+with_line = sum(1 for f in frames if f.get("file") and f.get("line"))
+generated = sum(1 for f in frames if "symbench_" in (f.get("module") or "") and not f.get("inlined"))
+print(f"   the export holds {len(doc.get('traces', []))} traces, {len(frames)} symbolized frames "
+      f"({len(addresses)} distinct addresses, {generated} non-inlined frames in the generated "
+      f"libraries, {with_line} with file:line)")
 EOF
         fi
         echo "   top 3 sites as the CLI prints them:"
