@@ -1,0 +1,354 @@
+// The one reader of the snapshot file format (Docs/FORMAT.md). It trusts nothing in the file: every
+// length is checked against the bytes that remain, every count against its section, every stack index
+// against the stack table, and the CRC before any payload is decoded. Failures are one-line errors that
+// name the file; no input makes it allocate more than the file's size justifies.
+import SystemPackage
+
+/// Why a snapshot file could not be read, e.g.
+/// "x.heapsnap: truncated in the STACKS section (needs 1024 bytes at offset 4096, file has 4100)".
+public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var path: String
+    public var problem: String
+
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
+
+    public var description: String { "\(path): \(problem)" }
+}
+
+extension RawSnapshot {
+    /// Reads and validates the snapshot file at `path`.
+    public init(contentsOf path: String) throws {
+        let bytes = try readEntireFile(path)
+        try self.init(bytes: bytes, path: path)
+    }
+
+    /// Validates and decodes a snapshot held in memory; `path` only names it in errors.
+    public init(bytes: [UInt8], path: String) throws {
+        self = try bytes.withUnsafeBytes { raw in
+            var parser = SnapshotParser(raw: raw, path: path)
+            return try parser.parse()
+        }
+    }
+}
+
+private func readEntireFile(_ path: String) throws -> [UInt8] {
+    let fd: FileDescriptor
+    do {
+        fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+    } catch let errno as Errno {
+        throw SnapshotFileError(path: path, problem: "cannot open: \(errno.description)")
+    }
+    defer { try? fd.close() }
+    do {
+        let size = try fd.seek(offset: 0, from: .end)
+        _ = try fd.seek(offset: 0, from: .start)
+        guard size >= 0, size < Int64(Int.max / 2) else {
+            throw SnapshotFileError(path: path, problem: "is not a regular file of a sensible size")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        var filled = 0
+        while filled < bytes.count {
+            let n = try bytes.withUnsafeMutableBytes { buffer in
+                try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), retryOnInterrupt: true)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        if filled < bytes.count { bytes.removeSubrange(filled...) }
+        return bytes
+    } catch let errno as Errno {
+        throw SnapshotFileError(path: path, problem: "cannot read: \(errno.description)")
+    }
+}
+
+/// Section tags of Docs/FORMAT.md.
+enum SnapshotSection: UInt32 {
+    case header = 1, modules = 2, stacks = 3, traces = 4
+    case end = 0xFFFF_FFFF
+
+    var name: String {
+        switch self {
+        case .header: return "HEADER"
+        case .modules: return "MODULES"
+        case .stacks: return "STACKS"
+        case .traces: return "TRACES"
+        case .end: return "END"
+        }
+    }
+
+    static func name(of tag: UInt32) -> String { SnapshotSection(rawValue: tag)?.name ?? "unknown (tag \(tag))" }
+}
+
+private struct SnapshotParser {
+    let raw: UnsafeRawBufferPointer
+    let path: String
+
+    init(raw: UnsafeRawBufferPointer, path: String) {
+        self.raw = raw
+        self.path = path
+    }
+
+    func fail(_ problem: String) -> SnapshotFileError { SnapshotFileError(path: path, problem: problem) }
+
+    /// A bounded view of one section's payload.
+    struct Cursor {
+        let raw: UnsafeRawBufferPointer
+        var offset: Int
+        let end: Int
+        let section: String
+        let parser: SnapshotParser
+
+        mutating func need(_ count: Int) throws {
+            guard count >= 0, count <= end - offset else {
+                throw parser.fail("malformed \(section) section (needs \(count) bytes at offset \(offset), section ends at offset \(end))")
+            }
+        }
+
+        mutating func u16() throws -> UInt16 {
+            try need(2)
+            defer { offset += 2 }
+            return UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        }
+
+        mutating func u32() throws -> UInt32 {
+            try need(4)
+            defer { offset += 4 }
+            return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        }
+
+        mutating func u64() throws -> UInt64 {
+            try need(8)
+            defer { offset += 8 }
+            return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
+
+        mutating func bytes(_ count: Int) throws -> UnsafeRawBufferPointer {
+            try need(count)
+            defer { offset += count }
+            return UnsafeRawBufferPointer(rebasing: raw[offset..<offset + count])
+        }
+
+        mutating func string() throws -> String {
+            let length = Int(try u32())
+            return String(decoding: try bytes(length), as: UTF8.self)
+        }
+
+        /// A count of records of at least `minimumSize` bytes each, checked against the room left.
+        mutating func count<T: FixedWidthInteger>(_ value: T, minimumSize: Int, of what: String) throws -> Int {
+            let room = (end - offset) / minimumSize
+            guard value >= 0, UInt64(value) <= UInt64(room) else {
+                throw parser.fail("the \(section) section claims \(value) \(what) but has room for at most \(room)")
+            }
+            return Int(value)
+        }
+
+        func finish() throws {
+            if offset != end {
+                throw parser.fail("\(end - offset) unexpected bytes at the end of the \(section) section (offset \(offset))")
+            }
+        }
+    }
+
+    mutating func parse() throws -> RawSnapshot {
+        let size = raw.count
+        guard size >= 16 else {
+            throw fail("truncated in the preamble (needs 16 bytes at offset 0, file has \(size))")
+        }
+        guard Array(raw[0..<8]) == Array("HEAPSNAP".utf8) else {
+            throw fail("not a heapsnap snapshot (wrong magic)")
+        }
+        let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        guard version == 1 else {
+            throw fail("unsupported format version \(version) (this reader knows version 1)")
+        }
+
+        // Walk the section headers to the END section and check the CRC before decoding anything.
+        var sections: [(tag: UInt32, start: Int, length: Int)] = []
+        var offset = 16
+        var lastKnownTag: UInt32 = 0
+        var previousName = "preamble"
+        while true {
+            guard size - offset >= 16 else {
+                if size == offset {
+                    throw fail("truncated after the \(previousName) section (no END section, file has \(size) bytes)")
+                }
+                throw fail("truncated in a section header after the \(previousName) section (needs 16 bytes at offset \(offset), file has \(size))")
+            }
+            let tag = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            let length64 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            let name = SnapshotSection.name(of: tag)
+            let start = offset + 16
+            guard length64 <= UInt64(size - start) else {
+                throw fail("truncated in the \(name) section (needs \(length64) bytes at offset \(start), file has \(size))")
+            }
+            let length = Int(length64)
+            if tag == SnapshotSection.end.rawValue {
+                guard length == 4 else { throw fail("the END section has length \(length), expected 4") }
+                let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt32.self))
+                let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<offset]))
+                guard stored == computed else {
+                    throw fail("checksum mismatch (END section says \(hex(stored)), contents give \(hex(computed))): the file is corrupt")
+                }
+                guard start + 4 == size else {
+                    throw fail("\(size - start - 4) unexpected bytes after the END section (offset \(start + 4))")
+                }
+                break
+            }
+            if SnapshotSection(rawValue: tag) != nil {
+                guard tag > lastKnownTag else {
+                    throw fail("the \(name) section at offset \(offset) is out of order or repeated")
+                }
+                lastKnownTag = tag
+            }
+            sections.append((tag, start, length))
+            previousName = name
+            offset = start + length
+        }
+
+        func payload(_ section: SnapshotSection) throws -> Cursor? {
+            guard let entry = sections.first(where: { $0.tag == section.rawValue }) else { return nil }
+            return Cursor(raw: raw, offset: entry.start, end: entry.start + entry.length, section: section.name, parser: self)
+        }
+        guard var headerCursor = try payload(.header) else { throw fail("has no HEADER section") }
+        guard var modulesCursor = try payload(.modules) else { throw fail("has no MODULES section") }
+        guard var stacksCursor = try payload(.stacks) else { throw fail("has no STACKS section") }
+        let header = try parseHeader(&headerCursor, version: version)
+        let modules = try parseModules(&modulesCursor)
+        let stacks = try parseStacks(&stacksCursor)
+        var traces: [TraceRecord]? = nil
+        if var tracesCursor = try payload(.traces) {
+            traces = try parseTraces(&tracesCursor, stackCount: stacks.count)
+        }
+        guard header.hasTraces == (traces != nil) else {
+            throw fail(header.hasTraces ? "the HEADER says live blocks were recorded but there is no TRACES section"
+                                        : "has a TRACES section but the HEADER says live blocks were not recorded")
+        }
+        return RawSnapshot(header: header, modules: modules, stacks: stacks, traces: traces)
+    }
+
+    func parseHeader(_ c: inout Cursor, version: UInt32) throws -> SnapshotHeader {
+        let pid = try c.u32()
+        let ppid = try c.u32()
+        let time = try c.u64()
+        let start = try c.u64()
+        let sequence = try c.u32()
+        let triggerValue = try c.u32()
+        guard let trigger = SnapshotTrigger(rawValue: triggerValue) else {
+            throw fail("unknown trigger \(triggerValue) in the HEADER section")
+        }
+        let maxFrames = try c.u32()
+        let flags = try c.u32()
+        var header = SnapshotHeader(
+            formatVersion: version, pid: pid, parentPID: ppid, timeNanoseconds: time, startNanoseconds: start,
+            sequence: sequence, trigger: trigger, maxFrames: maxFrames, hasTraces: flags & 1 != 0)
+        header.currentBytes = try c.u64()
+        header.peakBytes = try c.u64()
+        header.liveBlocks = try c.u64()
+        header.totalAllocations = try c.u64()
+        header.totalBytes = try c.u64()
+        header.trackerBytes = try c.u64()
+        header.untrackedFrees = try c.u64()
+        header.executable = try c.string()
+        let argc = try c.count(try c.u32(), minimumSize: 4, of: "arguments")
+        var arguments: [String] = []
+        arguments.reserveCapacity(argc)
+        for _ in 0..<argc { arguments.append(try c.string()) }
+        header.arguments = arguments
+        try c.finish()
+        return header
+    }
+
+    func parseModules(_ c: inout Cursor) throws -> [ModuleRecord] {
+        let count = try c.count(try c.u32(), minimumSize: 24, of: "modules")
+        var modules: [ModuleRecord] = []
+        modules.reserveCapacity(count)
+        for _ in 0..<count {
+            let bias = try c.u64()
+            let flags = try c.u32()
+            let path = try c.string()
+            let buildIDLength = Int(try c.u32())
+            let buildID = Array(try c.bytes(buildIDLength))
+            let segmentCount = try c.count(try c.u32(), minimumSize: 24, of: "segments")
+            var segments: [ModuleRecord.Segment] = []
+            segments.reserveCapacity(segmentCount)
+            for _ in 0..<segmentCount {
+                let start = try c.u64()
+                let size = try c.u64()
+                let segmentFlags = try c.u32()
+                _ = try c.u32()
+                segments.append(.init(start: start, size: size, flags: segmentFlags))
+            }
+            modules.append(ModuleRecord(
+                loadBias: bias, path: path, buildID: buildID, segments: segments,
+                isMainExecutable: flags & 1 != 0, wasUnloaded: flags & 2 != 0, isVDSO: flags & 4 != 0))
+        }
+        try c.finish()
+        return modules
+    }
+
+    func parseStacks(_ c: inout Cursor) throws -> [StackRecord] {
+        let count = try c.count(try c.u32(), minimumSize: 40, of: "stacks")
+        var stacks: [StackRecord] = []
+        stacks.reserveCapacity(count)
+        for _ in 0..<count {
+            let domain = try c.u32()
+            let depth = Int(try c.u16())
+            let flags = try c.u16()
+            let liveBytes = try c.u64()
+            let liveBlocks = try c.u64()
+            let totalAllocations = try c.u64()
+            let totalBytes = try c.u64()
+            try c.need(depth * 8)
+            var frames = [UInt64](repeating: 0, count: depth)
+            for i in 0..<depth { frames[i] = try c.u64() }
+            stacks.append(StackRecord(
+                domain: domain, frames: frames, isTruncated: flags & 1 != 0, liveBytes: liveBytes,
+                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes))
+        }
+        try c.finish()
+        return stacks
+    }
+
+    func parseTraces(_ c: inout Cursor, stackCount: Int) throws -> [TraceRecord] {
+        let count = try c.count(try c.u64(), minimumSize: 24, of: "live blocks")
+        var traces: [TraceRecord] = []
+        traces.reserveCapacity(count)
+        for index in 0..<count {
+            let address = try c.u64()
+            let size = try c.u64()
+            let stack = try c.u32()
+            _ = try c.u32()
+            guard Int(stack) < stackCount else {
+                throw fail("live block \(index) in the TRACES section refers to stack \(stack), but there are only \(stackCount) stacks")
+            }
+            traces.append(TraceRecord(address: address, size: size, stack: stack))
+        }
+        try c.finish()
+        return traces
+    }
+
+    func hex(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+}
+
+/// CRC-32 of IEEE 802.3 (zlib's), as the END section stores it.
+enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        table.withUnsafeBufferPointer { t in
+            for byte in bytes { crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        }
+        return crc ^ 0xFFFF_FFFF
+    }
+}

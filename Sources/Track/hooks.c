@@ -1,0 +1,367 @@
+/* The interposed malloc family, the stack capture and the C API's tracking calls.
+ *
+ * Every entry point forwards to glibc's public __libc_* functions, which exist before any constructor
+ * has run, so there is no dlsym bootstrap. The per-thread guard hs_in_tracker sends every allocation
+ * made while tracker code runs (libunwind, dlopen, the snapshot writer) straight to glibc. */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+
+#include "heapsnap.h"
+
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+#define EXPORT __attribute__((visibility("default")))
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
+__thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
+
+/* ---------------------------------------------------------------- unwinding */
+
+struct text_range {
+    uintptr_t lo, hi;
+};
+
+typedef int (*unw_backtrace_fn)(void **, int);
+static _Atomic(unw_backtrace_fn) unw_backtrace_ptr;
+static struct text_range own_text, unwinder_text;
+/* operator new and the Swift runtime's allocation entry points: their frames sit between the caller
+ * and malloc, and the caller is what a user wants as frame 0. */
+static struct text_range wrapper_text[16];
+static int wrapper_count;
+
+struct range_query {
+    uintptr_t address;
+    struct text_range found;
+};
+
+static int find_module_text(struct dl_phdr_info *info, size_t size, void *data) {
+    struct range_query *q = data;
+    bool inside = false;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (q->address >= start && q->address < start + ph->p_memsz) inside = true;
+        if (ph->p_flags & PF_X) {
+            if (start < lo) lo = start;
+            if (start + ph->p_memsz > hi) hi = start + ph->p_memsz;
+        }
+    }
+    if (!inside) return 0;
+    q->found = (struct text_range){lo, hi};
+    return 1;
+}
+
+static struct text_range module_text_of(uintptr_t address) {
+    struct range_query q = {address, {0, 0}};
+    dl_iterate_phdr(find_module_text, &q);
+    return q.found;
+}
+
+static bool in_range(struct text_range r, uintptr_t a) { return a >= r.lo && a < r.hi; }
+
+static void add_wrapper(const char *symbol) {
+    void *f = dlsym(RTLD_DEFAULT, symbol);
+    if (!f || wrapper_count == (int)(sizeof wrapper_text / sizeof wrapper_text[0])) return;
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(f, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || sym->st_size == 0) return;
+    wrapper_text[wrapper_count++] = (struct text_range){(uintptr_t)f, (uintptr_t)f + sym->st_size};
+}
+
+/* Runs from the constructor, with the guard up: dlopen and dlsym may allocate. */
+void hs_unwind_init(void) {
+    own_text = module_text_of((uintptr_t)&hs_unwind_init);
+    static const char *const wrappers[] = {
+        "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
+        "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+        "swift_slowAlloc", "swift_allocObject",
+    };
+    for (size_t i = 0; i < sizeof wrappers / sizeof wrappers[0]; i++) add_wrapper(wrappers[i]);
+
+    /* RTLD_LOCAL: libunwind exports _Unwind_* and backtrace, which must never shadow the process's own. */
+    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        hs_warn("cannot load libunwind.so.8, recording only the direct caller of each allocation", NULL, 0);
+        return;
+    }
+    unw_backtrace_fn backtrace = (unw_backtrace_fn)dlsym(lib, "unw_backtrace");
+    if (!backtrace) {
+        hs_warn("libunwind.so.8 has no unw_backtrace, recording only the direct caller", NULL, 0);
+        return;
+    }
+#if defined(__x86_64__)
+    void **local_space = dlsym(lib, "_ULx86_64_local_addr_space");
+    int (*set_policy)(void *, int) = (int (*)(void *, int))dlsym(lib, "_ULx86_64_set_caching_policy");
+#elif defined(__aarch64__)
+    void **local_space = dlsym(lib, "_ULaarch64_local_addr_space");
+    int (*set_policy)(void *, int) = (int (*)(void *, int))dlsym(lib, "_ULaarch64_set_caching_policy");
+#else
+    void **local_space = NULL;
+    int (*set_policy)(void *, int) = NULL;
+#endif
+    if (local_space && set_policy) set_policy(*local_space, 2 /* UNW_CACHE_PER_THREAD */);
+    unwinder_text = module_text_of((uintptr_t)backtrace);
+    atomic_store_explicit(&unw_backtrace_ptr, backtrace, memory_order_release);
+}
+
+static int capture(uintptr_t *frames, bool *truncated, uintptr_t caller) {
+    int max = hs_config.max_frames;
+    unw_backtrace_fn backtrace = atomic_load_explicit(&unw_backtrace_ptr, memory_order_acquire);
+    *truncated = false;
+    if (backtrace) {
+        uintptr_t raw[HS_MAX_FRAMES_LIMIT + 24];
+        int n = backtrace((void **)raw, max + 24);
+        int skip = 0;
+        while (skip < n && (in_range(own_text, raw[skip]) || in_range(unwinder_text, raw[skip]))) skip++;
+        for (bool again = true; again && skip < n;) {
+            again = false;
+            for (int w = 0; w < wrapper_count; w++) {
+                if (in_range(wrapper_text[w], raw[skip])) {
+                    skip++;
+                    again = true;
+                    break;
+                }
+            }
+        }
+        int depth = n - skip;
+        if (depth > 0) {
+            if (depth > max) {
+                depth = max;
+                *truncated = true;
+            }
+            memcpy(frames, raw + skip, (size_t)depth * sizeof(uintptr_t));
+            return depth;
+        }
+    }
+    /* No unwinder yet (allocations before our constructor) or it failed: the direct caller at least. */
+    frames[0] = caller;
+    *truncated = max > 1;
+    return 1;
+}
+
+int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
+    uintptr_t frames[HS_MAX_FRAMES_LIMIT];
+    bool truncated;
+    int depth = capture(frames, &truncated, caller);
+    struct hs_stack *stack;
+    uint32_t id = hs_intern(domain, frames, depth, truncated, &stack);
+    if (id == UINT32_MAX) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return hs_live_insert(domain, address, size, id, stack, true);
+}
+
+/* ---------------------------------------------------------------- the malloc family */
+
+static inline bool tracking(void) {
+    if (hs_in_tracker) return false;
+    int state = atomic_load_explicit(&hs_state, memory_order_acquire);
+    if (__builtin_expect(state == 2, 1)) return true;
+    if (state == 0) hs_early_init();
+    return atomic_load_explicit(&hs_state, memory_order_acquire) == 2;
+}
+
+/* After a tracked allocation, with no tracker lock held: peak snapshots and, after fork, the
+ * tracker thread. Runs under the guard. */
+static inline void after_allocation(void) {
+    hs_check_peak();
+    if (__builtin_expect(atomic_load_explicit(&hs_thread_wanted, memory_order_relaxed), 0)) hs_start_thread();
+}
+
+static inline void track_new(void *p, size_t size, uintptr_t caller) {
+    int saved = errno;
+    hs_record(0, (uintptr_t)p, size, caller);
+    after_allocation();
+    errno = saved;
+}
+
+EXPORT void *malloc(size_t size) {
+    if (!tracking()) return __libc_malloc(size);
+    hs_in_tracker = 1;
+    void *p = __libc_malloc(size);
+    if (p) track_new(p, size, CALLER);
+    hs_in_tracker = 0;
+    return p;
+}
+
+EXPORT void free(void *p) {
+    if (!p) return;
+    if (hs_in_tracker || atomic_load_explicit(&hs_state, memory_order_acquire) != 2) {
+        __libc_free(p);
+        return;
+    }
+    hs_in_tracker = 1;
+    int saved = errno;
+    struct hs_live_entry removed;
+    /* Out of the table before glibc can hand the address to another thread. */
+    hs_live_remove(0, (uintptr_t)p, &removed, true);
+    errno = saved;
+    __libc_free(p);
+    hs_in_tracker = 0;
+}
+
+EXPORT void *calloc(size_t count, size_t size) {
+    if (!tracking()) return __libc_calloc(count, size);
+    hs_in_tracker = 1;
+    void *p = __libc_calloc(count, size); /* checks count * size for overflow: NULL, ENOMEM */
+    if (p) track_new(p, count * size, CALLER);
+    hs_in_tracker = 0;
+    return p;
+}
+
+static void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
+    hs_in_tracker = 1;
+    int saved = errno;
+    struct hs_live_entry removed;
+    /* Remove first: once glibc frees or moves the block another thread may receive its address. */
+    bool had = hs_live_remove(0, (uintptr_t)old, &removed, false);
+    errno = saved;
+    void *p = __libc_realloc(old, size);
+    saved = errno;
+    if (p) {
+        hs_record(0, (uintptr_t)p, size, caller);
+    } else if (size != 0) {
+        /* failure: the old block is still there and still the caller's */
+        if (had) hs_live_insert(0, removed.address, removed.size, removed.stack, hs_stack_at(removed.stack), false);
+    }
+    if (!had && (p || size == 0)) hs_count_untracked_free((uintptr_t)old);
+    if (p) after_allocation();
+    errno = saved;
+    hs_in_tracker = 0;
+    return p;
+}
+
+EXPORT void *realloc(void *old, size_t size) {
+    if (!tracking()) return __libc_realloc(old, size);
+    if (!old) {
+        hs_in_tracker = 1;
+        void *p = __libc_malloc(size);
+        if (p) track_new(p, size, CALLER);
+        hs_in_tracker = 0;
+        return p;
+    }
+    return realloc_tracked(old, size, CALLER);
+}
+
+EXPORT void *reallocarray(void *old, size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (!tracking()) return __libc_realloc(old, total);
+    if (!old) {
+        hs_in_tracker = 1;
+        void *p = __libc_malloc(total);
+        if (p) track_new(p, total, CALLER);
+        hs_in_tracker = 0;
+        return p;
+    }
+    return realloc_tracked(old, total, CALLER);
+}
+
+static inline void *aligned_tracked(size_t alignment, size_t size, uintptr_t caller) {
+    if (!tracking()) return __libc_memalign(alignment, size);
+    hs_in_tracker = 1;
+    void *p = __libc_memalign(alignment, size);
+    if (p) track_new(p, size, caller);
+    hs_in_tracker = 0;
+    return p;
+}
+
+EXPORT void *memalign(size_t alignment, size_t size) { return aligned_tracked(alignment, size, CALLER); }
+
+/* glibc 2.36 makes aligned_alloc an alias of memalign (any alignment accepted, rounded up). */
+EXPORT void *aligned_alloc(size_t alignment, size_t size) { return aligned_tracked(alignment, size, CALLER); }
+
+EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+    if (alignment % sizeof(void *) != 0 || alignment == 0 ||
+        ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = aligned_tracked(alignment, size, CALLER);
+    errno = saved; /* posix_memalign reports through its result, never errno */
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+EXPORT void *valloc(size_t size) {
+    if (!tracking()) return __libc_valloc(size);
+    hs_in_tracker = 1;
+    void *p = __libc_valloc(size);
+    if (p) track_new(p, size, CALLER);
+    hs_in_tracker = 0;
+    return p;
+}
+
+EXPORT void *pvalloc(size_t size) {
+    if (!tracking()) return __libc_pvalloc(size);
+    hs_in_tracker = 1;
+    void *p = __libc_pvalloc(size);
+    if (p) track_new(p, size, CALLER);
+    hs_in_tracker = 0;
+    return p;
+}
+
+/* ---------------------------------------------------------------- C API: domains */
+
+EXPORT int heapsnap_track(unsigned int domain, uintptr_t ptr, size_t size) {
+    if (ptr == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!tracking()) {
+        errno = EBUSY;
+        return -1;
+    }
+    hs_in_tracker = 1;
+    int rc = hs_record(domain, ptr, size, CALLER);
+    int saved = errno;
+    if (rc == 0) after_allocation();
+    hs_in_tracker = 0;
+    errno = saved;
+    return rc;
+}
+
+EXPORT int heapsnap_untrack(unsigned int domain, uintptr_t ptr) {
+    if (!tracking()) {
+        errno = EBUSY;
+        return -1;
+    }
+    hs_in_tracker = 1;
+    struct hs_live_entry removed;
+    bool had = hs_live_remove(domain, ptr, &removed, false);
+    hs_in_tracker = 0;
+    if (!had) {
+        errno = ENOENT;
+        return -1;
+    }
+    return 0;
+}
+
+EXPORT void heapsnap_get_traced_memory(size_t *current, size_t *peak) {
+    if (current) *current = (size_t)atomic_load_explicit(&hs_current_bytes, memory_order_relaxed);
+    if (peak) *peak = (size_t)atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
+}
+
+EXPORT void heapsnap_reset_peak(void) {
+    uint64_t current = atomic_load_explicit(&hs_current_bytes, memory_order_relaxed);
+    atomic_store_explicit(&hs_peak_bytes, current, memory_order_relaxed);
+    atomic_store_explicit(&hs_last_peak_snapshot, current, memory_order_relaxed);
+}
+
+EXPORT size_t heapsnap_tracker_memory(void) { return atomic_load_explicit(&hs_tracker_bytes, memory_order_relaxed); }

@@ -1,0 +1,158 @@
+/* Shared between the tracker's translation units. Everything here is hidden (-fvisibility=hidden);
+ * only the malloc family, dlclose and the heapsnap_* API are exported. */
+#ifndef HEAPSNAP_INTERNAL_H
+#define HEAPSNAP_INTERNAL_H
+
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HS_MAX_FRAMES_LIMIT 256
+#define HS_PATH_MAX 4096
+
+/* ---- configuration (control.c), read once from the environment without allocating ---- */
+struct hs_config {
+    int max_frames;          /* HEAPSNAP_FRAMES, default 64 */
+    int signal;              /* HEAPSNAP_SIGNAL, default SIGUSR2, 0 = off */
+    uint64_t interval_ns;    /* HEAPSNAP_INTERVAL, 0 = off */
+    uint64_t peak_step;      /* HEAPSNAP_PEAK_STEP, 0 = off */
+    bool traces;             /* HEAPSNAP_TRACES=1 */
+    char dir[HS_PATH_MAX];   /* HEAPSNAP_DIR, "" = working directory */
+};
+extern struct hs_config hs_config;
+
+/* Per-thread reentrancy guard: non-zero while the thread runs tracker code, so any allocation made
+ * underneath (libunwind, dlopen, dlsym) goes straight to glibc, untracked. */
+extern __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
+
+/* 0 before the first hook call, 1 while reading the environment, 2 when tracking. */
+extern _Atomic int hs_state;
+void hs_early_init(void);
+
+/* process identity, refreshed after fork (control.c) */
+extern pid_t hs_pid;
+extern uint64_t hs_start_ns;
+extern char hs_program[256];   /* basename of /proc/self/exe */
+
+uint64_t hs_realtime_ns(void);
+uint64_t hs_monotonic_ns(void);
+void hs_warn(const char *what, const char *detail, int err);
+
+/* ---- tracker memory (memory.c): all of it from mmap, never malloc ---- */
+void *hs_map(size_t size);              /* zeroed pages, counted in hs_tracker_bytes; NULL on failure */
+void hs_unmap(void *p, size_t size);
+extern _Atomic size_t hs_tracker_bytes;
+
+/* A bump allocator over mmap'ed chunks; the caller serialises access. */
+struct hs_arena {
+    char *cursor;
+    char *end;
+};
+void *hs_arena_alloc(struct hs_arena *arena, size_t size); /* 16-byte aligned, zeroed, NULL on failure */
+
+/* ---- interned stacks (tables.c) ---- */
+struct hs_stack {
+    uint64_t hash;
+    uint32_t domain;
+    uint16_t depth;
+    uint16_t flags;                 /* bit 0: truncated */
+    _Atomic uint64_t live_bytes;    /* counters change only under the live-table shard lock of the block, */
+    _Atomic uint64_t live_blocks;   /* but blocks of one stack live in many shards: hence atomics */
+    _Atomic uint64_t total_allocs;
+    _Atomic uint64_t total_bytes;
+    uintptr_t frames[];
+};
+/* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
+uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, struct hs_stack **out);
+struct hs_stack *hs_stack_at(uint32_t id);
+uint32_t hs_stack_count(void);
+extern pthread_mutex_t hs_stacks_append_lock;
+
+/* ---- live blocks (tables.c), sharded by address hash ---- */
+struct hs_live_entry {
+    uint64_t address;   /* 0 = empty slot */
+    uint64_t size;
+    uint32_t stack;
+    uint32_t domain;
+};
+
+#define HS_SHARDS 128
+struct hs_shard {
+    pthread_mutex_t lock;
+    struct hs_live_entry *slots;
+    size_t capacity;        /* power of two */
+    size_t count;
+    /* counters of the blocks in this shard, summed at snapshot time */
+    uint64_t total_allocs;
+    uint64_t total_bytes;
+    uint64_t untracked_frees;
+} __attribute__((aligned(64)));
+extern struct hs_shard hs_shards[HS_SHARDS];
+
+/* current and peak bytes, all domains: global because the peak needs one running sum */
+extern _Atomic uint64_t hs_current_bytes;
+extern _Atomic uint64_t hs_peak_bytes;
+
+/* Records a new block; replaces an existing one at the same (domain, address). 0 or -1 (ENOMEM).
+ * `count_total` false puts back a block (failed realloc) without counting a new allocation. */
+int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
+                   bool count_total);
+void hs_count_untracked_free(uintptr_t address);
+/* Removes a block; fills *removed and returns true when it was there. Counts an untracked free
+ * (domain 0 only) when `count_untracked` and it was not. */
+bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *removed, bool count_untracked);
+void hs_lock_all_shards(void);
+void hs_unlock_all_shards(void);
+void hs_tables_after_fork_child(void);
+
+/* ---- capture (hooks.c) ---- */
+/* Records the calling allocation in domain `domain`: captures the stack, interns it, inserts. */
+int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller);
+void hs_unwind_init(void);
+void hs_check_peak(void);
+
+/* ---- the tracker thread (control.c): signal and interval snapshots ---- */
+extern _Atomic int hs_thread_wanted; /* set in a fork child; the next allocation starts the thread */
+void hs_start_thread(void);
+
+/* ---- modules (modules.c) ---- */
+void hs_modules_refresh(void);
+/* Writes the MODULES payload: every module ever seen. */
+struct hs_writer;
+int hs_modules_write(struct hs_writer *writer);
+uint64_t hs_modules_payload_size(void);
+void hs_modules_after_fork_child(void);
+extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), control.c fills it */
+extern pthread_mutex_t hs_modules_lock;
+
+/* ---- snapshots (snapshot.c) ---- */
+enum hs_trigger { HS_API = 0, HS_EXIT = 1, HS_SIGNAL = 2, HS_INTERVAL = 3, HS_PEAK = 4 };
+/* Writes a snapshot; `path` NULL = default name. Blocks on the snapshot lock unless `try_only`.
+ * Returns 0, or -1 with errno (EBUSY when try_only and another snapshot runs). */
+int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only);
+extern pthread_mutex_t hs_snapshot_lock;
+extern _Atomic uint32_t hs_sequence;
+extern _Atomic uint64_t hs_last_peak_snapshot;
+void hs_snapshot_after_fork_child(void);
+
+/* file writer with its own buffer and a running CRC */
+struct hs_writer {
+    int fd;
+    int error;          /* first errno, 0 if fine */
+    uint32_t crc;
+    unsigned char *buffer;
+    size_t used;
+    size_t capacity;
+    uint64_t offset;
+};
+void hs_put(struct hs_writer *w, const void *data, size_t size);
+void hs_put_u16(struct hs_writer *w, uint16_t v);
+void hs_put_u32(struct hs_writer *w, uint32_t v);
+void hs_put_u64(struct hs_writer *w, uint64_t v);
+void hs_put_str(struct hs_writer *w, const char *s, size_t len);
+
+#endif

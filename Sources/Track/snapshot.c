@@ -1,0 +1,479 @@
+/* Taking a snapshot: copy the counters (and, with HEAPSNAP_TRACES, the live blocks) while every shard
+ * is locked, which takes a few milliseconds even for a million blocks, then write the file outside the
+ * locks with big write() calls into a temporary name and rename it into place. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "heapsnap.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+pthread_mutex_t hs_snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic uint32_t hs_sequence;
+_Atomic uint64_t hs_last_peak_snapshot;
+static bool peak_file_is_ours; /* the rolling peak file may replace only its own earlier version */
+static bool peak_failure_reported;
+
+/* ---------------------------------------------------------------- CRC-32 (slicing by 8) */
+
+static uint32_t crc_table[8][256];
+
+static void crc_init(void) {
+    if (crc_table[0][1]) return;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
+}
+
+/* `crc` is the running value without the final xor */
+static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n) {
+    while (n >= 8) {
+        uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+        lo ^= crc;
+        crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
+              crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
+              crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return crc;
+}
+
+/* ---------------------------------------------------------------- buffered writer */
+
+static void write_all(struct hs_writer *w, const unsigned char *p, size_t n) {
+    while (n && !w->error) {
+        ssize_t k = write(w->fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            w->error = errno;
+            return;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+static void flush(struct hs_writer *w) {
+    write_all(w, w->buffer, w->used);
+    w->used = 0;
+}
+
+void hs_put(struct hs_writer *w, const void *data, size_t size) {
+    const unsigned char *p = data;
+    w->crc = crc_update(w->crc, p, size);
+    w->offset += size;
+    if (w->used + size > w->capacity) {
+        flush(w);
+        if (size > w->capacity / 2) {
+            write_all(w, p, size);
+            return;
+        }
+    }
+    memcpy(w->buffer + w->used, p, size);
+    w->used += size;
+}
+
+void hs_put_u16(struct hs_writer *w, uint16_t v) {
+    unsigned char b[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
+    hs_put(w, b, 2);
+}
+
+void hs_put_u32(struct hs_writer *w, uint32_t v) {
+    unsigned char b[4];
+    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
+    hs_put(w, b, 4);
+}
+
+void hs_put_u64(struct hs_writer *w, uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    hs_put(w, b, 8);
+}
+
+void hs_put_str(struct hs_writer *w, const char *s, size_t len) {
+    hs_put_u32(w, (uint32_t)len);
+    hs_put(w, s, len);
+}
+
+static void put_section(struct hs_writer *w, uint32_t tag, uint64_t length) {
+    hs_put_u32(w, tag);
+    hs_put_u32(w, 0);
+    hs_put_u64(w, length);
+}
+
+/* ---------------------------------------------------------------- the state copied under the locks */
+
+struct stack_counts {
+    uint64_t live_bytes, live_blocks, total_allocs, total_bytes;
+};
+
+struct trace {
+    uint64_t address, size;
+    uint32_t stack;
+};
+
+struct capture {
+    uint64_t current_bytes, peak_bytes, live_blocks, total_allocs, total_bytes, untracked_frees;
+    uint32_t stack_count;
+    struct stack_counts *counts;
+    size_t counts_bytes;
+    uint64_t trace_count;
+    struct trace *traces;
+    size_t traces_bytes;
+};
+
+static int capture_state(struct capture *c, bool with_traces) {
+    memset(c, 0, sizeof *c);
+    pthread_mutex_lock(&hs_stacks_append_lock);
+    hs_lock_all_shards();
+    c->stack_count = hs_stack_count();
+    for (int i = 0; i < HS_SHARDS; i++) {
+        c->live_blocks += hs_shards[i].count;
+        c->total_allocs += hs_shards[i].total_allocs;
+        c->total_bytes += hs_shards[i].total_bytes;
+        c->untracked_frees += hs_shards[i].untracked_frees;
+    }
+    c->current_bytes = atomic_load_explicit(&hs_current_bytes, memory_order_relaxed);
+    c->peak_bytes = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
+    int rc = 0;
+    c->counts_bytes = (size_t)c->stack_count * sizeof(struct stack_counts);
+    if (c->stack_count && !(c->counts = hs_map(c->counts_bytes))) {
+        rc = -1;
+        goto out;
+    }
+    for (uint32_t id = 0; id < c->stack_count; id++) {
+        struct hs_stack *s = hs_stack_at(id);
+        c->counts[id] = (struct stack_counts){
+            atomic_load_explicit(&s->live_bytes, memory_order_relaxed),
+            atomic_load_explicit(&s->live_blocks, memory_order_relaxed),
+            atomic_load_explicit(&s->total_allocs, memory_order_relaxed),
+            atomic_load_explicit(&s->total_bytes, memory_order_relaxed),
+        };
+    }
+    if (with_traces && c->live_blocks) {
+        c->traces_bytes = (size_t)c->live_blocks * sizeof(struct trace);
+        if (!(c->traces = hs_map(c->traces_bytes))) {
+            rc = -1;
+            goto out;
+        }
+        for (int i = 0; i < HS_SHARDS; i++) {
+            struct hs_shard *sh = &hs_shards[i];
+            for (size_t j = 0; j < sh->capacity; j++) {
+                struct hs_live_entry *e = &sh->slots[j];
+                if (e->address) c->traces[c->trace_count++] = (struct trace){e->address, e->size, e->stack};
+            }
+        }
+    }
+out:
+    hs_unlock_all_shards();
+    pthread_mutex_unlock(&hs_stacks_append_lock);
+    if (rc != 0) errno = ENOMEM;
+    return rc;
+}
+
+static void release_capture(struct capture *c) {
+    hs_unmap(c->counts, c->counts_bytes);
+    hs_unmap(c->traces, c->traces_bytes);
+}
+
+/* ---------------------------------------------------------------- the file */
+
+static unsigned char *write_buffer;
+#define WRITE_BUFFER_SIZE ((size_t)1 << 20)
+
+/* argv from /proc/self/cmdline, NUL-separated */
+static char *cmdline;
+static size_t cmdline_length, cmdline_capacity;
+
+static void read_cmdline(void) {
+    cmdline_length = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    for (;;) {
+        if (cmdline_length == cmdline_capacity) {
+            size_t capacity = cmdline_capacity ? cmdline_capacity * 2 : 65536;
+            char *grown = hs_map(capacity);
+            if (!grown) break;
+            if (cmdline) memcpy(grown, cmdline, cmdline_length);
+            hs_unmap(cmdline, cmdline_capacity);
+            cmdline = grown;
+            cmdline_capacity = capacity;
+        }
+        ssize_t k = read(fd, cmdline + cmdline_length, cmdline_capacity - cmdline_length);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        cmdline_length += (size_t)k;
+    }
+    close(fd);
+}
+
+static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
+    hs_put(w, "HEAPSNAP", 8);
+    hs_put_u32(w, 1);
+    hs_put_u32(w, 0);
+
+    uint32_t argc = 0;
+    uint64_t argv_bytes = 0;
+    for (size_t start = 0; start < cmdline_length; argc++) {
+        size_t end = start;
+        while (end < cmdline_length && cmdline[end]) end++;
+        argv_bytes += 4 + (end - start);
+        start = end + 1;
+    }
+    size_t exe_length = strlen(hs_exe_path);
+    uint64_t header_length = 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 8 * 7 + 4 + exe_length + 4 + argv_bytes;
+    put_section(w, 1, header_length);
+    hs_put_u32(w, (uint32_t)hs_pid);
+    hs_put_u32(w, (uint32_t)getppid());
+    hs_put_u64(w, hs_realtime_ns());
+    hs_put_u64(w, hs_start_ns);
+    hs_put_u32(w, sequence);
+    hs_put_u32(w, trigger);
+    hs_put_u32(w, (uint32_t)hs_config.max_frames);
+    hs_put_u32(w, c->traces ? 1 : 0);
+    hs_put_u64(w, c->current_bytes);
+    hs_put_u64(w, c->peak_bytes);
+    hs_put_u64(w, c->live_blocks);
+    hs_put_u64(w, c->total_allocs);
+    hs_put_u64(w, c->total_bytes);
+    hs_put_u64(w, atomic_load_explicit(&hs_tracker_bytes, memory_order_relaxed));
+    hs_put_u64(w, c->untracked_frees);
+    hs_put_str(w, hs_exe_path, exe_length);
+    hs_put_u32(w, argc);
+    for (size_t start = 0; start < cmdline_length;) {
+        size_t end = start;
+        while (end < cmdline_length && cmdline[end]) end++;
+        hs_put_str(w, cmdline + start, end - start);
+        start = end + 1;
+    }
+
+    put_section(w, 2, hs_modules_payload_size());
+    hs_modules_write(w);
+
+    uint64_t stacks_length = 4;
+    for (uint32_t id = 0; id < c->stack_count; id++) stacks_length += 32 + 8 + 8ull * hs_stack_at(id)->depth;
+    put_section(w, 3, stacks_length);
+    hs_put_u32(w, c->stack_count);
+    for (uint32_t id = 0; id < c->stack_count; id++) {
+        struct hs_stack *s = hs_stack_at(id);
+        hs_put_u32(w, s->domain);
+        hs_put_u16(w, s->depth);
+        hs_put_u16(w, s->flags);
+        hs_put_u64(w, c->counts[id].live_bytes);
+        hs_put_u64(w, c->counts[id].live_blocks);
+        hs_put_u64(w, c->counts[id].total_allocs);
+        hs_put_u64(w, c->counts[id].total_bytes);
+        if (sizeof(uintptr_t) == 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+            hs_put(w, s->frames, 8ull * s->depth);
+        } else {
+            for (int i = 0; i < s->depth; i++) hs_put_u64(w, s->frames[i]);
+        }
+    }
+
+    if (c->traces) {
+        put_section(w, 4, 8 + 24 * c->trace_count);
+        hs_put_u64(w, c->trace_count);
+        for (uint64_t i = 0; i < c->trace_count; i++) {
+            unsigned char record[24];
+            uint64_t a = c->traces[i].address, s = c->traces[i].size;
+            uint32_t st = c->traces[i].stack;
+            for (int b = 0; b < 8; b++) record[b] = (unsigned char)(a >> (8 * b));
+            for (int b = 0; b < 8; b++) record[8 + b] = (unsigned char)(s >> (8 * b));
+            for (int b = 0; b < 4; b++) record[16 + b] = (unsigned char)(st >> (8 * b));
+            memset(record + 20, 0, 4);
+            hs_put(w, record, 24);
+        }
+    }
+
+    uint32_t crc = w->crc ^ 0xFFFFFFFFu;
+    put_section(w, 0xFFFFFFFFu, 4);
+    hs_put_u32(w, crc);
+    flush(w);
+}
+
+static size_t append(char *out, size_t at, const char *s) {
+    size_t n = strlen(s);
+    if (at + n >= HS_PATH_MAX) n = at < HS_PATH_MAX - 1 ? HS_PATH_MAX - 1 - at : 0;
+    memcpy(out + at, s, n);
+    out[at + n] = '\0';
+    return at + n;
+}
+
+static size_t append_number(char *out, size_t at, uint64_t v, int min_digits) {
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < min_digits) digits[n++] = '0';
+    char text[24];
+    for (int i = 0; i < n; i++) text[i] = digits[n - 1 - i];
+    text[n] = '\0';
+    return append(out, at, text);
+}
+
+static void default_name(char *out, const char *what, uint32_t sequence) {
+    size_t at = 0;
+    out[0] = '\0';
+    if (hs_config.dir[0]) {
+        at = append(out, at, hs_config.dir);
+        if (out[at - 1] != '/') at = append(out, at, "/");
+    }
+    at = append(out, at, hs_program);
+    at = append(out, at, ".");
+    at = append_number(out, at, (uint64_t)hs_pid, 1);
+    at = append(out, at, ".");
+    at = what ? append(out, at, what) : append_number(out, at, sequence, 4);
+    append(out, at, ".heapsnap");
+}
+
+/* Writes `path` through `<path>.tmp.<pid>`. Without `replace`, an existing `path` is never touched. */
+static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
+    char temporary[HS_PATH_MAX];
+    size_t at = append(temporary, 0, path);
+    at = append(temporary, at, ".tmp.");
+    append_number(temporary, at, (uint64_t)hs_pid, 1);
+    if (strlen(path) + 32 >= HS_PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    if (!write_buffer && !(write_buffer = hs_map(WRITE_BUFFER_SIZE))) {
+        close(fd);
+        unlink(temporary);
+        errno = ENOMEM;
+        return -1;
+    }
+    crc_init();
+    struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE, 0};
+    write_snapshot(&w, c, trigger, sequence);
+    if (close(fd) != 0 && !w.error) w.error = errno;
+    if (w.error) {
+        unlink(temporary);
+        errno = w.error;
+        return -1;
+    }
+    int rc;
+    if (replace) {
+        rc = rename(temporary, path);
+    } else {
+        rc = renameat2(AT_FDCWD, temporary, AT_FDCWD, path, RENAME_NOREPLACE);
+        if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+            /* file systems without RENAME_NOREPLACE: link() never replaces either */
+            rc = link(temporary, path);
+            if (rc == 0) unlink(temporary);
+        }
+    }
+    if (rc != 0) {
+        int err = errno;
+        unlink(temporary);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+static bool exists(const char *path) {
+    struct stat st;
+    return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int write_default(struct capture *c, enum hs_trigger trigger) {
+    char path[HS_PATH_MAX];
+    for (int attempt = 0; attempt < 10000; attempt++) {
+        uint32_t sequence = atomic_fetch_add(&hs_sequence, 1) + 1;
+        default_name(path, NULL, sequence);
+        if (exists(path)) continue; /* e.g. left by an earlier image of this pid before exec */
+        if (write_file(path, false, c, trigger, sequence) == 0) return 0;
+        if (errno != EEXIST) return -1;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
+    int guard = hs_in_tracker;
+    hs_in_tracker = 1;
+    int saved_errno = errno;
+    if (atomic_load_explicit(&hs_state, memory_order_acquire) == 0) hs_early_init();
+    if (try_only) {
+        if (pthread_mutex_trylock(&hs_snapshot_lock) != 0) {
+            hs_in_tracker = guard;
+            errno = EBUSY;
+            return -1;
+        }
+    } else {
+        pthread_mutex_lock(&hs_snapshot_lock);
+    }
+    int rc = 0, err = 0;
+    if (trigger == HS_PEAK) {
+        uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
+        if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
+        atomic_store_explicit(&hs_last_peak_snapshot, peak, memory_order_relaxed);
+    }
+    hs_modules_refresh();
+    read_cmdline();
+    struct capture c;
+    if (capture_state(&c, hs_config.traces) != 0) {
+        rc = -1;
+        err = errno;
+        release_capture(&c);
+        goto done;
+    }
+    if (trigger == HS_PEAK) {
+        char peak_path[HS_PATH_MAX];
+        default_name(peak_path, "peak", 0);
+        rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
+        if (rc == 0) peak_file_is_ours = true;
+        err = errno;
+    } else if (path) {
+        rc = write_file(path, false, &c, trigger, atomic_fetch_add(&hs_sequence, 1) + 1);
+        err = errno;
+    } else {
+        rc = write_default(&c, trigger);
+        err = errno;
+    }
+    release_capture(&c);
+    if (rc != 0 && trigger != HS_API) {
+        if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", path, err);
+        if (trigger == HS_PEAK) peak_failure_reported = true;
+    }
+done:
+    pthread_mutex_unlock(&hs_snapshot_lock);
+    hs_in_tracker = guard;
+    errno = rc == 0 ? saved_errno : err;
+    return rc;
+}
+
+void hs_check_peak(void) {
+    uint64_t step = hs_config.peak_step;
+    if (!step) return;
+    uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
+    if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + step) return;
+    hs_take_snapshot(HS_PEAK, NULL, true);
+}
+
+void hs_snapshot_after_fork_child(void) {
+    pthread_mutex_init(&hs_snapshot_lock, NULL);
+    atomic_store(&hs_sequence, 0);
+    atomic_store(&hs_last_peak_snapshot, atomic_load(&hs_current_bytes));
+    peak_file_is_ours = false;
+    peak_failure_reported = false;
+}
+
+EXPORT int heapsnap_snapshot(const char *path) { return hs_take_snapshot(HS_API, path, false); }
