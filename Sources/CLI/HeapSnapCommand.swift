@@ -1,10 +1,64 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct HeapSnapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heapsnap",
         abstract: "tracemalloc for native Linux processes: snapshot live heap memory, group it by file:line, diff it.",
-        subcommands: []
+        discussion: """
+            Run a program under the tracker, then look at its snapshots:
+              heapsnap run -- ./myprog args          (snapshots land in the working directory)
+              heapsnap top myprog.4711.0002.heapsnap
+              heapsnap diff myprog.4711.0001.heapsnap myprog.4711.0002.heapsnap
+            Or preload it yourself: LD_PRELOAD=$(heapsnap lib) ./myprog, and `heapsnap snap PID`.
+            """,
+        subcommands: [
+            RunCommand.self, SnapCommand.self, TopCommand.self, DiffCommand.self, GrowthCommand.self,
+            InfoCommand.self, ExportCommand.self, LibCommand.self,
+        ]
     )
+
+    /// Usage errors are argument-parser's (with the usage text, exit 64); every other failure is one
+    /// line, "heapsnap: <what>", and its own exit status.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let failure as CLIError {
+            fail(failure.description, status: failure.exitCode)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            fail(oneLine(error), status: 1)
+        }
+    }
+
+    static func fail(_ message: String, status: Int32) -> Never {
+        fflush(stdout)
+        FileHandle.standardError.write(Data("heapsnap: \(message)\n".utf8))
+        Foundation.exit(status)
+    }
+
+    static func oneLine(_ error: Error) -> String {
+        let text = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+}
+
+struct LibCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lib",
+        abstract: "Print the path of libheapsnap.so, for LD_PRELOAD=$(heapsnap lib) PROGRAM.",
+        discussion: "It is looked for next to the heapsnap executable, then in ../lib; HEAPSNAP_LIB overrides."
+    )
+
+    func run() throws {
+        print(try TrackerEnvironment.libraryPath())
+    }
 }

@@ -1,0 +1,140 @@
+// The commands that read snapshots: top, diff, growth, info, export.
+import ArgumentParser
+import Foundation
+import HeapSnap
+
+struct TopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top",
+        abstract: "Show the allocation sites holding the most live memory in a snapshot.",
+        discussion: "SNAPSHOT is a .heapsnap file or a JSON snapshot written by `heapsnap export`."
+    )
+
+    @Argument(help: "The snapshot file.") var snapshot: String
+    @OptionGroup var grouping: GroupingOptions
+    @OptionGroup var filtering: FilterOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let loaded = try SnapshotLoader.load(snapshot, filtering: filtering)
+        let sites = filtering.sites
+        let report = StatisticsReport(
+            top: loaded, statistics: loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites),
+            groupBy: grouping.by, cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
+        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+    }
+}
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show what grew and what shrank between two snapshots, biggest change first.",
+        discussion: "With --fail-above, exits with status 3 when the total live memory grew by more than BYTES."
+    )
+
+    @Argument(help: "The older snapshot.") var old: String
+    @Argument(help: "The newer snapshot.") var new: String
+    @Option(help: ArgumentHelp(
+        "Exit with status 3 when total growth exceeds this many bytes (suffixes K, M, G).", valueName: "bytes"))
+    var failAbove: String?
+    @OptionGroup var grouping: GroupingOptions
+    @OptionGroup var filtering: FilterOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if let failAbove, TrackerEnvironment.parseByteCount(failAbove) == nil {
+            throw ValidationError("--fail-above takes a byte count like 1048576, 512K or 1M, not '\(failAbove)'.")
+        }
+    }
+
+    func run() throws {
+        let oldSnapshot = try SnapshotLoader.load(old, filtering: filtering)
+        let newSnapshot = try SnapshotLoader.load(new, filtering: filtering)
+        let sites = filtering.sites
+        let differences = newSnapshot.compare(
+            to: oldSnapshot, by: grouping.by, cumulative: grouping.cumulative, sites: sites)
+        let report = StatisticsReport(
+            diff: differences, old: oldSnapshot, new: newSnapshot, groupBy: grouping.by,
+            cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
+        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        if let failAbove, let threshold = TrackerEnvironment.parseByteCount(failAbove),
+           let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {
+            throw CLIError(
+                "total live memory grew by \(growth) bytes (\(SizeFormat.string(growth, signed: true))), "
+                    + "more than --fail-above \(threshold) bytes", exitCode: 3)
+        }
+    }
+}
+
+struct GrowthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "growth",
+        abstract: "Rank the sites whose live memory grows steadily across a series of snapshots (leak hunting).",
+        discussion: "Give three or more snapshots of one process, oldest first."
+    )
+
+    @Argument(help: "Three or more snapshots, oldest first.") var snapshots: [String] = []
+    @OptionGroup var grouping: GroupingOptions
+    @OptionGroup var filtering: FilterOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard snapshots.count >= 3 else {
+            throw ValidationError("growth needs at least 3 snapshots, got \(snapshots.count).")
+        }
+        if grouping.cumulative { throw ValidationError("growth does not support --cumulative.") }
+    }
+
+    func run() throws {
+        let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
+        let sites = filtering.sites
+        let ranked = rankGrowth(series, by: grouping.by, sites: sites)
+        let report = StatisticsReport(
+            growth: ranked, series: series, groupBy: grouping.by, limit: grouping.shownLimit, sites: sites)
+        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+    }
+}
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show a snapshot's header: program, time, trigger, traced memory, tracker overhead, modules."
+    )
+
+    @Argument(help: "The snapshot file.") var snapshot: String
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let loaded = try SnapshotLoader.load(snapshot)
+        output.emit(text: { output.textReport.render(info: loaded) }, json: { JSONReport.info(loaded) })
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a symbolized, self-contained JSON snapshot (Docs/SNAPSHOT-JSON.md).",
+        discussion: """
+            The JSON file needs neither the binaries nor their debug info any more: top, diff, growth and
+            info read it like a .heapsnap file. Without -o it goes to standard output.
+            """
+    )
+
+    enum ExportFormat: String, CaseIterable, ExpressibleByArgument { case json }
+
+    @Argument(help: "The snapshot file.") var snapshot: String
+    @Option(help: "Export format (json).") var format: ExportFormat = .json
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    func run() throws {
+        let loaded = try SnapshotLoader.load(snapshot)
+        if let output {
+            try loaded.write(jsonTo: output)
+        } else {
+            var data = try loaded.jsonData()
+            data.append(UInt8(ascii: "\n"))
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// The options top, diff, growth and the run summary share: grouping, filters, site rules and output.
+import ArgumentParser
+import Foundation
+import HeapSnap
+
+extension GroupKey: ExpressibleByArgument {}
+extension ColorChoice: ExpressibleByArgument {}
+
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, json
+}
+
+struct GroupingOptions: ParsableArguments {
+    @Option(name: .customShort("n"), help: "Show the top N entries (0 for all).")
+    var limit: Int = 10
+
+    @Option(help: "Group by the allocation site's line, file, function or module, or by whole traceback.")
+    var by: GroupKey = .line
+
+    @Flag(help: "Credit every frame of a traceback, not only the allocation site (tracemalloc's cumulative).")
+    var cumulative = false
+
+    func validate() throws {
+        guard limit >= 0 else { throw ValidationError("-n must be 0 (all) or more, not \(limit).") }
+        if cumulative && by == .traceback {
+            throw ValidationError("--cumulative cannot be combined with --by traceback.")
+        }
+    }
+
+    var shownLimit: Int? { limit == 0 ? nil : limit }
+}
+
+struct FilterOptions: ParsableArguments {
+    @Option(name: .customLong("include"), help: ArgumentHelp(
+        "Keep only traces allocated in files matching GLOB (fnmatch; a trailing :LINE also matches the line).",
+        valueName: "glob[:line]"))
+    var includeFiles: [String] = []
+
+    @Option(name: .customLong("exclude"), help: ArgumentHelp(
+        "Drop traces allocated in files matching GLOB (a trailing :LINE also matches the line).",
+        valueName: "glob[:line]"))
+    var excludeFiles: [String] = []
+
+    @Flag(help: "File, module and function filters match any frame of the traceback, not only the allocation site.")
+    var allFrames = false
+
+    @Option(name: .customLong("include-module"), help: ArgumentHelp("Keep only traces whose site is in a module matching GLOB.", valueName: "glob"))
+    var includeModules: [String] = []
+
+    @Option(name: .customLong("exclude-module"), help: ArgumentHelp("Drop traces whose site is in a module matching GLOB.", valueName: "glob"))
+    var excludeModules: [String] = []
+
+    @Option(name: .customLong("include-function"), help: ArgumentHelp("Keep only traces whose site is in a function matching GLOB.", valueName: "glob"))
+    var includeFunctions: [String] = []
+
+    @Option(name: .customLong("exclude-function"), help: ArgumentHelp("Drop traces whose site is in a function matching GLOB.", valueName: "glob"))
+    var excludeFunctions: [String] = []
+
+    @Option(name: .customLong("domain"), help: ArgumentHelp("Keep only traces of this domain (0 is malloc; others come from heapsnap_track).", valueName: "n"))
+    var includeDomains: [UInt32] = []
+
+    @Option(name: .customLong("exclude-domain"), help: ArgumentHelp("Drop traces of this domain.", valueName: "n"))
+    var excludeDomains: [UInt32] = []
+
+    @Option(name: .customLong("skip-function"), help: ArgumentHelp(
+        "Treat functions matching GLOB as plumbing (like malloc wrappers): the site is their caller.", valueName: "glob"))
+    var skipFunctions: [String] = []
+
+    @Option(name: .customLong("skip-module"), help: ArgumentHelp("Treat modules matching GLOB as plumbing.", valueName: "glob"))
+    var skipModules: [String] = []
+
+    @Option(name: .customLong("skip-file"), help: ArgumentHelp("Treat source files matching GLOB as plumbing.", valueName: "glob"))
+    var skipFiles: [String] = []
+
+    @Flag(name: .customLong("no-builtin-plumbing"), help: "Turn off the built-in plumbing rules (libc, libstdc++, Swift and Rust runtimes, …).")
+    var noBuiltinPlumbing = false
+
+    var filters: [TraceFilter] {
+        func file(_ pattern: String, inclusive: Bool) -> TraceFilter {
+            // "foo.c:42" is a file glob with a line, as tracemalloc's Filter(filename_pattern, lineno).
+            if let colon = pattern.lastIndex(of: ":"), let line = Int(pattern[pattern.index(after: colon)...]) {
+                return .file(String(pattern[..<colon]), line: line, allFrames: allFrames, inclusive: inclusive)
+            }
+            return .file(pattern, allFrames: allFrames, inclusive: inclusive)
+        }
+        return includeFiles.map { file($0, inclusive: true) }
+            + excludeFiles.map { file($0, inclusive: false) }
+            + includeModules.map { .module($0, allFrames: allFrames, inclusive: true) }
+            + excludeModules.map { .module($0, allFrames: allFrames, inclusive: false) }
+            + includeFunctions.map { .function($0, allFrames: allFrames, inclusive: true) }
+            + excludeFunctions.map { .function($0, allFrames: allFrames, inclusive: false) }
+            + includeDomains.map { .domain($0, inclusive: true) }
+            + excludeDomains.map { .domain($0, inclusive: false) }
+    }
+
+    var sites: SiteRules {
+        var rules = SiteRules.default
+        rules.useBuiltIn = !noBuiltinPlumbing
+        rules.functionPatterns += skipFunctions
+        rules.modulePatterns += skipModules
+        rules.filePatterns += skipFiles
+        return rules
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output format: text or json (schema in Docs/REPORT-JSON.md).")
+    var format: OutputFormat = .text
+
+    @Option(help: "Colour text output: auto (on a terminal, unless NO_COLOR is set), always or never.")
+    var color: ColorChoice = .auto
+
+    var textReport: TextReport {
+        TextReport(options: TextReportOptions(
+            style: TextStyle.detect(for: STDOUT_FILENO, choice: color),
+            pathBase: FileManager.default.currentDirectoryPath))
+    }
+
+    /// Writes a report to stdout in the chosen format.
+    func emit(text: () -> String, json: () -> JSONValue) {
+        switch format {
+        case .text: FileHandle.standardOutput.write(Data(text().utf8))
+        case .json: FileHandle.standardOutput.write(Data((json().serialized() + "\n").utf8))
+        }
+    }
+}
+
+enum SnapshotLoader {
+    /// Loads a binary or JSON snapshot, showing symbolization progress on a terminal's stderr.
+    static func load(_ path: String) throws -> Snapshot {
+        let progress = ProgressLine(label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)")
+        defer { progress.finish() }
+        return try Snapshot.load(path: path) { done, total in progress.update(done: done, total: total) }
+    }
+
+    /// Loads and filters; module and function filters look at the allocation site under `sites`.
+    static func load(_ path: String, filtering: FilterOptions) throws -> Snapshot {
+        let snapshot = try load(path)
+        let filters = filtering.filters
+        return filters.isEmpty ? snapshot : snapshot.filtered(filters, sites: filtering.sites)
+    }
+}

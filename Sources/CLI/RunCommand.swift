@@ -1,0 +1,146 @@
+// heapsnap run: the program under the tracker, its streams and exit status passed through, then a
+// summary on stderr of where the snapshots went and what the final one holds.
+import ArgumentParser
+import Foundation
+import HeapSnap
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a program with the tracker preloaded, then summarize its final snapshot.",
+        discussion: """
+            The program's standard input, output and error are its own; heapsnap writes its summary to
+            stderr after the program ends and exits with the program's status (128+N if a signal N
+            killed it, 127 if it could not be started). A snapshot is written at exit, on the signal
+            (SIGUSR2 by default: `heapsnap snap PID`), every --interval seconds, at each new peak with
+            --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md).
+            """
+    )
+
+    @Option(help: ArgumentHelp("Folder for the snapshots (HEAPSNAP_DIR; default: the working directory).", valueName: "dir"))
+    var dir: String?
+
+    @Option(help: ArgumentHelp("Frames recorded per allocation (HEAPSNAP_FRAMES; default 64).", valueName: "n"))
+    var frames: Int?
+
+    @Option(help: ArgumentHelp("Also take a snapshot every so many seconds, fractions allowed (HEAPSNAP_INTERVAL).", valueName: "seconds"))
+    var interval: String?
+
+    @Option(help: ArgumentHelp("Signal that makes the program write a snapshot: a name (USR2) or number, or none (HEAPSNAP_SIGNAL).", valueName: "signal"))
+    var signal: String?
+
+    @Option(help: ArgumentHelp("Rewrite <prog>.<pid>.peak.heapsnap whenever the peak grew by this much, e.g. 16M (HEAPSNAP_PEAK_STEP).", valueName: "bytes"))
+    var peakStep: String?
+
+    @Flag(help: "Record every live block in the snapshots too (HEAPSNAP_TRACES=1).")
+    var traces = false
+
+    @Flag(name: .shortAndLong, help: "Print no summary after the program ends.")
+    var quiet = false
+
+    @Option(name: .customShort("n"), help: "Sites to list in the summary.")
+    var limit: Int = 10
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program and its arguments, after --.", valueName: "program"))
+    var command: [String] = []
+
+    /// The program and its arguments, without the "--" that separates them from heapsnap's options.
+    var programArguments: [String] {
+        command.first == "--" ? Array(command.dropFirst()) : command
+    }
+
+    func validate() throws {
+        guard !programArguments.isEmpty else {
+            throw ValidationError("Missing the program to run: heapsnap run [options] -- PROGRAM [ARGS...]")
+        }
+        if let frames, !(1...256).contains(frames) {
+            throw ValidationError("--frames takes 1 to 256, not \(frames).")
+        }
+        if let interval, !((Double(interval) ?? -1) > 0) {
+            throw ValidationError("--interval takes a number of seconds above 0 (like 0.5 or 10), not '\(interval)'.")
+        }
+        if let signal, TrackerEnvironment.parseSignal(signal) == nil {
+            throw ValidationError("--signal takes a signal name (USR2, SIGUSR1, RTMIN+1), a number, or none (not KILL or STOP), not '\(signal)'.")
+        }
+        if let peakStep, TrackerEnvironment.parseByteCount(peakStep) == nil {
+            throw ValidationError("--peak-step takes a byte count like 1048576, 512K or 16M, not '\(peakStep)'.")
+        }
+        guard limit >= 0 else { throw ValidationError("-n must be 0 (all) or more, not \(limit).") }
+    }
+
+    func run() throws {
+        let library = try TrackerEnvironment.libraryPath()
+        var environment = ProcessInfo.processInfo.environment
+        let folder = try snapshotFolder(environment)
+        let existingPreload = environment["LD_PRELOAD"] ?? ""
+        environment["LD_PRELOAD"] = existingPreload.isEmpty ? library : library + ":" + existingPreload
+        // Absolute, so that children that change directory still write to the same place.
+        environment[TrackerEnvironment.directory] = folder
+        if let frames { environment[TrackerEnvironment.frames] = String(frames) }
+        if let interval { environment[TrackerEnvironment.interval] = interval }
+        if let signal { environment[TrackerEnvironment.signal] = signal }
+        if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep }
+        if traces { environment[TrackerEnvironment.traces] = "1" }
+
+        let before = Set(SnapshotFileName.list(in: folder).map(\.name))
+        let pid = try ChildProcess.spawn(programArguments, environment: environment)
+        let outcome = ChildProcess.wait(for: pid)
+        if !quiet {
+            let written = SnapshotFileName.list(in: folder).filter { !before.contains($0.name) }
+            summarize(written: written, pid: pid, outcome: outcome, folder: folder)
+        }
+        throw ExitCode(outcome.shellStatus)
+    }
+
+    private func snapshotFolder(_ environment: [String: String]) throws -> String {
+        let folder = TrackerEnvironment.absolute(dir ?? environment[TrackerEnvironment.directory] ?? ".")
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw CLIError("\(folder): not a directory") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError("\(folder): cannot create the snapshot folder")
+            }
+        }
+        return folder
+    }
+
+    private func summarize(written: [SnapshotFileName], pid: pid_t, outcome: ChildProcess.Outcome, folder: String) {
+        let program = URL(fileURLWithPath: programArguments[0]).lastPathComponent
+        let ending: String
+        switch outcome {
+        case .exited(let code): ending = "exited with status \(code)"
+        case .signaled(let signal): ending = "was killed by \(TrackerEnvironment.signalName(signal))"
+        }
+        let own = written.filter { $0.pid == pid }
+        let others = written.count - own.count
+        var lines = ["heapsnap: \(program) (pid \(pid)) \(ending); \(own.count) snapshot\(own.count == 1 ? "" : "s") in \(folder)"
+            + (others > 0 ? " (and \(others) from its child processes)" : "") + (own.isEmpty ? "" : ":")]
+        let names = own.map(\.name)
+        lines += (names.count <= 8 ? names : names.prefix(3) + ["… \(names.count - 6) more …"] + names.suffix(3))
+            .map { "  " + $0 }
+        let report = TextReport(options: TextReportOptions(
+            style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
+        let style = report.options.style
+        var text = lines.joined(separator: "\n") + "\n"
+        // The final snapshot: the exit one (the highest sequence number), else the latest peak.
+        if let final = own.last(where: { $0.sequence != nil }) ?? own.last {
+            let path = folder + "/" + final.name
+            do {
+                let snapshot = try SnapshotLoader.load(path)
+                let statistics = StatisticsReport(
+                    top: snapshot, statistics: snapshot.statistics(by: .line), groupBy: .line,
+                    limit: limit == 0 ? nil : limit)
+                text += "\n" + report.render(statistics)
+            } catch {
+                text += "heapsnap: \(HeapSnapCommand.oneLine(error))\n"
+            }
+        } else {
+            text += "heapsnap: " + style.apply(.warning, "no snapshot was written")
+                + " (a statically linked program, or one that died before exit, takes none)\n"
+        }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,136 @@
+// Which frames are allocation plumbing (malloc wrappers, container internals, language runtimes) rather
+// than the allocation site a user wants to see. Rules in Docs/ANALYSIS.md.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Shell-style glob as fnmatch(3) without flags: `*` also matches `/`, as in tracemalloc's filters.
+@inline(__always)
+func globMatches(_ pattern: String, _ text: String) -> Bool {
+    if pattern == "*" { return true }
+    return fnmatch(pattern, text, 0) == 0
+}
+
+/// Rules that decide each trace's allocation site: its most recent frame that is not plumbing.
+public struct SiteRules: Sendable, Hashable {
+    /// Apply the built-in rules for C, C++, Swift, Rust, glib and CPython.
+    public var useBuiltIn: Bool
+    /// Extra globs on demangled function names (e.g. "my_xmalloc", "Arena::*").
+    public var functionPatterns: [String]
+    /// Extra globs on module file names or paths (e.g. "libmyalloc.so*").
+    public var modulePatterns: [String]
+    /// Extra globs on source paths (e.g. "*/vendor/alloc/*").
+    public var filePatterns: [String]
+
+    public init(
+        useBuiltIn: Bool = true, functionPatterns: [String] = [], modulePatterns: [String] = [],
+        filePatterns: [String] = []
+    ) {
+        self.useBuiltIn = useBuiltIn
+        self.functionPatterns = functionPatterns
+        self.modulePatterns = modulePatterns
+        self.filePatterns = filePatterns
+    }
+
+    public static let `default` = SiteRules()
+    /// Every frame counts: the site is always frame 0, as in tracemalloc.
+    public static let none = SiteRules(useBuiltIn: false)
+
+    /// Runtime libraries whose every frame is plumbing; matched against the module's file name.
+    public static let builtInModulePatterns: [String] = [
+        "libc.so*", "libc-*.so", "ld-linux*.so*", "libpthread.so*", "libdl.so*",
+        "libstdc++.so*", "libc++.so*", "libc++abi.so*", "libgcc_s.so*",
+        "libswiftCore.so", "libswift_Concurrency.so", "libswiftDispatch.so", "libdispatch.so",
+        "libFoundation.so", "libFoundationEssentials.so", "libswiftFoundation.so", "lib_FoundationICU.so",
+        "libpython*.so*", "libglib-2.0.so*", "libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc.so*",
+        "libheapsnap.so",
+    ]
+
+    /// Source paths of headers and library sources that are plumbing when inlined or instantiated.
+    public static let builtInFilePatterns: [String] = [
+        "/usr/include/*", "/usr/local/include/c++/*", "*/include/c++/*", "*/bits/*.h",
+        "/rustc/*/library/*", "*/lib/rustlib/src/rust/library/*",
+        "*/swift/stdlib/public/*", "*/swift/include/swift/Runtime/*",
+    ]
+
+    /// Demangled function names of allocation plumbing.
+    public static let builtInFunctionPatterns: [String] = [
+        // C allocators and common wrappers.
+        "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign", "aligned_alloc", "memalign",
+        "valloc", "pvalloc", "strdup", "strndup", "__strdup", "__strndup", "asprintf", "vasprintf",
+        "xmalloc", "xcalloc", "xrealloc", "xstrdup", "xstrndup", "xzalloc", "xmemdup", "emalloc", "ecalloc",
+        "erealloc", "estrdup",
+        // C++ runtime and standard library.
+        "operator new*", "operator delete*", "std::*", "__gnu_cxx::*", "__cxxabiv1::*", "__cxa_*",
+        "void std::*", "__gnu_cxx::new_allocator*",
+        // Swift runtime and standard library.
+        "swift_*", "_swift_*", "Swift.*", "(extension in Swift)*", "generic specialization <* of Swift.*",
+        "specialized Swift.*", "merged Swift.*", "outlined *",
+        // Rust allocation plumbing.
+        "__rust_alloc*", "__rust_realloc", "__rdl_alloc*", "__rdl_realloc", "__rg_alloc*", "__rg_realloc",
+        "alloc::*", "<alloc::*", "core::*", "<core::*", "<std::*", "hashbrown::*", "<hashbrown::*",
+        // glib.
+        "g_malloc*", "g_malloc0*", "g_realloc*", "g_try_malloc*", "g_try_realloc*", "g_new*", "g_slice_*",
+        "g_strdup*", "g_strndup", "g_memdup*", "g_string_*", "g_array_*", "g_ptr_array_*", "g_hash_table_*",
+        // CPython.
+        "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc", "PyMem_*", "_PyMem_*", "_PyObject_*",
+        "PyObject_GC_*", "_PyObject_GC_*", "pymalloc_*", "_PyBytes_*", "_PyUnicode_*",
+    ]
+
+    /// True when `frame` is plumbing under these rules.
+    public func isPlumbing(_ frame: Frame) -> Bool {
+        let moduleName = frame.moduleName
+        if useBuiltIn {
+            if !moduleName.isEmpty, Self.builtInModulePatterns.contains(where: { globMatches($0, moduleName) }) {
+                return true
+            }
+            if let file = frame.file, Self.builtInFilePatterns.contains(where: { globMatches($0, file) }) {
+                return true
+            }
+            if let function = frame.function, Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) }) {
+                return true
+            }
+        }
+        if !modulePatterns.isEmpty, !frame.module.isEmpty,
+           modulePatterns.contains(where: { globMatches($0, moduleName) || globMatches($0, frame.module) }) {
+            return true
+        }
+        if let file = frame.file, filePatterns.contains(where: { globMatches($0, file) }) { return true }
+        if let function = frame.function, functionPatterns.contains(where: { globMatches($0, function) }) {
+            return true
+        }
+        return false
+    }
+
+    /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
+    /// or 0 when every frame is plumbing (or there are none).
+    public func siteIndex(in traceback: Traceback) -> Int {
+        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+    }
+
+    /// The allocation site of `traceback`, nil for an empty traceback.
+    public func site(of traceback: Traceback) -> Frame? {
+        traceback.frames.isEmpty ? nil : traceback.frames[siteIndex(in: traceback)]
+    }
+}
+
+/// Remembers the plumbing verdict per distinct frame: a snapshot has few distinct frames, many traces.
+final class SiteCache {
+    let rules: SiteRules
+    private var verdicts: [Frame: Bool] = [:]
+
+    init(rules: SiteRules) { self.rules = rules }
+
+    func isPlumbing(_ frame: Frame) -> Bool {
+        if let known = verdicts[frame] { return known }
+        let verdict = rules.isPlumbing(frame)
+        verdicts[frame] = verdict
+        return verdict
+    }
+
+    func siteIndex(in traceback: Traceback) -> Int {
+        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+    }
+}

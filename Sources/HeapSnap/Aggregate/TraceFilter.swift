@@ -1,0 +1,107 @@
+// Filters on traces with tracemalloc's semantics (Filter, DomainFilter), extended to modules and
+// functions. Globs are fnmatch(3) patterns where `*` also matches `/`.
+
+/// One include or exclude rule on traces.
+public struct TraceFilter: Sendable, Hashable {
+    /// What a filter looks at.
+    public enum Criterion: Sendable, Hashable {
+        /// Source file glob, and the line when given.
+        case file(glob: String, line: Int?)
+        /// Module glob, matched against the module's path and its file name.
+        case module(glob: String)
+        /// Demangled function name glob.
+        case function(glob: String)
+        /// The trace's domain only (tracemalloc's DomainFilter).
+        case domain
+    }
+
+    /// Include traces that match (true) or exclude them (false).
+    public var inclusive: Bool
+    public var criterion: Criterion
+    /// Look at every frame of the traceback instead of only the allocation site.
+    public var allFrames: Bool
+    /// Restrict the filter to one domain (as tracemalloc's Filter(domain=)); required for `.domain`.
+    public var domain: UInt32?
+
+    public init(inclusive: Bool, criterion: Criterion, allFrames: Bool = false, domain: UInt32? = nil) {
+        self.inclusive = inclusive
+        self.criterion = criterion
+        self.allFrames = allFrames
+        self.domain = domain
+    }
+
+    /// tracemalloc's Filter(inclusive, filename_pattern, lineno, all_frames, domain).
+    public static func file(
+        _ glob: String, line: Int? = nil, allFrames: Bool = false, domain: UInt32? = nil, inclusive: Bool = true
+    ) -> TraceFilter {
+        TraceFilter(inclusive: inclusive, criterion: .file(glob: glob, line: line), allFrames: allFrames, domain: domain)
+    }
+
+    /// tracemalloc's DomainFilter(inclusive, domain).
+    public static func domain(_ domain: UInt32, inclusive: Bool = true) -> TraceFilter {
+        TraceFilter(inclusive: inclusive, criterion: .domain, domain: domain)
+    }
+
+    public static func module(_ glob: String, allFrames: Bool = false, inclusive: Bool = true) -> TraceFilter {
+        TraceFilter(inclusive: inclusive, criterion: .module(glob: glob), allFrames: allFrames)
+    }
+
+    public static func function(_ glob: String, allFrames: Bool = false, inclusive: Bool = true) -> TraceFilter {
+        TraceFilter(inclusive: inclusive, criterion: .function(glob: glob), allFrames: allFrames)
+    }
+
+    func frameMatches(_ frame: Frame) -> Bool {
+        switch criterion {
+        case .file(let glob, let line):
+            // tracemalloc names unknown files "<unknown>"; native frames without a file match by location.
+            guard globMatches(glob, frame.file ?? frame.location) else { return false }
+            if let line { return frame.line == line }
+            return true
+        case .module(let glob):
+            return globMatches(glob, frame.module) || globMatches(glob, frame.moduleName)
+        case .function(let glob):
+            return globMatches(glob, frame.function ?? frame.location)
+        case .domain:
+            return true
+        }
+    }
+
+    /// tracemalloc's _match: the frame test, xor'ed with exclusion, then the domain restriction.
+    func matches(_ trace: Trace, siteIndex: Int) -> Bool {
+        if case .domain = criterion {
+            return (trace.domain == domain) == inclusive
+        }
+        let frames = trace.traceback.frames
+        var result: Bool
+        if allFrames {
+            result = frames.contains(where: frameMatches) ? inclusive : !inclusive
+        } else {
+            let site = frames.isEmpty ? Frame(module: "") : frames[siteIndex]
+            result = frameMatches(site) != !inclusive
+        }
+        if let domain {
+            result = inclusive ? (result && trace.domain == domain) : (result || trace.domain != domain)
+        }
+        return result
+    }
+}
+
+extension Snapshot {
+    /// The traces kept by `filters` (tracemalloc's Snapshot.filter_traces): a trace is kept when any
+    /// inclusive filter matches it (or there is none) and every exclusive filter lets it through.
+    /// Filters that are not `allFrames` look at the allocation site under `sites`.
+    public func filtered(_ filters: [TraceFilter], sites: SiteRules = .default) -> Snapshot {
+        if filters.isEmpty { return self }
+        let include = filters.filter(\.inclusive)
+        let exclude = filters.filter { !$0.inclusive }
+        let cache = SiteCache(rules: sites)
+        var result = self
+        result.traces = traces.filter { trace in
+            let site = trace.traceback.frames.isEmpty ? 0 : cache.siteIndex(in: trace.traceback)
+            if !include.isEmpty, !include.contains(where: { $0.matches(trace, siteIndex: site) }) { return false }
+            if exclude.contains(where: { !$0.matches(trace, siteIndex: site) }) { return false }
+            return true
+        }
+        return result
+    }
+}

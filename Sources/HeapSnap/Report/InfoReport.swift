@@ -1,0 +1,48 @@
+// `heapsnap info`: the snapshot's header as aligned "Label  value" lines, then its modules and how
+// well each could be symbolized.
+import Foundation
+
+extension TextReport {
+    public func render(info snapshot: Snapshot) -> String {
+        let info = snapshot.info
+        let elapsed = info.timeNanoseconds >= info.startNanoseconds
+            ? Double(info.timeNanoseconds - info.startNanoseconds) / 1e9 : 0
+        var taken = "\(Self.timeText(info.timeNanoseconds)), "
+            + String(format: "%.3f s", elapsed) + " after tracking started, by \(Self.triggerText(info.trigger))"
+        if info.trigger != .peak { taken += " (#\(info.sequence))" }
+        let withDebug = info.modules.filter(\.hasDebugInfo).count
+        var rows: [(String, String)] = [
+            ("Snapshot", info.source.isEmpty ? "(in memory)" : info.source),
+            ("Program", ([info.executable] + info.arguments.dropFirst()).joined(separator: " ")),
+            ("PID", "\(info.pid) (parent \(info.parentPID))"),
+            ("Taken", taken),
+            ("Traced", "current \(SizeFormat.string(info.currentBytes)), peak \(SizeFormat.string(info.peakBytes))"),
+            ("Live blocks", "\(info.liveBlocks)"),
+            ("Allocations", "\(info.totalAllocations) since start, \(SizeFormat.string(info.totalBytes)) in all"),
+            ("Tracker", "\(SizeFormat.string(info.trackerBytes)) of its own memory"
+                + (info.untrackedFrees > 0 ? ", \(info.untrackedFrees) frees of blocks it never saw" : "")),
+            ("Stacks", "\(snapshot.traces.count) distinct, up to \(info.maxFrames) frames each"
+                + (snapshot.traces.contains { $0.traceback.isTruncated } ? " (some truncated)" : "")),
+            ("Modules", "\(info.modules.count), \(withDebug) with debug info, \(info.modules.count - withDebug) without"),
+        ]
+        if snapshot.size != info.currentBytes || snapshot.count != info.liveBlocks {
+            rows.append(("In traces", "\(SizeFormat.string(snapshot.size)) in \(snapshot.count) blocks"))
+        }
+        let width = rows.map(\.0.count).max() ?? 0
+        var lines = rows.map { label, value in
+            style.apply(.heading, label.padding(toLength: width, withPad: " ", startingAt: 0)) + "  " + value
+        }
+        for module in info.modules {
+            var notes: [String] = []
+            if module.isMainExecutable { notes.append("main") }
+            notes.append(module.hasDebugInfo ? "debug info" : "no debug info (symbols only)")
+            if module.wasUnloaded { notes.append("unloaded") }
+            var line = "  " + module.path + "  " + style.apply(.dim, "[" + notes.joined(separator: ", ") + "]")
+            if let problem = module.problem { line += " " + style.apply(.warning, problem) }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private var style: TextStyle { options.style }
+}

@@ -1,0 +1,268 @@
+// Text reports in the manner of tracemalloc: a header line that says what is shown and the totals,
+// then one group a line, "LOCATION: size=…, count=…, average=…", columns aligned, the traceback under
+// each entry when grouping by traceback.
+import Foundation
+
+public struct TextReportOptions: Sendable {
+    public var style: TextStyle
+    /// File paths under this folder are shown relative to it (the working directory, usually).
+    public var pathBase: String?
+    /// Show the source line under each traceback frame whose file is readable.
+    public var showsSource: Bool
+
+    public init(style: TextStyle = .plain, pathBase: String? = nil, showsSource: Bool = true) {
+        self.style = style
+        self.pathBase = pathBase
+        self.showsSource = showsSource
+    }
+}
+
+public struct TextReport {
+    public var options: TextReportOptions
+    private var style: TextStyle { options.style }
+    private let sources = SourceLines()
+
+    public init(options: TextReportOptions = TextReportOptions()) {
+        self.options = options
+    }
+
+    // MARK: Statistics
+
+    public func render(_ report: StatisticsReport) -> String {
+        var lines = [header(report)]
+        let shown = Array(report.shown)
+        let locations = shown.map { siteText($0.site, group: report.groupBy) + ":" }
+        let columns = shown.map { valueColumns($0, kind: report.kind) }
+        let rankWidth = "#\(shown.count)".count
+        // Long locations would push every line far right: align only up to a sensible width.
+        let locationWidth = min(locations.map(\.count).max() ?? 0, 72)
+        let columnWidths = (0..<(columns.map(\.count).max() ?? 0)).map { index in
+            columns.map { index < $0.count ? $0[index].count : 0 }.max() ?? 0
+        }
+        for (index, entry) in shown.enumerated() {
+            let rank = pad("#\(index + 1)", rankWidth)
+            var line = style.apply(.dim, rank) + "  " + style.apply(.location, locations[index])
+                + String(repeating: " ", count: max(0, locationWidth - locations[index].count))
+            for (column, text) in columns[index].enumerated() {
+                let isLast = column == columns[index].count - 1
+                line += " " + colorValues(text, entry: entry)
+                if !isLast { line += String(repeating: " ", count: columnWidths[column] - text.count) }
+            }
+            lines.append(line)
+            if report.groupBy == .traceback {
+                lines.append(contentsOf: tracebackLines(entry.traceback, sites: report.sites, indent: rankWidth + 2))
+                if index < shown.count - 1 { lines.append("") }
+            }
+        }
+        if let rest = report.rest {
+            var line = "\(rest.entries) other \(noun(report.groupBy, rest.entries)): size=\(SizeFormat.string(rest.size))"
+            if let diff = rest.sizeDiff { line += " (\(SizeFormat.string(diff, signed: true)))" }
+            line += ", count=\(rest.count)"
+            if let diff = rest.countDiff { line += " (\(SizeFormat.signedCount(diff)))" }
+            lines.append(style.apply(.dim, line))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func header(_ report: StatisticsReport) -> String {
+        let group = noun(report.groupBy, 2) + (report.cumulative ? " (cumulative)" : "")
+        let shownCount = report.shown.count
+        let total = report.total
+        var totals = "\(SizeFormat.string(total.size))"
+        if let diff = total.sizeDiff { totals += " (\(SizeFormat.string(diff, signed: true)))" }
+        totals += " live in \(total.count) blocks"
+        if let diff = total.countDiff { totals += " (\(SizeFormat.signedCount(diff)))" }
+        let text: String
+        switch report.kind {
+        case .top:
+            let snapshot = report.snapshots[0]
+            text = shownCount == 0
+                ? "No allocations in \(describe(snapshot)): \(totals)"
+                : "Top \(shownCount) \(group) of \(describe(snapshot)): \(totals)"
+        case .diff:
+            let span = "\(displayName(report.snapshots[0])) to \(displayName(report.snapshots[1]))"
+            text = shownCount == 0
+                ? "No differences from \(span): \(totals)"
+                : "Top \(shownCount) differences by \(noun(report.groupBy, 1))"
+                    + (report.cumulative ? " (cumulative)" : "") + " from \(span): \(totals)"
+        case .growth:
+            let series = report.snapshots
+            let span = "\(series.count) snapshots, \(displayName(series[0])) to \(displayName(series[series.count - 1]))"
+            text = shownCount == 0
+                ? "No \(noun(report.groupBy, 1)) grew steadily over \(span): \(totals)"
+                : "Top \(shownCount) growing \(group) over \(span): \(totals)"
+        }
+        return style.apply(.heading, text)
+    }
+
+    private func valueColumns(_ entry: ReportEntry, kind: ReportKind) -> [String] {
+        switch kind {
+        case .top, .diff:
+            var size = "size=\(SizeFormat.string(entry.size))"
+            if let diff = entry.sizeDiff { size += " (\(SizeFormat.string(diff, signed: true)))" }
+            var count = "count=\(entry.count)"
+            if let diff = entry.countDiff { count += " (\(SizeFormat.signedCount(diff)))" }
+            if entry.count == 0 { return [size + ",", count] }
+            let average = "average=\(SizeFormat.string(Double(entry.size) / Double(entry.count)))"
+            return [size + ",", count + ",", average]
+        case .growth:
+            let rate = "\(SizeFormat.string(entry.growthPerSnapshot ?? 0, signed: true))/snapshot,"
+            let sizes = "size=" + series(entry.sizes ?? []) { SizeFormat.string($0) } + ","
+            let counts = "count=" + series(entry.counts ?? []) { "\($0)" }
+            return [rate, sizes, counts]
+        }
+    }
+
+    private func series(_ values: [UInt64], _ format: (UInt64) -> String) -> String {
+        let parts = values.count <= 6
+            ? values.map(format)
+            : values.prefix(2).map(format) + ["…"] + values.suffix(2).map(format)
+        return parts.joined(separator: " → ")
+    }
+
+    private func colorValues(_ text: String, entry: ReportEntry) -> String {
+        guard style.isColored, let diff = entry.sizeDiff, diff != 0 else { return text }
+        return style.apply(diff > 0 ? .grew : .shrank, text)
+    }
+
+    // MARK: Tracebacks
+
+    /// The frames of `traceback`, most recent first; frames above the allocation site (plumbing such as
+    /// malloc wrappers and operator new) dimmed, the site marked with ">".
+    public func tracebackLines(_ traceback: Traceback, sites: SiteRules, indent: Int) -> [String] {
+        let site = traceback.frames.isEmpty ? -1 : sites.siteIndex(in: traceback)
+        let margin = String(repeating: " ", count: indent)
+        var lines: [String] = []
+        for (index, frame) in traceback.frames.enumerated() {
+            let marker = index == site ? "> " : "  "
+            var text = frameText(frame)
+            if frame.isInlined { text += " (inlined)" }
+            lines.append(margin + marker + (index < site ? style.apply(.dim, text) : text))
+            if options.showsSource, index >= site, let file = frame.file, frame.line > 0,
+               let source = sources.line(frame.line, of: file) {
+                lines.append(margin + "      " + style.apply(.dim, source))
+            }
+        }
+        if traceback.isTruncated {
+            lines.append(margin + "  " + style.apply(.dim, "… (truncated: deeper than the tracker's frame limit)"))
+        }
+        return lines
+    }
+
+    /// One frame: "file:line in function", or "function+0x1f in module", or "module+0x1234".
+    public func frameText(_ frame: Frame) -> String {
+        if let file = frame.file {
+            let place = frame.line > 0 ? "\(displayPath(file)):\(frame.line)" : displayPath(file)
+            return frame.function.map { "\(place) in \($0)" } ?? place
+        }
+        if frame.function != nil, !frame.module.isEmpty { return "\(frame.location) in \(frame.moduleName)" }
+        return frame.location
+    }
+
+    // MARK: Sites
+
+    /// What a group is called in a report line: "file:line (function)" by line, the file by file,
+    /// "function (file)" by function, the module path by module.
+    public func siteText(_ site: Frame, group: GroupKey) -> String {
+        switch group {
+        case .line, .traceback:
+            if let file = site.file {
+                let place = site.line > 0 ? "\(displayPath(file)):\(site.line)" : displayPath(file)
+                return site.function.map { "\(place) (\($0))" } ?? place
+            }
+            if site.function != nil, !site.module.isEmpty { return "\(site.location) (\(site.moduleName))" }
+            return site.location
+        case .file:
+            if let file = site.file { return displayPath(file) }
+            return site.module.isEmpty ? site.location : displayPath(site.module)
+        case .function:
+            guard let function = site.function else { return site.location }
+            if let file = site.file { return "\(function) (\(displayPath(file)))" }
+            return site.module.isEmpty ? function : "\(function) (\(site.moduleName))"
+        case .module:
+            return site.module.isEmpty ? "?" : site.module
+        }
+    }
+
+    public func displayPath(_ path: String) -> String {
+        guard let base = options.pathBase, !base.isEmpty else { return path }
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+    }
+
+    // MARK: Snapshot names
+
+    /// The snapshot's file name (its folder left out), or its pid when it came from no file.
+    public func displayName(_ info: SnapshotInfo) -> String {
+        if info.source.isEmpty { return "pid \(info.pid)" }
+        guard let slash = info.source.lastIndex(of: "/") else { return info.source }
+        return String(info.source[info.source.index(after: slash)...])
+    }
+
+    /// "name (trigger at time)".
+    public func describe(_ info: SnapshotInfo) -> String {
+        "\(displayName(info)) (\(Self.triggerText(info.trigger)) at \(Self.timeText(info.timeNanoseconds)))"
+    }
+
+    static func triggerText(_ trigger: SnapshotTrigger) -> String {
+        switch trigger {
+        case .api: return "heapsnap_snapshot()"
+        case .exit: return "exit"
+        case .signal: return "signal"
+        case .interval: return "interval"
+        case .peak: return "peak"
+        }
+    }
+
+    /// Local time, to the second.
+    static func timeText(_ nanoseconds: UInt64) -> String {
+        var seconds = time_t(nanoseconds / 1_000_000_000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func noun(_ group: GroupKey, _ count: Int) -> String {
+        let singular: String
+        switch group {
+        case .line: singular = "line"
+        case .file: singular = "file"
+        case .function: singular = "function"
+        case .module: singular = "module"
+        case .traceback: singular = "traceback"
+        }
+        return count == 1 ? singular : singular + "s"
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
+    }
+}
+
+/// Source lines for tracebacks, each file read once; files that are missing or huge are skipped.
+final class SourceLines {
+    private var files: [String: [Substring]?] = [:]
+
+    func line(_ number: Int, of path: String) -> String? {
+        if files[path] == nil { files[path] = load(path) }
+        guard let lines = files[path] ?? nil, number >= 1, number <= lines.count else { return nil }
+        let text = lines[number - 1].trimmingCharacters(in: .whitespaces)
+        return text.isEmpty ? nil : text
+    }
+
+    private func load(_ path: String) -> [Substring]? {
+        guard let handle = fopen(path, "r") else { return nil }
+        defer { fclose(handle) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let read = fread(&chunk, 1, chunk.count, handle)
+            if read == 0 { break }
+            bytes.append(contentsOf: chunk[..<read])
+            if bytes.count > 16 << 20 { return nil }
+        }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    }
+}

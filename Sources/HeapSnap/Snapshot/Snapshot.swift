@@ -1,0 +1,262 @@
+// The symbolized model every command works on: traces with tracebacks of Frames, plus the snapshot's
+// header and module table. Built from a RawSnapshot by a Symbolizer, or read back from offline JSON.
+import Foundation
+
+/// One frame of a traceback: where a return address (or an inlined call inside it) points.
+public struct Frame: Hashable, Sendable, Codable {
+    /// Path of the module (executable or shared library) the address belongs to; "" when none.
+    public var module: String
+    /// Demangled function name, when debug info or a symbol names it.
+    public var function: String?
+    /// Source file, when debug info gives one.
+    public var file: String?
+    /// Source line; 0 when unknown.
+    public var line: Int
+    /// The runtime return address (the same for every inlined frame it expands to).
+    public var address: UInt64?
+    /// `address` relative to the module's load bias: the ELF virtual address.
+    public var moduleOffset: UInt64?
+    /// Offset of `address` from the start of the ELF symbol `function` came from.
+    public var symbolOffset: UInt64?
+    /// True for a call that the compiler inlined into the next frame (as a debugger shows it).
+    public var isInlined: Bool
+
+    public init(
+        module: String, function: String? = nil, file: String? = nil, line: Int = 0,
+        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false
+    ) {
+        self.module = module
+        self.function = function
+        self.file = file
+        self.line = line
+        self.address = address
+        self.moduleOffset = moduleOffset
+        self.symbolOffset = symbolOffset
+        self.isInlined = isInlined
+    }
+
+    /// The module's file name without its folder.
+    public var moduleName: String {
+        guard let slash = module.lastIndex(of: "/") else { return module }
+        return String(module[module.index(after: slash)...])
+    }
+
+    /// The best available location: "file:line", else "function+0x1f", else "module+0x1234".
+    public var location: String {
+        if let file {
+            return line > 0 ? "\(file):\(line)" : file
+        }
+        if let function {
+            if let symbolOffset { return "\(function)+0x\(String(symbolOffset, radix: 16))" }
+            return function
+        }
+        let name = module.isEmpty ? "?" : moduleName
+        if let moduleOffset { return "\(name)+0x\(String(moduleOffset, radix: 16))" }
+        if let address { return "\(name)+0x\(String(address, radix: 16))" }
+        return name
+    }
+}
+
+/// The call stack of a trace, most recent frame first, inlined calls expanded into frames of their own.
+public struct Traceback: Hashable, Sendable {
+    public var frames: [Frame]
+    /// The stack was deeper than the tracker's frame limit.
+    public var isTruncated: Bool
+
+    public init(frames: [Frame], isTruncated: Bool = false) {
+        self.frames = frames
+        self.isTruncated = isTruncated
+    }
+}
+
+/// All the live memory of one (domain, call stack), with its totals since the start.
+public struct Trace: Sendable {
+    public var domain: UInt32
+    /// Live bytes.
+    public var size: UInt64
+    /// Live blocks.
+    public var count: UInt64
+    public var totalAllocations: UInt64
+    public var totalBytes: UInt64
+    public var traceback: Traceback
+
+    public init(
+        domain: UInt32 = 0, size: UInt64, count: UInt64, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0,
+        traceback: Traceback
+    ) {
+        self.domain = domain
+        self.size = size
+        self.count = count
+        self.totalAllocations = totalAllocations
+        self.totalBytes = totalBytes
+        self.traceback = traceback
+    }
+}
+
+/// A module of the traced process and how well it could be symbolized.
+public struct ModuleInfo: Sendable, Equatable {
+    public var path: String
+    /// GNU build-id as lower-case hex; "" when the module has none.
+    public var buildID: String
+    public var hasDebugInfo: Bool
+    public var wasUnloaded: Bool
+    public var isMainExecutable: Bool
+    public var loadBias: UInt64
+    /// Why its frames are less than fully symbolized, e.g. "not found" or a build-id mismatch.
+    public var problem: String?
+
+    public init(
+        path: String, buildID: String = "", hasDebugInfo: Bool = false, wasUnloaded: Bool = false,
+        isMainExecutable: Bool = false, loadBias: UInt64 = 0, problem: String? = nil
+    ) {
+        self.path = path
+        self.buildID = buildID
+        self.hasDebugInfo = hasDebugInfo
+        self.wasUnloaded = wasUnloaded
+        self.isMainExecutable = isMainExecutable
+        self.loadBias = loadBias
+        self.problem = problem
+    }
+}
+
+/// The snapshot's header fields, its modules and where it was read from.
+public struct SnapshotInfo: Sendable {
+    public var formatVersion: UInt32
+    public var pid: UInt32
+    public var parentPID: UInt32
+    /// CLOCK_REALTIME in nanoseconds since the epoch.
+    public var timeNanoseconds: UInt64
+    public var startNanoseconds: UInt64
+    public var sequence: UInt32
+    public var trigger: SnapshotTrigger
+    public var maxFrames: UInt32
+    public var currentBytes: UInt64
+    public var peakBytes: UInt64
+    public var liveBlocks: UInt64
+    public var totalAllocations: UInt64
+    public var totalBytes: UInt64
+    public var trackerBytes: UInt64
+    public var untrackedFrees: UInt64
+    public var executable: String
+    public var arguments: [String]
+    public var modules: [ModuleInfo]
+    /// The file this snapshot was loaded from ("" when built in memory).
+    public var source: String
+
+    public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "") {
+        formatVersion = header.formatVersion
+        pid = header.pid
+        parentPID = header.parentPID
+        timeNanoseconds = header.timeNanoseconds
+        startNanoseconds = header.startNanoseconds
+        sequence = header.sequence
+        trigger = header.trigger
+        maxFrames = header.maxFrames
+        currentBytes = header.currentBytes
+        peakBytes = header.peakBytes
+        liveBlocks = header.liveBlocks
+        totalAllocations = header.totalAllocations
+        totalBytes = header.totalBytes
+        trackerBytes = header.trackerBytes
+        untrackedFrees = header.untrackedFrees
+        executable = header.executable
+        arguments = header.arguments
+        self.modules = modules
+        self.source = source
+    }
+
+    /// The header fields as a SnapshotHeader (hasTraces is not kept).
+    public var header: SnapshotHeader {
+        SnapshotHeader(
+            formatVersion: formatVersion, pid: pid, parentPID: parentPID, timeNanoseconds: timeNanoseconds,
+            startNanoseconds: startNanoseconds, sequence: sequence, trigger: trigger, maxFrames: maxFrames,
+            currentBytes: currentBytes, peakBytes: peakBytes, liveBlocks: liveBlocks,
+            totalAllocations: totalAllocations, totalBytes: totalBytes, trackerBytes: trackerBytes,
+            untrackedFrees: untrackedFrees, executable: executable, arguments: arguments)
+    }
+
+    /// When the snapshot was taken.
+    public var date: Date { Date(timeIntervalSince1970: Double(timeNanoseconds) / 1e9) }
+}
+
+/// A one-line error about a snapshot or its analysis; the message names the file when there is one.
+public struct AnalysisError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+    public var errorDescription: String? { message }
+}
+
+/// A symbolized snapshot: what `heapsnap` reports on.
+public struct Snapshot: Sendable {
+    public var info: SnapshotInfo
+    public var traces: [Trace]
+
+    public init(info: SnapshotInfo, traces: [Trace]) {
+        self.info = info
+        self.traces = traces
+    }
+
+    /// Symbolizes a raw snapshot. `progress` is called with (modules done, modules total).
+    public init(
+        raw: RawSnapshot, symbolizer: Symbolizer = Symbolizer(), source: String = "",
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws {
+        let symbols = symbolizer.symbolize(raw, progress: progress)
+        var traces: [Trace] = []
+        traces.reserveCapacity(raw.stacks.count)
+        for stack in raw.stacks {
+            var frames: [Frame] = []
+            frames.reserveCapacity(stack.frames.count)
+            for address in stack.frames {
+                frames.append(contentsOf: symbols.frames(for: address))
+            }
+            traces.append(Trace(
+                domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
+                totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
+        }
+        self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces)
+    }
+
+    /// Reads a binary snapshot (symbolizing it) or an offline JSON snapshot, whichever the file is.
+    public static func load(
+        path: String, symbolizer: Symbolizer = Symbolizer(),
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> Snapshot {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"
+            throw AnalysisError("\(path): \(reason)")
+        }
+        let head = (try? handle.read(upToCount: 64)) ?? Data()
+        try? handle.close()
+        if head.starts(with: Array("HEAPSNAP".utf8)) {
+            let raw = try readRawSnapshot(path: path)
+            return try Snapshot(raw: raw, symbolizer: symbolizer, source: path, progress: progress)
+        }
+        if let first = head.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), first == UInt8(ascii: "{") {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw AnalysisError("\(path): cannot be read")
+            }
+            var snapshot = try Snapshot(jsonData: data, name: path)
+            snapshot.info.source = path
+            return snapshot
+        }
+        if head.isEmpty { throw AnalysisError("\(path): empty file, not a heapsnap snapshot") }
+        throw AnalysisError("\(path): not a heapsnap snapshot (neither a binary snapshot nor heapsnap JSON)")
+    }
+
+    /// Writes the offline JSON form (Docs/SNAPSHOT-JSON.md) to `path`.
+    public func write(jsonTo path: String) throws {
+        let data = try jsonData()
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw AnalysisError("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Live bytes of all traces.
+    public var size: UInt64 { traces.reduce(0) { $0 + $1.size } }
+    /// Live blocks of all traces.
+    public var count: UInt64 { traces.reduce(0) { $0 + $1.count } }
+}

@@ -1,1 +1,0 @@
-// CLITests: filled by the work on its issue.

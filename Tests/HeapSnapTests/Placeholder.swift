@@ -1,1 +1,0 @@
-// HeapSnapTests: filled by the work on its issue.
