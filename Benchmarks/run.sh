@@ -89,58 +89,66 @@ if [[ $skip != *" churn "* ]]; then
                     echo "   $tool, $threads thread(s), run $run FAILED (exit $status): $(tail -1 "$log")"
                     continue
                 fi
-                echo "$wall $cpu $rss $(field tracker_bytes "$log") $(field cpu_self "$log") $(field rss_self_kib "$log")" \
-                    >"$results/$threads-$tool-$run.result"
+                echo "$threads $tool $run $wall $cpu $rss $(field tracker_bytes "$log") $(field cpu_self "$log")" \
+                    "$(field rss_self_kib "$log")" >>"$results/runs"
                 printf '   %s thread(s) run %d %-9s wall %6.2f s  cpu %6.2f s\n' "$threads" "$run" "$tool" "$wall" "$cpu"
             done
         done
     done
     rm -f "$work"/heaptrack.churn.*
 
-    # column N of every run of one (threads, tool), median
-    stat() { cat "$results/$1-$2-"*.result 2>/dev/null | awk -v c="$3" '{ print $c }' | median; }
+    # Ratios and added CPU are paired: each run against the plain run of the same round (they ran
+    # seconds apart), then the median over rounds, which follows the machine's changing load better
+    # than a ratio of medians. Columns of $results/runs: threads tool run wall cpu rss tracker_bytes
+    # cpu_self rss_self.
     echo
-    printf '%-7s %-17s %7s %7s %6s %6s %13s %9s\n' threads tool "wall s" "cpu s" "wall×" "cpu×" "+cpu ns/alloc" "program's peak RSS"
-    for threads in $thread_counts; do
-        total=$((allocations * threads))
-        plain_wall=$(stat "$threads" plain 1) plain_cpu=$(stat "$threads" plain 2)
-        for tool in $tools; do
-            wall=$(stat "$threads" "$tool" 1) cpu=$(stat "$threads" "$tool" 2) rss=$(stat "$threads" "$tool" 6)
-            label=$tool
-            [[ $tool == floor ]] && label="unwind only"
-            if [[ $wall == nan ]]; then
-                printf '%-7s %-17s %7s\n' "$threads" "$label" "failed"
-                continue
-            fi
-            added=$(calc "($cpu - $plain_cpu) * 1e9 / $total")
-            eval "added_${tool}_$threads=$added"
-            printf '%-7s %-17s %7.2f %7.2f %6.2f %6.2f %13.0f %6.0f MiB\n' "$threads" "$label" "$wall" "$cpu" \
-                "$(calc "$wall / $plain_wall")" "$(calc "$cpu / $plain_cpu")" "$added" "$(calc "$rss / 1024")"
-            if [[ $tool == heaptrack ]]; then
-                app=$(stat "$threads" heaptrack 5)
-                printf '%-7s %-17s (cpu: %.2f s in the program + %.2f s in its interpreter and compressor;\n' \
-                    "" "" "$app" "$(calc "$cpu - $app")"
-                printf '%-7s %-17s  largest process of the tree: %.0f MiB)\n' "" "" "$(calc "$(stat "$threads" heaptrack 3) / 1024")"
-            fi
-        done
-    done
-
-    echo
-    echo "target: heapsnap's added CPU per allocation at most half of heaptrack's"
-    for threads in $thread_counts; do
-        h=$(eval echo "\${added_heapsnap_$threads:-}") t=$(eval echo "\${added_heaptrack_$threads:-}")
-        if [[ -z $h || -z $t ]]; then
-            echo "   $threads thread(s): not measured (a run failed)"
-            continue
-        fi
-        verdict=$(awk -v h="$h" -v t="$t" 'BEGIN { print (h <= t / 2) ? "MET" : "MISSED" }')
-        printf '   %s thread(s): heapsnap %.0f ns vs heaptrack %.0f ns per allocation = %.2f of heaptrack: %s\n' \
-            "$threads" "$h" "$t" "$(calc "$h / $t")" "$verdict"
-    done
+    awk -v allocations="$allocations" -v tools="$tools" -v thread_counts="$thread_counts" '
+        function median(list,    n, v, i, j, t) {
+            n = split(list, v, " ")
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+            if (n == 0) return "nan"
+            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        { wall[$1, $2, $3] = $4; cpu[$1, $2, $3] = $5; rss[$1, $2, $3] = $6; self[$1, $2, $3] = $8; rself[$1, $2, $3] = $9
+          seen[$1, $2, $3] = 1; if ($3 > rounds) rounds = $3 }
+        END {
+            printf "%-7s %-12s %7s %7s %6s %6s %14s %19s\n", "threads", "tool", "wall s", "cpu s", "wall×", "cpu×", "+cpu ns/alloc", "program peak RSS"
+            nt = split(thread_counts, ts, " "); nk = split(tools, ks, " ")
+            for (a = 1; a <= nt; a++) for (b = 1; b <= nk; b++) {
+                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k
+                w = c = wr = cr = ad = r = s = tr = ""
+                for (i = 1; i <= rounds; i++) {
+                    if (!((t, k, i) in seen)) continue
+                    w = w " " wall[t, k, i]; c = c " " cpu[t, k, i]; r = r " " rself[t, k, i]
+                    s = s " " self[t, k, i]; tr = tr " " rss[t, k, i]
+                    if ((t, "plain", i) in seen) {
+                        wr = wr " " wall[t, k, i] / wall[t, "plain", i]
+                        cr = cr " " cpu[t, k, i] / cpu[t, "plain", i]
+                        ad = ad " " (cpu[t, k, i] - cpu[t, "plain", i]) * 1e9 / (allocations * t)
+                    }
+                }
+                if (w == "" || wr == "") { printf "%-7s %-12s %7s\n", t, label, "failed"; continue }
+                printf "%-7s %-12s %7.2f %7.2f %6.2f %6.2f %14.0f %15.0f MiB\n", t, label, median(w), median(c),
+                    median(wr), median(cr), median(ad), median(r) / 1024
+                if (k == "heaptrack")
+                    printf "%-20s (its cpu: %.2f s in the program + %.2f s in heaptrack_interpret and zstd;\n" \
+                           "%-20s  largest process of its tree %.0f MiB)\n", "", median(s), median(c) - median(s), "", median(tr) / 1024
+                added[t, k] = median(ad)
+            }
+            print ""
+            print "target: heapsnap adds at most half the CPU per allocation that heaptrack adds"
+            for (a = 1; a <= nt; a++) {
+                t = ts[a]
+                if (!((t, "heapsnap") in added) || !((t, "heaptrack") in added)) { printf "   %s thread(s): not measured (a run failed)\n", t; continue }
+                h = added[t, "heapsnap"]; g = added[t, "heaptrack"]
+                printf "   %s thread(s): heapsnap %.0f ns, heaptrack %.0f ns per allocation: %.2f of heaptrack, %s\n",
+                    t, h, g, h / g, h <= g / 2 ? "MET" : "MISSED"
+            }
+        }' "$results/runs"
 
     # Tracker memory: total with the live set full, and per live block — the marginal cost, from a
     # second run with ten times the live set (same stacks), so the stack table is not counted per block.
-    tb_small=$(stat 1 heapsnap 4)
+    tb_small=$(awk '$1 == 1 && $2 == "heapsnap" { print $7 }' "$results/runs" | median)
     log=$work/churn-results/memory.log
     rm -rf "$work/churn-snapshots" && mkdir -p "$work/churn-snapshots"
     big=$((live * 10))
