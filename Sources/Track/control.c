@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -218,12 +219,19 @@ void hs_early_init(void) {
 /* ---------------------------------------------------------------- the tracker thread */
 
 static int wake_pipe[2] = {-1, -1};
+static dev_t wake_device;
+static ino_t wake_inode;
 static _Atomic int thread_running;
 
 static void on_signal(int sig) {
     int saved = errno;
-    char byte = 1;
-    if (write(wake_pipe[1], &byte, 1) < 0) { /* full pipe: a snapshot is pending anyway */
+    /* A program that closes every descriptor (daemons do) may have reused the number for a file of
+     * its own: write only into the pipe we made. fstat is async-signal-safe. */
+    struct stat st;
+    if (fstat(wake_pipe[1], &st) == 0 && st.st_dev == wake_device && st.st_ino == wake_inode) {
+        char byte = 1;
+        if (write(wake_pipe[1], &byte, 1) < 0) { /* full pipe: a snapshot is pending anyway */
+        }
     }
     errno = saved;
 }
@@ -232,6 +240,7 @@ static void *tracker_thread(void *unused) {
     hs_in_tracker = 1; /* whatever this thread allocates is the tracker's, never traced */
     uint64_t interval = hs_config.interval_ns;
     uint64_t next = interval ? hs_monotonic_ns() + interval : 0;
+    bool watch_pipe = true;
     for (;;) {
         struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
         struct timespec timeout, *timeout_ptr = NULL;
@@ -242,8 +251,12 @@ static void *tracker_thread(void *unused) {
             timeout.tv_nsec = (long)(wait % 1000000000ull);
             timeout_ptr = &timeout;
         }
+        if (!watch_pipe) pfd.fd = -1;
         int ready = ppoll(&pfd, 1, timeout_ptr, NULL);
-        if (ready > 0 && (pfd.revents & POLLIN)) {
+        if (ready > 0 && (pfd.revents & (POLLNVAL | POLLERR | POLLHUP))) {
+            watch_pipe = false; /* the program closed our pipe: no more signal snapshots */
+            if (!interval) return NULL;
+        } else if (ready > 0 && (pfd.revents & POLLIN)) {
             char drain[64];
             while (read(wake_pipe[0], drain, sizeof drain) > 0) {
             }
@@ -292,19 +305,27 @@ static bool open_wake_pipe(void) {
     if (wake_pipe[0] >= 0) close(wake_pipe[0]);
     if (wake_pipe[1] >= 0) close(wake_pipe[1]);
     wake_pipe[0] = wake_pipe[1] = -1;
-    return pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) == 0;
+    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+    struct stat st;
+    if (fstat(wake_pipe[1], &st) != 0) return false;
+    wake_device = st.st_dev;
+    wake_inode = st.st_ino;
+    return true;
 }
 
 /* ---------------------------------------------------------------- fork */
 
+/* The guard stays up from our prepare handler to our parent/child handler: other fork handlers that
+ * run in between and allocate must not wait for the locks this thread holds. */
+static __thread int guard_before_fork __attribute__((tls_model("initial-exec")));
+
 static void before_fork(void) {
-    int guard = hs_in_tracker;
+    guard_before_fork = hs_in_tracker;
     hs_in_tracker = 1;
     pthread_mutex_lock(&hs_snapshot_lock);
     pthread_mutex_lock(&hs_modules_lock);
     pthread_mutex_lock(&hs_stacks_append_lock);
     hs_lock_all_shards();
-    hs_in_tracker = guard;
 }
 
 static void after_fork_parent(void) {
@@ -312,6 +333,7 @@ static void after_fork_parent(void) {
     pthread_mutex_unlock(&hs_stacks_append_lock);
     pthread_mutex_unlock(&hs_modules_lock);
     pthread_mutex_unlock(&hs_snapshot_lock);
+    hs_in_tracker = guard_before_fork;
 }
 
 /* The child is a new process to the tracker: its own pid, start time, totals and sequence, files of
@@ -326,6 +348,7 @@ static void after_fork_child(void) {
     if (hs_config.signal || hs_config.interval_ns) {
         if (open_wake_pipe()) atomic_store(&hs_thread_wanted, 1); /* started by the next allocation */
     }
+    hs_in_tracker = guard_before_fork;
 }
 
 /* ---------------------------------------------------------------- start and exit */

@@ -116,12 +116,12 @@ void hs_unwind_init(void) {
     atomic_store_explicit(&unw_backtrace_ptr, backtrace, memory_order_release);
 }
 
-static int capture(uintptr_t *frames, bool *truncated, uintptr_t caller) {
+/* Fills `raw` (max_frames + 24 entries) and returns where the caller's frames start in it. */
+static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintptr_t caller) {
     int max = hs_config.max_frames;
     unw_backtrace_fn backtrace = atomic_load_explicit(&unw_backtrace_ptr, memory_order_acquire);
     *truncated = false;
     if (backtrace) {
-        uintptr_t raw[HS_MAX_FRAMES_LIMIT + 24];
         int n = backtrace((void **)raw, max + 24);
         int skip = 0;
         while (skip < n && (in_range(own_text, raw[skip]) || in_range(unwinder_text, raw[skip]))) skip++;
@@ -141,20 +141,22 @@ static int capture(uintptr_t *frames, bool *truncated, uintptr_t caller) {
                 depth = max;
                 *truncated = true;
             }
-            memcpy(frames, raw + skip, (size_t)depth * sizeof(uintptr_t));
-            return depth;
+            *depth_out = depth;
+            return raw + skip;
         }
     }
     /* No unwinder yet (allocations before our constructor) or it failed: the direct caller at least. */
-    frames[0] = caller;
+    raw[0] = caller;
     *truncated = max > 1;
-    return 1;
+    *depth_out = 1;
+    return raw;
 }
 
 int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
-    uintptr_t frames[HS_MAX_FRAMES_LIMIT];
+    uintptr_t raw[hs_config.max_frames + 24]; /* sized by the setting: threads with small stacks exist */
     bool truncated;
-    int depth = capture(frames, &truncated, caller);
+    int depth;
+    uintptr_t *frames = capture(raw, &depth, &truncated, caller);
     struct hs_stack *stack;
     uint32_t id = hs_intern(domain, frames, depth, truncated, &stack);
     if (id == UINT32_MAX) {

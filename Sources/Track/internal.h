@@ -60,8 +60,9 @@ struct hs_stack {
     uint32_t domain;
     uint16_t depth;
     uint16_t flags;                 /* bit 0: truncated */
-    _Atomic uint64_t live_bytes;    /* counters change only under the live-table shard lock of the block, */
-    _Atomic uint64_t live_blocks;   /* but blocks of one stack live in many shards: hence atomics */
+    /* Totals change under the shard lock of each block, and one stack's blocks live in many shards:
+     * hence atomics. Live bytes and blocks per stack are not kept here at all: a snapshot sums them
+     * from the live table, which keeps frees free of any shared write. */
     _Atomic uint64_t total_allocs;
     _Atomic uint64_t total_bytes;
     uintptr_t frames[];

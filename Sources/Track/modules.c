@@ -84,8 +84,8 @@ static int refresh_one(struct dl_phdr_info *info, size_t size, void *data) {
     struct refresh_state *state = data;
     bool is_main = state->first;
     state->first = false;
-    bool is_vdso = state->vdso && (uintptr_t)info->dlpi_phdr >= state->vdso &&
-                   (uintptr_t)info->dlpi_phdr - state->vdso < 65536;
+    bool is_vdso = state->vdso &&
+                   (uintptr_t)info->dlpi_phdr == state->vdso + ((const ElfW(Ehdr) *)state->vdso)->e_phoff;
     const char *name = info->dlpi_name ? info->dlpi_name : "";
     char resolved[HS_PATH_MAX];
     if (is_main && hs_exe_path[0]) {

@@ -156,12 +156,8 @@ static int capture_state(struct capture *c, bool with_traces) {
     }
     for (uint32_t id = 0; id < c->stack_count; id++) {
         struct hs_stack *s = hs_stack_at(id);
-        c->counts[id] = (struct stack_counts){
-            atomic_load_explicit(&s->live_bytes, memory_order_relaxed),
-            atomic_load_explicit(&s->live_blocks, memory_order_relaxed),
-            atomic_load_explicit(&s->total_allocs, memory_order_relaxed),
-            atomic_load_explicit(&s->total_bytes, memory_order_relaxed),
-        };
+        c->counts[id].total_allocs = atomic_load_explicit(&s->total_allocs, memory_order_relaxed);
+        c->counts[id].total_bytes = atomic_load_explicit(&s->total_bytes, memory_order_relaxed);
     }
     if (with_traces && c->live_blocks) {
         c->traces_bytes = (size_t)c->live_blocks * sizeof(struct trace);
@@ -169,12 +165,16 @@ static int capture_state(struct capture *c, bool with_traces) {
             rc = -1;
             goto out;
         }
-        for (int i = 0; i < HS_SHARDS; i++) {
-            struct hs_shard *sh = &hs_shards[i];
-            for (size_t j = 0; j < sh->capacity; j++) {
-                struct hs_live_entry *e = &sh->slots[j];
-                if (e->address) c->traces[c->trace_count++] = (struct trace){e->address, e->size, e->stack};
-            }
+    }
+    /* one pass over the live table: per-stack live figures, and the live blocks when asked */
+    for (int i = 0; i < HS_SHARDS; i++) {
+        struct hs_shard *sh = &hs_shards[i];
+        for (size_t j = 0; j < sh->capacity; j++) {
+            struct hs_live_entry *e = &sh->slots[j];
+            if (!e->address) continue;
+            c->counts[e->stack].live_bytes += e->size;
+            c->counts[e->stack].live_blocks++;
+            if (c->traces) c->traces[c->trace_count++] = (struct trace){e->address, e->size, e->stack};
         }
     }
 out:
@@ -342,7 +342,10 @@ static void default_name(char *out, const char *what, uint32_t sequence) {
 }
 
 /* Writes `path` through `<path>.tmp.<pid>`. Without `replace`, an existing `path` is never touched. */
+static char last_path[HS_PATH_MAX]; /* for the error message */
+
 static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
+    append(last_path, 0, path);
     char temporary[HS_PATH_MAX];
     size_t at = append(temporary, 0, path);
     at = append(temporary, at, ".tmp.");
@@ -450,7 +453,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     }
     release_capture(&c);
     if (rc != 0 && trigger != HS_API) {
-        if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", path, err);
+        if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", last_path, err);
         if (trigger == HS_PEAK) peak_failure_reported = true;
     }
 done:

@@ -181,9 +181,6 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
         struct hs_live_entry *e = &sh->slots[i];
         if (e->address == address && e->domain == domain) {
             /* A block we missed the free of (freed while the guard was up): forget it first. */
-            struct hs_stack *old = hs_stack_at(e->stack);
-            atomic_fetch_sub_explicit(&old->live_bytes, e->size, memory_order_relaxed);
-            atomic_fetch_sub_explicit(&old->live_blocks, 1, memory_order_relaxed);
             atomic_fetch_sub_explicit(&hs_current_bytes, e->size, memory_order_relaxed);
             sh->count--;
             break;
@@ -191,8 +188,6 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     }
     sh->slots[i] = (struct hs_live_entry){address, size, stack_id, domain};
     sh->count++;
-    atomic_fetch_add_explicit(&stack->live_bytes, size, memory_order_relaxed);
-    atomic_fetch_add_explicit(&stack->live_blocks, 1, memory_order_relaxed);
     if (count_total) {
         sh->total_allocs++;
         sh->total_bytes += size;
@@ -218,9 +213,6 @@ bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *re
         if (e->address == address && e->domain == domain) break;
     }
     *removed = sh->slots[i];
-    struct hs_stack *stack = hs_stack_at(removed->stack);
-    atomic_fetch_sub_explicit(&stack->live_bytes, removed->size, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&stack->live_blocks, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&hs_current_bytes, removed->size, memory_order_relaxed);
     sh->count--;
     /* backward-shift deletion keeps linear probing free of tombstones */

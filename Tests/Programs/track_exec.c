@@ -12,6 +12,12 @@ int main(int argc, char **argv) {
         (void)p;
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "self") == 0) {
+        /* exec without fork: same pid, a new image whose sequence restarts and must not overwrite */
+        take_snapshot(NULL);
+        execl("/proc/self/exe", "track_exec", "child", (char *)NULL);
+        return 127;
+    }
     fflush(stdout);
     pid_t child = fork();
     CHECK(child >= 0);

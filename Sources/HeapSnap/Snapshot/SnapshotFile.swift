@@ -164,6 +164,9 @@ private struct SnapshotParser {
         guard version == 1 else {
             throw fail("unsupported format version \(version) (this reader knows version 1)")
         }
+        guard raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self) == 0 else {
+            throw fail("the preamble's reserved field is not zero")
+        }
 
         // Walk the section headers to the END section and check the CRC before decoding anything.
         var sections: [(tag: UInt32, start: Int, length: Int)] = []
@@ -180,6 +183,10 @@ private struct SnapshotParser {
             let tag = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let length64 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
             let name = SnapshotSection.name(of: tag)
+            // (the END section's header lies outside the CRC, so its reserved field is checked too)
+            guard raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) == 0 else {
+                throw fail("the \(name) section header at offset \(offset) has a non-zero reserved field")
+            }
             let start = offset + 16
             guard length64 <= UInt64(size - start) else {
                 throw fail("truncated in the \(name) section (needs \(length64) bytes at offset \(start), file has \(size))")

@@ -1,1 +1,0 @@
-// TrackTests: filled by the work on its issue.

@@ -1,0 +1,436 @@
+// The tracker under real programs: exact bytes, blocks and allocation counts per call site.
+import Foundation
+import HeapSnap
+import TestSupport
+import XCTest
+
+final class TrackerTests: XCTestCase {
+    override func setUpWithError() throws { try requireLibrary() }
+
+    /// Sums over all stacks must equal the header's counters: one consistent copy of the state.
+    func assertConsistent(_ snapshot: RawSnapshot, file: StaticString = #filePath, line: UInt = #line) {
+        let all = SiteTotals(snapshot.stacks)
+        XCTAssertEqual(all.liveBytes, snapshot.header.currentBytes, "live bytes", file: file, line: line)
+        XCTAssertEqual(all.liveBlocks, snapshot.header.liveBlocks, "live blocks", file: file, line: line)
+        XCTAssertEqual(all.totalAllocations, snapshot.header.totalAllocations, "total allocations", file: file, line: line)
+        XCTAssertEqual(all.totalBytes, snapshot.header.totalBytes, "total bytes", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(snapshot.header.peakBytes, snapshot.header.currentBytes, file: file, line: line)
+        XCTAssertGreaterThan(snapshot.header.trackerBytes, 0, file: file, line: line)
+        XCTAssertNotNil(snapshot.mainModule, "main executable in MODULES", file: file, line: line)
+    }
+
+    func site(_ snapshot: RawSnapshot, _ symbols: ProgramSymbols, _ name: String, domain: UInt32 = 0,
+              file: StaticString = #filePath, line: UInt = #line) throws -> SiteTotals {
+        SiteTotals(snapshot.stacks(allocatedIn: try symbols.function(name, file: file, line: line), domain: domain))
+    }
+
+    func testCallSitesOfAPlainCProgram() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/api.heapsnap"
+        try runTracked("track_basic", [path], directory: dir)
+        let program = try TestPaths.program("track_basic")
+        let symbols = try ProgramSymbols(program: program)
+        let snapshot = try RawSnapshot(contentsOf: path)
+        XCTAssertEqual(snapshot.header.trigger, .api)
+        XCTAssertEqual(snapshot.header.sequence, 1)
+        XCTAssertEqual(snapshot.header.executable, program)
+        XCTAssertEqual(snapshot.header.arguments, [program, path])
+        XCTAssertEqual(snapshot.header.maxFrames, 64)
+        XCTAssertFalse(snapshot.header.hasTraces)
+        XCTAssertNil(snapshot.traces)
+        XCTAssertGreaterThanOrEqual(snapshot.header.timeNanoseconds, snapshot.header.startNanoseconds)
+        assertConsistent(snapshot)
+
+        XCTAssertEqual(try site(snapshot, symbols, "keep_small"), SiteTotals(liveBytes: 1000, liveBlocks: 10, totalAllocations: 10, totalBytes: 1000))
+        XCTAssertEqual(try site(snapshot, symbols, "churn"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 5, totalBytes: 5000))
+        XCTAssertEqual(try site(snapshot, symbols, "keep_big"), SiteTotals(liveBytes: 1 << 20, liveBlocks: 1, totalAllocations: 1, totalBytes: 1 << 20))
+        XCTAssertEqual(try site(snapshot, symbols, "zeroed"), SiteTotals(liveBytes: 63, liveBlocks: 1, totalAllocations: 1, totalBytes: 63))
+        // malloc 10, realloc 100, 50, 4000: one live block of the last size, four allocations
+        XCTAssertEqual(try site(snapshot, symbols, "grow"), SiteTotals(liveBytes: 4000, liveBlocks: 1, totalAllocations: 4, totalBytes: 4160))
+        XCTAssertEqual(snapshot.stacks(allocatedIn: try symbols.function("grow")).count, 4, "one stack per call line")
+
+        // The stack goes on through main: frame 1 of keep_small's stack returns into main.
+        let stack = try XCTUnwrap(snapshot.stacks(allocatedIn: try symbols.function("keep_small")).first)
+        XCTAssertGreaterThanOrEqual(stack.frames.count, 2)
+        let second = try XCTUnwrap(snapshot.elfAddress(ofReturnAddress: stack.frames[1]))
+        XCTAssertTrue(try symbols.function("main").contains(elfAddress: second))
+        XCTAssertFalse(stack.isTruncated)
+
+        // The main module carries the executable's GNU build-id, as readelf sees it.
+        let notes = try runProcess("/usr/bin/readelf", ["-n", program]).stdout
+        let buildID = try XCTUnwrap(notes.split(separator: "\n").first { $0.contains("Build ID:") })
+            .split(separator: " ").last.map(String.init)
+        XCTAssertEqual(snapshot.mainModule?.buildID.map { String(format: "%02x", $0) }.joined(), buildID)
+        XCTAssertTrue(snapshot.modules.contains { $0.path.hasSuffix("/libc.so.6") && !$0.wasUnloaded })
+        XCTAssertEqual(snapshot.modules.filter(\.isVDSO).map(\.path), ["linux-vdso.so.1"])
+
+        // The exit snapshot: the default name, sequence 2, the big block gone.
+        let exitPath = dir.path + "/track_basic.\(snapshot.header.pid).0002.heapsnap"
+        let exit = try RawSnapshot(contentsOf: exitPath)
+        XCTAssertEqual(exit.header.trigger, .exit)
+        XCTAssertEqual(exit.header.sequence, 2)
+        assertConsistent(exit)
+        XCTAssertEqual(try site(exit, symbols, "keep_big"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 1, totalBytes: 1 << 20))
+        XCTAssertEqual(try site(exit, symbols, "keep_small"), SiteTotals(liveBytes: 1000, liveBlocks: 10, totalAllocations: 10, totalBytes: 1000))
+        XCTAssertEqual(dir.files(), [path, exitPath].sorted())
+    }
+
+    func testMallocFamilyKeepsGlibcSemantics() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/family.heapsnap"
+        let result = try runTracked("track_family", [path], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_family"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        func one(_ bytes: UInt64) -> SiteTotals { SiteTotals(liveBytes: bytes, liveBlocks: 1, totalAllocations: 1, totalBytes: bytes) }
+        XCTAssertEqual(try site(snapshot, symbols, "site_posix_memalign"), one(10))
+        XCTAssertEqual(try site(snapshot, symbols, "site_aligned_alloc"), one(128))
+        XCTAssertEqual(try site(snapshot, symbols, "site_memalign"), one(1000))
+        XCTAssertEqual(try site(snapshot, symbols, "site_valloc"), one(100))
+        XCTAssertEqual(try site(snapshot, symbols, "site_pvalloc"), one(100))
+        XCTAssertEqual(try site(snapshot, symbols, "site_reallocarray"), one(100))
+        XCTAssertEqual(try site(snapshot, symbols, "site_calloc"), one(100))
+        // the failed realloc neither counts nor loses the block it could not move
+        XCTAssertEqual(try site(snapshot, symbols, "site_failed_realloc"), one(300))
+        XCTAssertEqual(try site(snapshot, symbols, "site_realloc_zero"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 1, totalBytes: 500))
+        XCTAssertEqual(try site(snapshot, symbols, "site_errno_kept"), SiteTotals(liveBytes: 80, liveBlocks: 1, totalAllocations: 3, totalBytes: 124))
+        XCTAssertEqual(try site(snapshot, symbols, "site_malloc_zero"), SiteTotals(liveBytes: 0, liveBlocks: 1, totalAllocations: 2, totalBytes: 33))
+    }
+
+    func testEightThreadsCountExactly() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/threads.heapsnap"
+        try runTracked("track_threads", [path], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_threads"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        var total: UInt64 = 0, live: UInt64 = 0
+        for i in 0..<100_000 {
+            let size = UInt64(8 * (1 + i % 16))
+            total += size
+            if i % 10 == 0 { live += size }
+        }
+        XCTAssertEqual(try site(snapshot, symbols, "worker"),
+                       SiteTotals(liveBytes: 8 * live, liveBlocks: 80_000, totalAllocations: 800_000, totalBytes: 8 * total))
+        XCTAssertGreaterThanOrEqual(snapshot.header.totalAllocations, 800_000)
+        // (untracked_frees is not 0 here: libunwind's per-thread state, allocated inside the tracker,
+        // is freed by glibc when each thread exits)
+    }
+
+    func testForkChildTracksIntoItsOwnFiles() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_fork", directory: dir)
+        let childPID = try XCTUnwrap(UInt32(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_fork"))
+        let files = dir.files()
+        XCTAssertEqual(files.count, 2, "\(files)")
+        let child = try RawSnapshot(contentsOf: dir.path + "/track_fork.\(childPID).0001.heapsnap")
+        let parentPath = try XCTUnwrap(files.first { !$0.contains(".\(childPID).") })
+        let parent = try RawSnapshot(contentsOf: parentPath)
+        XCTAssertEqual(child.header.pid, childPID)
+        XCTAssertEqual(child.header.parentPID, parent.header.pid)
+        XCTAssertEqual(child.header.trigger, .exit)
+        XCTAssertEqual(child.header.sequence, 1)
+        XCTAssertGreaterThanOrEqual(child.header.startNanoseconds, parent.header.startNanoseconds)
+        assertConsistent(child)
+        assertConsistent(parent)
+        XCTAssertEqual(try site(child, symbols, "child_site"), SiteTotals(liveBytes: 600, liveBlocks: 3, totalAllocations: 3, totalBytes: 600))
+        // inherited block: live in the child, but allocated before the child started counting
+        XCTAssertEqual(try site(child, symbols, "parent_site"), SiteTotals(liveBytes: 1000, liveBlocks: 1, totalAllocations: 0, totalBytes: 0))
+        XCTAssertEqual(try site(parent, symbols, "parent_site"), SiteTotals(liveBytes: 1000, liveBlocks: 1, totalAllocations: 1, totalBytes: 1000))
+        XCTAssertEqual(try site(parent, symbols, "child_site").totalAllocations, 0)
+    }
+
+    func testForkWhileThreadsAllocateAndSnapshotsRun() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_forkstress", environment: ["HEAPSNAP_INTERVAL": "0.005", "HEAPSNAP_PEAK_STEP": "16K"],
+                                    directory: dir)
+        let children = result.stdout.split(separator: "\n").compactMap { UInt32($0) }
+        XCTAssertEqual(children.count, 30)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_forkstress"))
+        let site = try symbols.function("stress_child_site")
+        for child in children {
+            let files = dir.files().filter { $0.contains("/track_forkstress.\(child).") && !$0.hasSuffix(".peak.heapsnap") }
+            let snapshots = try files.map { try RawSnapshot(contentsOf: $0) }
+            let exit = try XCTUnwrap(snapshots.first { $0.header.trigger == .exit }, "child \(child): \(files)")
+            XCTAssertEqual(exit.header.pid, child)
+            XCTAssertEqual(SiteTotals(exit.stacks(allocatedIn: site)),
+                           SiteTotals(liveBytes: 1000, liveBlocks: 10, totalAllocations: 10, totalBytes: 1000))
+        }
+        for file in dir.files(endingWith: ".heapsnap") { XCTAssertNoThrow(try RawSnapshot(contentsOf: file)) }
+    }
+
+    func testExecedChildIsTracked() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_exec", directory: dir)
+        let childPID = try XCTUnwrap(UInt32(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let program = try TestPaths.program("track_exec")
+        let child = try RawSnapshot(contentsOf: dir.path + "/track_exec.\(childPID).0001.heapsnap")
+        XCTAssertEqual(child.header.arguments, ["track_exec", "child"])
+        XCTAssertEqual(child.header.executable, program)
+        let symbols = try ProgramSymbols(program: program)
+        XCTAssertEqual(try site(child, symbols, "exec_child_site"), SiteTotals(liveBytes: 777, liveBlocks: 1, totalAllocations: 1, totalBytes: 777))
+        XCTAssertEqual(dir.files().count, 2)
+
+        // exec in place: the new image finds 0001 taken by the old one and writes 0002
+        let same = try TemporaryDirectory()
+        try runTracked("track_exec", ["self"], directory: same)
+        let snapshots = try same.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertEqual(snapshots.map(\.header.sequence), [1, 2])
+        XCTAssertEqual(snapshots.map(\.header.trigger), [.api, .exit])
+        XCTAssertEqual(Set(snapshots.map(\.header.pid)).count, 1)
+        XCTAssertEqual(snapshots.map(\.header.arguments), [[program, "self"], ["track_exec", "child"]])
+    }
+
+    func testSignalTriggersASnapshot() throws {
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_signal"))
+        for (setting, signal) in [(nil, SIGUSR2), ("USR1", SIGUSR1), ("SIGUSR1", SIGUSR1), ("\(SIGHUP)", SIGHUP)] as [(String?, Int32)] {
+            let dir = try TemporaryDirectory()
+            var env: [String: String] = [:]
+            if let setting { env["HEAPSNAP_SIGNAL"] = setting }
+            try runTracked("track_signal", [dir.path, "\(signal)"], environment: env, directory: dir)
+            let files = dir.files()
+            XCTAssertEqual(files.count, 2, "HEAPSNAP_SIGNAL=\(setting ?? "unset"): \(files)")
+            let first = try RawSnapshot(contentsOf: files[0])
+            let last = try RawSnapshot(contentsOf: files[1])
+            XCTAssertEqual(first.header.trigger, .signal)
+            XCTAssertEqual(last.header.trigger, .exit)
+            XCTAssertEqual(try site(first, symbols, "signal_site"), SiteTotals(liveBytes: 4321, liveBlocks: 1, totalAllocations: 1, totalBytes: 4321))
+        }
+        // switched off, the signal keeps its default action: the program dies of it
+        let dir = try TemporaryDirectory()
+        let result = try runProcess(try TestPaths.program("track_signal"), [dir.path, "\(SIGUSR2)"],
+                                    environment: ["HEAPSNAP_SIGNAL": "none", "HEAPSNAP_DIR": dir.path], preload: true)
+        XCTAssertTrue(result.terminatedBySignal)
+        XCTAssertEqual(result.status, SIGUSR2)
+    }
+
+    func testIntervalSnapshots() throws {
+        let dir = try TemporaryDirectory()
+        try runTracked("track_signal", ["sleep", "1100"], environment: ["HEAPSNAP_INTERVAL": "0.25"], directory: dir)
+        let snapshots = try dir.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertGreaterThanOrEqual(snapshots.count, 4, "three or more interval snapshots and the exit one")
+        XCTAssertEqual(snapshots.map(\.header.sequence), Array(1...UInt32(snapshots.count)))
+        XCTAssertTrue(snapshots.dropLast().allSatisfy { $0.header.trigger == .interval })
+        XCTAssertEqual(snapshots.last?.header.trigger, .exit)
+        let times = snapshots.map(\.header.timeNanoseconds)
+        XCTAssertEqual(times, times.sorted())
+
+        let quiet = try TemporaryDirectory()
+        try runTracked("track_signal", ["sleep", "300"], environment: ["HEAPSNAP_INTERVAL": "0"], directory: quiet)
+        XCTAssertEqual(quiet.files().count, 1)
+    }
+
+    func testPeakSnapshotHoldsWhatWasLiveAtThePeak() throws {
+        let dir = try TemporaryDirectory()
+        try runTracked("track_peak", environment: ["HEAPSNAP_PEAK_STEP": "1M"], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_peak"))
+        let peakPath = try XCTUnwrap(dir.files(endingWith: ".peak.heapsnap").first)
+        let peak = try RawSnapshot(contentsOf: peakPath)
+        XCTAssertEqual(peak.header.trigger, .peak)
+        XCTAssertEqual(peak.header.sequence, 0)
+        assertConsistent(peak)
+        XCTAssertEqual(try site(peak, symbols, "peak_site"), SiteTotals(liveBytes: 10 << 20, liveBlocks: 10, totalAllocations: 10, totalBytes: 10 << 20))
+        XCTAssertEqual(try site(peak, symbols, "after_peak_site").totalAllocations, 0)
+        XCTAssertEqual(peak.header.peakBytes, peak.header.currentBytes)
+
+        let exitPath = try XCTUnwrap(dir.files().first { !$0.hasSuffix(".peak.heapsnap") })
+        let exit = try RawSnapshot(contentsOf: exitPath)
+        XCTAssertEqual(exit.header.trigger, .exit)
+        XCTAssertEqual(try site(exit, symbols, "peak_site").liveBytes, 0)
+        XCTAssertEqual(try site(exit, symbols, "after_peak_site").liveBytes, 1 << 19)
+        XCTAssertEqual(exit.header.peakBytes, peak.header.peakBytes)
+        XCTAssertEqual(dir.files().count, 2)
+
+        let off = try TemporaryDirectory()
+        try runTracked("track_peak", directory: off)
+        XCTAssertEqual(off.files(endingWith: ".peak.heapsnap"), [])
+    }
+
+    func testProgramThatNeverFrees() throws {
+        let dir = try TemporaryDirectory()
+        try runTracked("track_leak", directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_leak"))
+        let files = dir.files()
+        XCTAssertEqual(files.count, 1)
+        let exit = try RawSnapshot(contentsOf: files[0])
+        XCTAssertEqual(exit.header.trigger, .exit)
+        assertConsistent(exit)
+        XCTAssertEqual(try site(exit, symbols, "leak_site"), SiteTotals(liveBytes: 64_000, liveBlocks: 1000, totalAllocations: 1000, totalBytes: 64_000))
+    }
+
+    func testFreesOfUnknownBlocksAreCountedApart() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/untracked.heapsnap"
+        try runTracked("track_untracked", [path], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_untracked"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        XCTAssertEqual(snapshot.header.untrackedFrees, 2, "one free, one realloc of blocks from before tracking")
+        XCTAssertEqual(try site(snapshot, symbols, "untracked_realloc_site"),
+                       SiteTotals(liveBytes: 200, liveBlocks: 1, totalAllocations: 1, totalBytes: 200))
+    }
+
+    func testDomainsFromThePoolAPI() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/domains.heapsnap"
+        try runTracked("track_domains", [path], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_domains"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        XCTAssertEqual(try site(snapshot, symbols, "pool_alloc", domain: 7), SiteTotals(liveBytes: 300, liveBlocks: 3, totalAllocations: 5, totalBytes: 500))
+        XCTAssertEqual(snapshot.stacks.filter { $0.domain != 0 }.allSatisfy { $0.domain == 7 }, true)
+    }
+
+    func testDlclosedModuleIsStillListed() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/dlopen.heapsnap"
+        try runTracked("track_dlopen", [path], directory: dir)
+        let snapshot = try RawSnapshot(contentsOf: path)
+        let zlib = try XCTUnwrap(snapshot.modules.first { $0.path.contains("libz.so") })
+        XCTAssertTrue(zlib.wasUnloaded)
+        XCTAssertFalse(zlib.buildID.isEmpty)
+        let inZlib = snapshot.stacks.filter { $0.frames.first.map(zlib.contains) ?? false }
+        XCTAssertGreaterThanOrEqual(SiteTotals(inZlib).liveBlocks, 1, "zlib's deflate state, allocated from inside zlib")
+        XCTAssertTrue(snapshot.modules.contains { $0.path.hasSuffix("libc.so.6") && !$0.wasUnloaded })
+    }
+
+    func testCppNewAndDeleteReachTheTracker() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/cpp.heapsnap"
+        try runTracked("track_cpp", [path], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_cpp"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        // frame 0 is the function that called operator new, not operator new itself
+        let widgets = snapshot.stacks(allocatedIn: try symbols.function("_Z12make_widgetsv"))
+        XCTAssertEqual(widgets.map(\.liveBlocks), [100])
+        XCTAssertEqual(widgets.map(\.liveBytes), [4800])
+        XCTAssertEqual(try site(snapshot, symbols, "_Z10make_arrayv"), SiteTotals(liveBytes: 1000, liveBlocks: 1, totalAllocations: 1, totalBytes: 1000))
+        XCTAssertEqual(try site(snapshot, symbols, "_Z12churn_deletev"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 50, totalBytes: 2400))
+    }
+
+    func testSwiftObjectsReachTheTracker() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/swift.heapsnap"
+        let result = try runTracked("track_swift", [path], directory: dir)
+        XCTAssertEqual(result.stdout, "1000\n")
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_swift"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        // 1000 Node objects of 16 bytes of header and one Int, all from one stack through makeNodes()
+        let makeNodes = try symbols.function("9makeNodes")
+        let stacks = snapshot.stacks(passingThrough: makeNodes, depth: 3)
+        XCTAssertTrue(stacks.contains { $0.liveBlocks == 1000 && $0.liveBytes == 24_000 && $0.totalAllocations == 1000 },
+                      stacks.map { SiteTotals([$0]).description }.joined(separator: "; "))
+    }
+
+    func testSystemProgramsBehaveTheSame() throws {
+        let dir = try TemporaryDirectory()
+        let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? "/usr/bin/env"
+        let pythonArgs = python == "/usr/bin/env" ? ["python3"] : []
+        let cases: [(String, [String], String?)] = [
+            ("/bin/ls", ["-la", TestPaths.packageRoot.appendingPathComponent("Sources/Track").path], nil),
+            ("/bin/ls", ["/nonexistent-heapsnap-path"], nil),
+            (python, pythonArgs + ["-c", "import json, sys; print(json.dumps({'a': list(range(50))})); sys.exit(3)"], nil),
+            ("/usr/bin/sort", ["-r"], (0..<2000).map { "line \($0 * 7919 % 2000)" }.joined(separator: "\n") + "\n"),
+        ]
+        for (program, arguments, input) in cases {
+            let plain = try runProcess(program, arguments, directory: dir.path, stdin: input)
+            let traced = try runProcess(program, arguments, environment: ["HEAPSNAP_DIR": dir.path],
+                                        preload: true, directory: dir.path, stdin: input)
+            XCTAssertEqual(traced.status, plain.status, "\(program) \(arguments)")
+            XCTAssertEqual(traced.stdout, plain.stdout, "\(program) \(arguments)")
+            XCTAssertEqual(traced.stderr, plain.stderr, "\(program) \(arguments)")
+        }
+        let names = dir.files().map { URL(fileURLWithPath: $0).lastPathComponent }
+        XCTAssertTrue(names.contains { $0.hasPrefix("ls.") })
+        XCTAssertTrue(names.contains { $0.hasPrefix("sort.") })
+        XCTAssertTrue(names.contains { $0.hasPrefix("python3") })
+        for file in dir.files() { XCTAssertNoThrow(try RawSnapshot(contentsOf: file)) }
+    }
+
+    func testLibraryNeedsOnlyLibc() throws {
+        let result = try runProcess("/usr/bin/readelf", ["-d", TestPaths.library])
+        XCTAssertEqual(result.status, 0)
+        let needed = result.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap { line -> String? in
+            guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return nil }
+            return String(line[line.index(after: open)..<close])
+        }
+        XCTAssertFalse(needed.isEmpty)
+        for library in needed {
+            XCTAssertTrue(["libc.so.6", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"].contains(library), "unexpected NEEDED \(library)")
+        }
+        let symbols = try runProcess("/usr/bin/nm", ["-D", "--defined-only", TestPaths.library]).stdout
+        let exported = Set(symbols.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
+        XCTAssertEqual(exported, [
+            "malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
+            "valloc", "pvalloc", "dlclose", "heapsnap_snapshot", "heapsnap_get_traced_memory", "heapsnap_reset_peak",
+            "heapsnap_tracker_memory", "heapsnap_track", "heapsnap_untrack",
+        ])
+    }
+
+    func testFilesArePrivateAndSymlinksAreNeverFollowed() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_symlink", [dir.path], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        XCTAssertEqual(try String(contentsOfFile: dir.path + "/victim", encoding: .utf8), "precious")
+        XCTAssertEqual(try String(contentsOfFile: dir.path + "/existing.heapsnap", encoding: .utf8), "not a snapshot")
+        let written = dir.files().filter { !$0.hasSuffix("/existing.heapsnap") && !$0.hasSuffix("/linked.heapsnap") }
+        XCTAssertEqual(written.map { URL(fileURLWithPath: $0).lastPathComponent }.filter { !$0.hasPrefix("track_symlink.") }, ["fresh.heapsnap"])
+        for file in written {
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600, file)
+            XCTAssertNoThrow(try RawSnapshot(contentsOf: file))
+        }
+    }
+}
+
+final class TrackerConfigurationTests: XCTestCase {
+    override func setUpWithError() throws { try requireLibrary() }
+
+    func testCountersDefaultNamesAndFrameLimit() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_api", [dir.path], environment: ["HEAPSNAP_FRAMES": "8"], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        XCTAssertEqual(result.stderr, "")
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_api"))
+        let files = dir.files()
+        XCTAssertEqual(files.map { URL(fileURLWithPath: $0).lastPathComponent.hasSuffix(".0001.heapsnap") }, [true, false])
+        let snapshot = try RawSnapshot(contentsOf: files[0])
+        XCTAssertEqual(snapshot.header.maxFrames, 8)
+        XCTAssertEqual(snapshot.header.peakBytes, snapshot.header.currentBytes, "reset_peak")
+        XCTAssertTrue(snapshot.stacks.allSatisfy { $0.frames.count <= 8 })
+        let deep = snapshot.stacks(allocatedIn: try symbols.function("deep"))
+        XCTAssertEqual(deep.count, 1)
+        XCTAssertEqual(deep.first?.frames.count, 8)
+        XCTAssertEqual(deep.first?.isTruncated, true)
+        XCTAssertEqual(SiteTotals(deep), SiteTotals(liveBytes: 48, liveBlocks: 1, totalAllocations: 1, totalBytes: 48))
+        XCTAssertEqual(SiteTotals(snapshot.stacks(allocatedIn: try symbols.function("api_site"))),
+                       SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 1, totalBytes: 5000))
+    }
+
+    func testBadSettingsWarnOnceAndFallBack() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_api", [dir.path], environment: [
+            "HEAPSNAP_FRAMES": "lots", "HEAPSNAP_SIGNAL": "SIGNOPE", "HEAPSNAP_INTERVAL": "soon", "HEAPSNAP_PEAK_STEP": "12Q",
+        ], directory: dir)
+        XCTAssertEqual(result.stdout, "ok\n")
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 4, result.stderr)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("heapsnap: HEAPSNAP_") }, result.stderr)
+        let snapshot = try RawSnapshot(contentsOf: dir.files()[0])
+        XCTAssertEqual(snapshot.header.maxFrames, 64)
+    }
+
+    func testUnwritableFolderIsReportedNotFatal() throws {
+        let dir = try TemporaryDirectory()
+        let missing = dir.path + "/does/not/exist"
+        let result = try runProcess(try TestPaths.program("track_leak"), environment: ["HEAPSNAP_DIR": missing], preload: true)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.hasPrefix("heapsnap: cannot write a snapshot"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1)
+    }
+}
