@@ -35,7 +35,7 @@ final class SymbolizerTests: XCTestCase {
 final class CXXSiteTests: XCTestCase {
     /// Real C++ stacks (operator new, vector growth, make_unique, string) → the user's line is the site.
     func testSitesAreUserLinesNotLibstdcxxOrHeaders() throws {
-        let program = try TestPaths.program("analysis_cpp_sites")
+        let program = try TestPaths.program("analysis_cpp_capture")
         let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
         XCTAssertEqual(report.stacks.count, 6)
         let snapshot = try Snapshot(raw: report.rawSnapshot)

@@ -1,7 +1,8 @@
 // C++ allocation sites the analysis tests know by their marker comments: new, std::vector growth,
-// std::make_unique, std::string. While `capturing` is set, this program's own malloc records the call
-// stack of each allocation (glibc's backtrace) and prints it, so site rules can be tested on real C++
-// stacks without the tracker; under the tracker, the same sites show up in snapshots.
+// std::make_unique, std::string. Built as is, it runs under the tracker. analysis_cpp_capture.cpp
+// includes it with CAPTURE_MALLOC: then its own malloc prints the call stack of each allocation made
+// while `capturing` is set (glibc's backtrace), so site rules can be tested on real C++ stacks without
+// the tracker (a malloc defined in the executable would hide the tracker's).
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <link.h>
@@ -12,9 +13,10 @@
 #include <string>
 #include <vector>
 
-extern "C" void *__libc_malloc(size_t);
-
 static bool capturing = false;
+
+#ifdef CAPTURE_MALLOC
+extern "C" void *__libc_malloc(size_t);
 static bool inside = false;
 
 extern "C" void *malloc(size_t size) {
@@ -31,6 +33,7 @@ extern "C" void *malloc(size_t size) {
     }
     return block;
 }
+#endif
 
 struct Widget {
     char payload[48];

@@ -42,8 +42,7 @@ public struct SiteRules: Sendable, Hashable {
     public static let builtInModulePatterns: [String] = [
         "libc.so*", "libc-*.so", "ld-linux*.so*", "libpthread.so*", "libdl.so*",
         "libstdc++.so*", "libc++.so*", "libc++abi.so*", "libgcc_s.so*",
-        "libswiftCore.so", "libswift_Concurrency.so", "libswiftDispatch.so", "libdispatch.so",
-        "libFoundation.so", "libFoundationEssentials.so", "libswiftFoundation.so", "lib_FoundationICU.so",
+        "libswift*.so", "libdispatch.so", "libBlocksRuntime.so", "libFoundation*.so", "lib_FoundationICU.so",
         "libpython*.so*", "libglib-2.0.so*", "libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc.so*",
         "libheapsnap.so",
     ]
@@ -52,7 +51,7 @@ public struct SiteRules: Sendable, Hashable {
     public static let builtInFilePatterns: [String] = [
         "/usr/include/*", "/usr/local/include/c++/*", "*/include/c++/*", "*/bits/*.h",
         "/rustc/*/library/*", "*/lib/rustlib/src/rust/library/*",
-        "*/swift/stdlib/public/*", "*/swift/include/swift/Runtime/*",
+        "*/swift/stdlib/public/*", "*/swift/include/swift/Runtime/*", "<compiler-generated>",
     ]
 
     /// Demangled function names of allocation plumbing.
@@ -67,7 +66,8 @@ public struct SiteRules: Sendable, Hashable {
         "void std::*", "__gnu_cxx::new_allocator*",
         // Swift runtime and standard library.
         "swift_*", "_swift_*", "Swift.*", "(extension in Swift)*", "generic specialization <* of Swift.*",
-        "specialized Swift.*", "merged Swift.*", "outlined *",
+        "specialized Swift.*", "merged Swift.*", "merged generic specialization <* of Swift.*",
+        "outlined *", "reabstraction thunk*", "implicit closure #* in Swift.*",
         // Rust allocation plumbing.
         "__rust_alloc*", "__rust_realloc", "__rdl_alloc*", "__rdl_realloc", "__rg_alloc*", "__rg_realloc",
         "alloc::*", "<alloc::*", "core::*", "<core::*", "<std::*", "hashbrown::*", "<hashbrown::*",
@@ -86,8 +86,10 @@ public struct SiteRules: Sendable, Hashable {
             if !moduleName.isEmpty, Self.builtInModulePatterns.contains(where: { globMatches($0, moduleName) }) {
                 return true
             }
-            if let file = frame.file, Self.builtInFilePatterns.contains(where: { globMatches($0, file) }) {
-                return true
+            if let file = frame.file {
+                // Line 0 is DWARF for code no source line owns: thunks, allocating initializers.
+                if frame.line == 0 { return true }
+                if Self.builtInFilePatterns.contains(where: { globMatches($0, file) }) { return true }
             }
             if let function = frame.function, Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) }) {
                 return true

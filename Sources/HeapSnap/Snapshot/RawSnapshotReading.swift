@@ -1,5 +1,8 @@
-// The one place Snapshot.load reaches the binary reader (SnapshotFile.swift, written on branch `track`).
+// The one place Snapshot.load reaches the binary reader (SnapshotFile.swift).
 func readRawSnapshot(path: String) throws -> RawSnapshot {
-    // Until the binary reader is merged there is nothing to call; say so instead of guessing.
-    throw AnalysisError("\(path): this build has no binary snapshot reader yet")
+    do {
+        return try RawSnapshot(contentsOf: path)
+    } catch let error as SnapshotFileError {
+        throw AnalysisError(error.description)
+    }
 }

@@ -109,22 +109,35 @@ public final class Symbolizer: @unchecked Sendable {
             }
         }
 
-        let jobs = modules.indices.filter { !work[$0].isEmpty }
-        let results = ResultBox(count: modules.count)
-        let total = jobs.count
-        let threads = min(options.threads, max(1, jobs.count))
-        // Largest modules first so one big module does not start last.
-        let ordered = jobs.sorted { work[$0].count > work[$1].count }
+        // Work items are modules, and slices of sorted addresses for a module big enough to keep
+        // several threads busy alone (each slice opens the module in a Dwfl of its own).
+        var items: [(module: Int, addresses: ArraySlice<UInt64>)] = []
+        let modulesWithWork = modules.indices.filter { !work[$0].isEmpty }
+        for index in modulesWithWork {
+            let addresses = work[index].sorted()
+            let slices = min(options.threads, max(1, addresses.count / Self.addressesPerSlice))
+            let size = (addresses.count + slices - 1) / slices
+            for start in stride(from: 0, to: addresses.count, by: size) {
+                items.append((index, addresses[start..<min(start + size, addresses.count)]))
+            }
+        }
+        // Largest items first so one big item does not start last.
+        items.sort { $0.addresses.count > $1.addresses.count }
+        let results = ResultBox(modules: modules.count, items: items.count)
+        let threads = min(options.threads, max(1, items.count))
         let next = ManagedAtomicCounter()
+        let total = modulesWithWork.count
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             while true {
                 let slot = next.increment()
-                guard slot < ordered.count else { return }
-                let index = ordered[slot]
-                let resolver = ModuleResolver(record: modules[index], callbacks: callbacks, demangle: options.demangle)
-                let frames = resolver.resolve(work[index])
-                let done = results.store(index, info: resolver.info, frames: frames)
-                progress?(done, total)
+                guard slot < items.count else { return }
+                let item = items[slot]
+                let resolver = ModuleResolver(record: modules[item.module], callbacks: callbacks, demangle: options.demangle)
+                let frames = resolver.resolve(item.addresses)
+                if let done = results.store(item.module, info: resolver.info, frames: frames,
+                                            slices: items.lazy.filter { $0.module == item.module }.count) {
+                    progress?(done, total)
+                }
             }
         }
         for index in modules.indices {
@@ -137,22 +150,37 @@ public final class Symbolizer: @unchecked Sendable {
         }
         return table
     }
+
+    /// Below this many addresses a module is not worth a second Dwfl.
+    static let addressesPerSlice = 2000
 }
 
-/// A lock-protected slot per module for the workers' results.
+/// A lock-protected slot per module for the workers' results; slices of one module are merged.
 private final class ResultBox: @unchecked Sendable {
-    private var slots: [(info: ModuleInfo, frames: [UInt64: [Frame]])?]
-    private var done = 0
+    private var slots: [(info: ModuleInfo, frames: [UInt64: [Frame]], slices: Int)?]
+    private var modulesDone = 0
     private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func store(_ index: Int, info: ModuleInfo, frames: [UInt64: [Frame]]) -> Int {
+    init(modules: Int, items: Int) { slots = Array(repeating: nil, count: modules) }
+
+    /// Returns the number of modules completely done when this slice completed its module.
+    func store(_ index: Int, info: ModuleInfo, frames: [UInt64: [Frame]], slices: Int) -> Int? {
         lock.lock()
         defer { lock.unlock() }
-        slots[index] = (info, frames)
-        done += 1
-        return done
+        if var slot = slots[index] {
+            slot.frames.merge(frames) { first, _ in first }
+            slot.slices += 1
+            slots[index] = slot
+        } else {
+            slots[index] = (info, frames, 1)
+        }
+        guard slots[index]!.slices == slices else { return nil }
+        modulesDone += 1
+        return modulesDone
     }
-    func result(_ index: Int) -> (info: ModuleInfo, frames: [UInt64: [Frame]])? { slots[index] }
+
+    func result(_ index: Int) -> (info: ModuleInfo, frames: [UInt64: [Frame]])? {
+        slots[index].map { ($0.info, $0.frames) }
+    }
 }
 
 private final class ManagedAtomicCounter: @unchecked Sendable {
@@ -250,7 +278,7 @@ final class ModuleResolver {
         if let dwfl { dwfl_end(dwfl) }
     }
 
-    func resolve(_ addresses: [UInt64]) -> [UInt64: [Frame]] {
+    func resolve<Addresses: Collection>(_ addresses: Addresses) -> [UInt64: [Frame]] where Addresses.Element == UInt64 {
         var result: [UInt64: [Frame]] = [:]
         result.reserveCapacity(addresses.count)
         for address in addresses { result[address] = resolve(address) }
@@ -263,14 +291,72 @@ final class ModuleResolver {
         guard let module else { return [base] }
         // A return address points after the call; the call itself is one byte earlier.
         let pc = address > 0 ? address - 1 : address
-        var symbolOffset: GElf_Off = 0
-        var symbol = GElf_Sym()
-        if let name = dwfl_module_addrinfo(module, pc, &symbolOffset, &symbol, nil, nil, nil) {
-            base.function = demangled(String(cString: name))
-            base.symbolOffset = symbolOffset + (address - pc)
+        if let symbol = symbol(containing: pc) {
+            base.function = demangled(symbol.name)
+            base.symbolOffset = address - symbol.start
         }
         if dwarf != nil, let frames = dwarfFrames(pc: pc, base: base), !frames.isEmpty { return frames }
         return [base]
+    }
+
+    // MARK: ELF symbols
+
+    /// A function symbol; the name points into libelf's string table, alive as long as the Dwfl.
+    private struct Symbol {
+        var start: UInt64
+        var end: UInt64
+        var name: UnsafePointer<CChar>
+    }
+
+    /// Function symbols sorted by address. libdwfl's dwfl_module_addrinfo scans the whole symbol table
+    /// on every call; sorting once makes each lookup a binary search.
+    private var symbols: [Symbol]?
+
+    private func symbol(containing pc: UInt64) -> (start: UInt64, name: String)? {
+        if symbols == nil { symbols = loadSymbols() }
+        guard let symbols, !symbols.isEmpty else { return nil }
+        var low = 0, high = symbols.count
+        while low < high {
+            let mid = (low + high) / 2
+            if symbols[mid].start <= pc { low = mid + 1 } else { high = mid }
+        }
+        guard low > 0 else { return nil }
+        let candidate = symbols[low - 1]
+        return pc < candidate.end ? (candidate.start, String(cString: candidate.name)) : nil
+    }
+
+    private func loadSymbols() -> [Symbol] {
+        guard let module else { return [] }
+        let count = dwfl_module_getsymtab(module)
+        guard count > 1 else { return [] }
+        // (start, rank, size, name): rank orders symbols at one address, sized and global first.
+        var found: [(start: UInt64, rank: Int, size: UInt64, name: UnsafePointer<CChar>)] = []
+        found.reserveCapacity(Int(count))
+        for index in 1..<count {
+            var symbol = GElf_Sym()
+            var address: GElf_Addr = 0
+            var section: GElf_Word = 0
+            guard let name = dwfl_module_getsym_info(module, index, &symbol, &address, &section, nil, nil) else { continue }
+            let type = symbol.st_info & 0xf
+            guard type == UInt8(STT_FUNC) || type == UInt8(STT_GNU_IFUNC), symbol.st_shndx != UInt16(SHN_UNDEF),
+                  name.pointee != 0 else { continue }
+            let rank = (symbol.st_size > 0 ? 0 : 2) + (symbol.st_info >> 4 != UInt8(STB_LOCAL) ? 0 : 1)
+            found.append((address, rank, symbol.st_size, name))
+        }
+        found.sort { $0.start != $1.start ? $0.start < $1.start : $0.rank < $1.rank }
+        var result: [Symbol] = []
+        result.reserveCapacity(found.count)
+        var index = 0
+        while index < found.count {
+            let symbol = found[index]
+            var next = index + 1
+            while next < found.count && found[next].start == symbol.start { next += 1 }
+            // A symbol without a size extends to the next one.
+            let end = symbol.size > 0 ? symbol.start &+ symbol.size : (next < found.count ? found[next].start : UInt64.max)
+            result.append(Symbol(start: symbol.start, end: end, name: symbol.name))
+            index = next
+        }
+        return result
     }
 
     // MARK: DWARF
@@ -334,40 +420,49 @@ final class ModuleResolver {
             var number: Int32 = 0
             if dwarf_lineno(lineRecord, &number) == 0 { line = Int(number) }
         }
-        var scopes: UnsafeMutablePointer<Dwarf_Die>?
-        let count = dwarf_getscopes(&cu, relative, &scopes)
-        defer { free(scopes) }
         var frames: [Frame] = []
         var current = base
         current.file = file
         current.line = line
-        if count > 0, let scopes {
-            for index in 0..<Int(count) {
-                let tag = dwarf_tag(&scopes[index])
-                guard tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point
-                else { continue }
-                if let name = dieName(&scopes[index]) {
-                    current.function = name
-                    current.symbolOffset = tag == DW_TAG_inlined_subroutine ? nil : current.symbolOffset
-                }
-                if tag == DW_TAG_inlined_subroutine {
-                    current.isInlined = true
-                    frames.append(current)
-                    // The caller's position is where the inlined call was written.
-                    var caller = base
-                    caller.function = nil
-                    caller.symbolOffset = base.symbolOffset
-                    caller.file = callFile(&scopes[index], cu: &cu)
-                    caller.line = callLine(&scopes[index])
-                    current = caller
-                } else {
-                    break
-                }
-            }
+        // Innermost scope first: inlined calls, then the function they were inlined into.
+        let scopes = scopeIndex(cu: &cu)
+        var node = scopes.innermost(containing: relative)
+        while let index = node {
+            let name = scopes.nodes[index].name ?? {
+                var die = scopes.nodes[index].die
+                let name = dieName(&die) ?? ""
+                scopes.nodes[index].name = name
+                return name
+            }()
+            if !name.isEmpty { current.function = name }
+            guard scopes.nodes[index].isInlined else { break }
+            current.isInlined = true
+            current.symbolOffset = nil
+            frames.append(current)
+            // The caller's position is where the inlined call was written.
+            var die = scopes.nodes[index].die
+            var caller = base
+            caller.function = nil
+            caller.file = callFile(&die, cu: &cu)
+            caller.line = callLine(&die)
+            current = caller
+            node = scopes.nodes[index].parent
         }
         if current.function == nil { current.function = base.function }
         frames.append(current)
         return frames
+    }
+
+    /// The function-like DIEs of each CU with their address ranges, built by one walk of the CU the
+    /// first time one of its addresses is looked up (dwarf_getscopes walks the CU again on every call).
+    private var scopeIndexes: [Dwarf_Off: CUScopes] = [:]
+
+    private func scopeIndex(cu: UnsafeMutablePointer<Dwarf_Die>) -> CUScopes {
+        let offset = dwarf_dieoffset(cu)
+        if let known = scopeIndexes[offset] { return known }
+        let index = CUScopes(cu: cu)
+        scopeIndexes[offset] = index
+        return index
     }
 
     private func dieName(_ die: UnsafeMutablePointer<Dwarf_Die>) -> String? {
@@ -396,6 +491,7 @@ final class ModuleResolver {
     /// Line tables may name files relative to the compilation directory (gcc's DWARF 5 does).
     private func absolutePath(_ path: String, cu: UnsafeMutablePointer<Dwarf_Die>) -> String {
         if path.hasPrefix("/") { return normalizedPath(path) }
+        if path.hasPrefix("<") { return path }  // "<compiler-generated>", "<stdin>"
         var attribute = Dwarf_Attribute()
         guard dwarf_attr(cu, UInt32(DW_AT_comp_dir), &attribute) != nil, let directory = dwarf_formstring(&attribute)
         else { return normalizedPath(path) }
@@ -416,5 +512,107 @@ final class ModuleResolver {
         let result = Demangler.demangle(name)
         names[name] = result
         return result
+    }
+}
+
+/// The subprograms and inlined subroutines of one compile unit, as a tree with sorted address ranges.
+final class CUScopes {
+    struct Node {
+        var die: Dwarf_Die
+        /// The nearest enclosing function-like node.
+        var parent: Int?
+        var depth: Int
+        var isInlined: Bool
+        var ranges: [(start: UInt64, end: UInt64)]
+        /// Filled in on first use ("" when the DIE has none).
+        var name: String?
+    }
+
+    var nodes: [Node] = []
+    /// Every range of every node, by start address, deeper nodes after shallower ones at one address.
+    private var ranges: [(start: UInt64, node: Int)] = []
+
+    private static let containerTags: Set<Int32> = [
+        Int32(DW_TAG_subprogram), Int32(DW_TAG_inlined_subroutine), Int32(DW_TAG_lexical_block),
+        Int32(DW_TAG_namespace), Int32(DW_TAG_class_type), Int32(DW_TAG_structure_type),
+        Int32(DW_TAG_union_type), Int32(DW_TAG_module), Int32(DW_TAG_try_block), Int32(DW_TAG_catch_block),
+        Int32(DW_TAG_entry_point),
+    ]
+
+    init(cu: UnsafeMutablePointer<Dwarf_Die>) {
+        walk(cu, parent: nil, depth: 0, budget: 0)
+        ranges.sort { a, b in
+            a.start != b.start ? a.start < b.start : nodes[a.node].depth < nodes[b.node].depth
+        }
+    }
+
+    private func walk(_ die: UnsafeMutablePointer<Dwarf_Die>, parent: Int?, depth: Int, budget: Int) {
+        guard budget < 256 else { return }  // malformed DWARF must not recurse without end
+        var child = Dwarf_Die()
+        guard dwarf_child(die, &child) == 0 else { return }
+        while true {
+            let tag = dwarf_tag(&child)
+            var childParent = parent
+            var childDepth = depth
+            if tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point {
+                var nodeRanges: [(start: UInt64, end: UInt64)] = []
+                var base: Dwarf_Addr = 0, start: Dwarf_Addr = 0, end: Dwarf_Addr = 0
+                var cursor = dwarf_ranges(&child, 0, &base, &start, &end)
+                while cursor > 0 {
+                    if end > start { nodeRanges.append((start, end)) }
+                    cursor = dwarf_ranges(&child, cursor, &base, &start, &end)
+                }
+                if !nodeRanges.isEmpty {
+                    let index = nodes.count
+                    nodes.append(Node(die: child, parent: parent, depth: depth + 1,
+                                      isInlined: tag == DW_TAG_inlined_subroutine, ranges: nodeRanges))
+                    for range in nodeRanges { ranges.append((range.start, index)) }
+                    childParent = index
+                    childDepth = depth + 1
+                } else if tag != DW_TAG_inlined_subroutine {
+                    // A declaration or an out-of-line-only abstract instance: nothing runs here.
+                    if !advance(&child) { return }
+                    continue
+                }
+            }
+            if Self.containerTags.contains(tag), dwarf_haschildren(&child) != 0 {
+                walk(&child, parent: childParent, depth: childDepth, budget: budget + 1)
+            }
+            if !advance(&child) { return }
+        }
+    }
+
+    private func advance(_ die: inout Dwarf_Die) -> Bool {
+        var next = Dwarf_Die()
+        guard dwarf_siblingof(&die, &next) == 0 else { return false }
+        die = next
+        return true
+    }
+
+    private func contains(_ node: Int, _ pc: UInt64) -> Bool {
+        nodes[node].ranges.contains { pc >= $0.start && pc < $0.end }
+    }
+
+    /// The deepest function-like scope containing `pc` (DWARF address), if any. Scopes nest, so it is
+    /// the range starting last at or before `pc`, or one of that range's ancestors.
+    func innermost(containing pc: UInt64) -> Int? {
+        var low = 0, high = ranges.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ranges[mid].start <= pc { low = mid + 1 } else { high = mid }
+        }
+        guard low > 0 else { return nil }
+        var node: Int? = ranges[low - 1].node
+        while let current = node {
+            if contains(current, pc) { return current }
+            node = nodes[current].parent
+        }
+        // Overlapping siblings (rare, e.g. identical-code folding): look back a little.
+        var index = low - 2
+        while index >= 0 && index >= low - 16 {
+            if contains(ranges[index].node, pc) { return ranges[index].node }
+            index -= 1
+        }
+        return nil
     }
 }

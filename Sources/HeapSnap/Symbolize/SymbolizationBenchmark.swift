@@ -1,0 +1,119 @@
+// A reproducible symbolization workload for the benchmark: real ELF files laid out at made-up load
+// addresses, with distinct return addresses spread evenly over their executable segments, resolved by
+// the same Symbolizer path `heapsnap` uses for a snapshot.
+import CLibDW
+import Foundation
+
+public enum SymbolizationBenchmark {
+    /// The result of one run.
+    public struct Result: Sendable, CustomStringConvertible {
+        public var modules: Int
+        public var distinctAddresses: Int
+        /// Addresses that got a file:line (debug info found).
+        public var withLines: Int
+        /// Addresses that got at least a function name.
+        public var withFunctions: Int
+        public var seconds: Double
+
+        public var description: String {
+            String(format: "%d distinct addresses in %d modules: %.3f s (%d with file:line, %d with a function)",
+                   distinctAddresses, modules, seconds, withLines, withFunctions)
+        }
+    }
+
+    /// Shared libraries of the system and the Swift toolchain, up to `count`, the C library (which has
+    /// separate debug info here) first.
+    public static func defaultLibraries(count: Int = 30) -> [String] {
+        var result: [String] = []
+        let fileManager = FileManager.default
+        for path in ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6",
+                     "/lib/x86_64-linux-gnu/libm.so.6", "/lib/x86_64-linux-gnu/libdw.so.1",
+                     "/lib/x86_64-linux-gnu/libelf.so.1"] where fileManager.fileExists(atPath: path) {
+            result.append(path)
+        }
+        for directory in ["/opt/swift/usr/lib/swift/linux", "/usr/lib/x86_64-linux-gnu"] {
+            let names = ((try? fileManager.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+            for name in names where name.hasSuffix(".so") || name.contains(".so.") {
+                guard result.count < count else { return result }
+                let path = directory + "/" + name
+                if !result.contains(path), (try? executableSegments(of: path))?.isEmpty == false { result.append(path) }
+            }
+        }
+        return Array(result.prefix(count))
+    }
+
+    /// The PT_LOAD segments of an ELF file: (virtual address, memory size, flags).
+    static func executableSegments(of path: String) throws -> [(vaddr: UInt64, size: UInt64, flags: UInt32)] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AnalysisError("\(path): cannot be opened") }
+        defer { close(fd) }
+        elf_version(UInt32(EV_CURRENT))
+        guard let elf = elf_begin(fd, ELF_C_READ, nil) else { throw AnalysisError("\(path): not an ELF file") }
+        defer { elf_end(elf) }
+        var count = 0
+        guard elf_getphdrnum(elf, &count) == 0 else { throw AnalysisError("\(path): no program headers") }
+        var segments: [(vaddr: UInt64, size: UInt64, flags: UInt32)] = []
+        for index in 0..<count {
+            var header = GElf_Phdr()
+            guard gelf_getphdr(elf, Int32(index), &header) != nil, header.p_type == UInt32(PT_LOAD) else { continue }
+            segments.append((header.p_vaddr, header.p_memsz, header.p_flags))
+        }
+        return segments
+    }
+
+    /// A raw snapshot whose stacks hold `distinctAddresses` different return addresses spread over the
+    /// executable segments of `libraries`, in stacks of `depth` frames.
+    public static func syntheticSnapshot(libraries: [String], distinctAddresses: Int, depth: Int = 16) throws -> RawSnapshot {
+        var modules: [ModuleRecord] = []
+        var executable: [(start: UInt64, size: UInt64)] = []
+        for (index, path) in libraries.enumerated() {
+            let bias = 0x7f00_0000_0000 + UInt64(index) * 0x1000_0000
+            let segments = try executableSegments(of: path)
+            modules.append(ModuleRecord(
+                loadBias: bias, path: path,
+                segments: segments.map { .init(start: bias + $0.vaddr, size: $0.size, flags: $0.flags) }))
+            for segment in segments where segment.flags & 1 != 0 {
+                executable.append((bias + segment.vaddr, segment.size))
+            }
+        }
+        guard !executable.isEmpty else { throw AnalysisError("no executable segments in the given libraries") }
+        let perSegment = max(1, distinctAddresses / executable.count + 1)
+        var addresses: [UInt64] = []
+        addresses.reserveCapacity(distinctAddresses)
+        outer: for round in 0..<perSegment {
+            for segment in executable {
+                guard addresses.count < distinctAddresses else { break outer }
+                // Evenly spaced, never at the segment start (a return address follows a call).
+                let step = max(1, segment.size / UInt64(perSegment + 1))
+                addresses.append(segment.start + step * UInt64(round + 1) + 1)
+            }
+        }
+        var stacks: [StackRecord] = []
+        var index = 0
+        while index < addresses.count {
+            let frames = Array(addresses[index..<min(index + depth, addresses.count)])
+            stacks.append(StackRecord(frames: frames, liveBytes: 64, liveBlocks: 1, totalAllocations: 1, totalBytes: 64))
+            index += depth
+        }
+        return RawSnapshot(header: SnapshotHeader(pid: 1, executable: libraries.first ?? ""), modules: modules,
+                           stacks: stacks)
+    }
+
+    /// Symbolizes the synthetic snapshot once, timing what `Snapshot.load` spends on symbolization.
+    public static func run(
+        libraries: [String] = defaultLibraries(), distinctAddresses: Int = 20_000,
+        symbolizer: Symbolizer = Symbolizer()
+    ) throws -> Result {
+        let raw = try syntheticSnapshot(libraries: libraries, distinctAddresses: distinctAddresses)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let table = symbolizer.symbolize(raw)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var withLines = 0, withFunctions = 0
+        for frames in table.framesByAddress.values {
+            if frames.last?.file != nil { withLines += 1 }
+            if frames.last?.function != nil { withFunctions += 1 }
+        }
+        return Result(modules: libraries.count, distinctAddresses: table.framesByAddress.count,
+                      withLines: withLines, withFunctions: withFunctions, seconds: seconds)
+    }
+}
