@@ -16,7 +16,11 @@ work="$(cd "$work" && pwd)"
 snapshots="$work/snapshots"
 rm -rf "$snapshots"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n$ %s\n' "$*"; }
+fi
 
 cc -g -O0 -o "$work/leaky_cache" "$examples/leaky_cache.c" -ldl
 

@@ -7,11 +7,12 @@ struct HeapSnapCommand: ParsableCommand {
         commandName: "heapsnap",
         abstract: "tracemalloc for native Linux processes: snapshot live heap memory, group it by file:line, diff it.",
         discussion: """
-            Run a program under the tracker, then look at its snapshots:
-              heapsnap run -- ./myprog args          (snapshots land in the working directory)
+            Examples:
+              heapsnap run -- ./myprog args
               heapsnap top myprog.4711.0002.heapsnap
               heapsnap diff myprog.4711.0001.heapsnap myprog.4711.0002.heapsnap
-            Or preload it yourself: LD_PRELOAD=$(heapsnap lib) ./myprog, and `heapsnap snap PID`.
+              heapsnap growth myprog.4711.*.heapsnap
+              LD_PRELOAD=$(heapsnap lib) ./myserver & heapsnap snap $!
             """,
         subcommands: [
             RunCommand.self, SnapCommand.self, TopCommand.self, DiffCommand.self, GrowthCommand.self,
@@ -34,6 +35,9 @@ struct HeapSnapCommand: ParsableCommand {
             fail(failure.description, status: failure.exitCode)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // Help, version and usage errors raised by argument-parser's own commands.
+            exit(withError: error)
         } catch {
             fail(oneLine(error), status: 1)
         }

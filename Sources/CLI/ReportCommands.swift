@@ -114,10 +114,7 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a symbolized, self-contained JSON snapshot (Docs/SNAPSHOT-JSON.md).",
-        discussion: """
-            The JSON file needs neither the binaries nor their debug info any more: top, diff, growth and
-            info read it like a .heapsnap file. Without -o it goes to standard output.
-            """
+        discussion: "The JSON file needs neither the binaries nor their debug info any more: top, diff, growth and info read it like a .heapsnap file. Without -o it goes to standard output."
     )
 
     enum ExportFormat: String, CaseIterable, ExpressibleByArgument { case json }

@@ -8,13 +8,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a program with the tracker preloaded, then summarize its final snapshot.",
-        discussion: """
-            The program's standard input, output and error are its own; heapsnap writes its summary to
-            stderr after the program ends and exits with the program's status (128+N if a signal N
-            killed it, 127 if it could not be started). A snapshot is written at exit, on the signal
-            (SIGUSR2 by default: `heapsnap snap PID`), every --interval seconds, at each new peak with
-            --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md).
-            """
+        discussion: "The program's standard input, output and error are its own; heapsnap writes its summary to stderr after the program ends and exits with the program's status (128+N if a signal N killed it, 127 if it could not be started). A snapshot is written at exit, on the signal (SIGUSR2 by default: `heapsnap snap PID`), every --interval seconds, at each new peak with --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md)."
     )
 
     @Option(help: ArgumentHelp("Folder for the snapshots (HEAPSNAP_DIR; default: the working directory).", valueName: "dir"))
@@ -50,6 +44,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
+        // The program's arguments are passed through untouched, so help has to be asked for before it.
+        if let first = command.first, first == "-h" || first == "--help" { throw CleanExit.helpRequest(self) }
         guard !programArguments.isEmpty else {
             throw ValidationError("Missing the program to run: heapsnap run [options] -- PROGRAM [ARGS...]")
         }

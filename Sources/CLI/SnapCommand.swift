@@ -7,11 +7,7 @@ struct SnapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snap",
         abstract: "Make a running traced process write a snapshot now, and print its path.",
-        discussion: """
-            The process must run with libheapsnap.so preloaded (heapsnap run, or LD_PRELOAD=$(heapsnap lib)).
-            heapsnap sends it HEAPSNAP_SIGNAL (SIGUSR2 by default) and waits for the new
-            <prog>.<pid>.<seq>.heapsnap file in its HEAPSNAP_DIR (or its working directory).
-            """
+        discussion: "The process must run with libheapsnap.so preloaded (heapsnap run, or LD_PRELOAD=$(heapsnap lib)). heapsnap sends it HEAPSNAP_SIGNAL (SIGUSR2 by default) and waits for the new <prog>.<pid>.<seq>.heapsnap file in its HEAPSNAP_DIR (or its working directory)."
     )
 
     @Argument(help: "Process id of the traced process.") var pid: Int32

@@ -121,7 +121,8 @@ public struct StatisticsReport: Sendable {
         self.groupBy = groupBy
         self.cumulative = cumulative
         snapshots = [old.info, new.info]
-        entries = differences.filter { $0.size > 0 || $0.count > 0 || $0.sizeDiff != 0 || $0.countDiff != 0 }.map {
+        // A diff lists what changed; groups that stayed the same are in the totals only.
+        entries = differences.filter { $0.sizeDiff != 0 || $0.countDiff != 0 }.map {
             ReportEntry(
                 key: $0.key, site: $0.site, traceback: $0.traceback, size: $0.size, count: $0.count,
                 sizeDiff: $0.sizeDiff, countDiff: $0.countDiff)

@@ -34,8 +34,8 @@ public struct TextReport {
         let locations = shown.map { siteText($0.site, group: report.groupBy) + ":" }
         let columns = shown.map { valueColumns($0, kind: report.kind) }
         let rankWidth = "#\(shown.count)".count
-        // Long locations would push every line far right: align only up to a sensible width.
-        let locationWidth = min(locations.map(\.count).max() ?? 0, 72)
+        // One very long location must not push every other line far right: align on those that fit.
+        let locationWidth = locations.map(\.count).filter { $0 <= 72 }.max() ?? 0
         let columnWidths = (0..<(columns.map(\.count).max() ?? 0)).map { index in
             columns.map { index < $0.count ? $0[index].count : 0 }.max() ?? 0
         }
@@ -65,8 +65,8 @@ public struct TextReport {
     }
 
     private func header(_ report: StatisticsReport) -> String {
-        let group = noun(report.groupBy, 2) + (report.cumulative ? " (cumulative)" : "")
         let shownCount = report.shown.count
+        let group = noun(report.groupBy, shownCount) + (report.cumulative ? " (cumulative)" : "")
         let total = report.total
         var totals = "\(SizeFormat.string(total.size))"
         if let diff = total.sizeDiff { totals += " (\(SizeFormat.string(diff, signed: true)))" }
@@ -83,7 +83,7 @@ public struct TextReport {
             let span = "\(displayName(report.snapshots[0])) to \(displayName(report.snapshots[1]))"
             text = shownCount == 0
                 ? "No differences from \(span): \(totals)"
-                : "Top \(shownCount) differences by \(noun(report.groupBy, 1))"
+                : "Top \(shownCount) \(shownCount == 1 ? "difference" : "differences") by \(noun(report.groupBy, 1))"
                     + (report.cumulative ? " (cumulative)" : "") + " from \(span): \(totals)"
         case .growth:
             let series = report.snapshots
