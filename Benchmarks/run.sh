@@ -78,8 +78,8 @@ if [[ $skip != *" churn "* ]]; then
                 plain) timed "${args[@]}" ;;
                 floor) timed env LD_PRELOAD="$work/libunwind_floor.so" "${args[@]}" ;;
                 heapsnap)
-                    rm -rf "$work/churn-snapshots" && mkdir -p "$work/churn-snapshots"
-                    timed env LD_PRELOAD="$lib" HEAPSNAP_DIR="$work/churn-snapshots" "${args[@]}" ;;
+                    rm -rf "$work/churn-snapshots-$threads" && mkdir -p "$work/churn-snapshots-$threads"
+                    timed env LD_PRELOAD="$lib" HEAPSNAP_DIR="$work/churn-snapshots-$threads" "${args[@]}" ;;
                 heaptrack)
                     rm -f "$work"/heaptrack.churn.*
                     timed heaptrack -o "$work/heaptrack.churn" "${args[@]}" ;;
@@ -145,6 +145,18 @@ if [[ $skip != *" churn "* ]]; then
                     t, h, g, h / g, h <= g / 2 ? "MET" : "MISSED"
             }
         }' "$results/runs"
+
+    # Proof that heapsnap recorded every allocation: its exit snapshot of the last round, as the CLI reads it.
+    if [[ -x $cli ]]; then
+        for threads in $thread_counts; do
+            for file in "$work/churn-snapshots-$threads"/*.heapsnap; do
+                [[ -f $file ]] || continue
+                echo "heapsnap's exit snapshot, $threads thread(s):" \
+                    $("$cli" info "$file" 2>&1 | grep -E '^(Allocations|Stacks)' | tr -s ' ' | paste -sd';' - | sed 's/;/; /')
+            done
+            rm -rf "$work/churn-snapshots-$threads"
+        done
+    fi
 
     # Tracker memory: total with the live set full, and per live block — the marginal cost, from a
     # second run with ten times the live set (same stacks), so the stack table is not counted per block.
