@@ -158,6 +158,11 @@ if [[ $skip != *" churn "* ]]; then
         done
     fi
 
+    for threads in $thread_counts; do
+        recorded=$(sed -n 's/^[[:space:]]*allocations:[[:space:]]*\([0-9]*\).*/\1/p' "$results/$threads-heaptrack-$repeat.log" 2>/dev/null)
+        [[ -n $recorded ]] && echo "heaptrack's own count, $threads thread(s): $recorded allocations"
+    done
+
     # Tracker memory: total with the live set full, and per live block — the marginal cost, from a
     # second run with ten times the live set (same stacks), so the stack table is not counted per block.
     tb_small=$(awk '$1 == 1 && $2 == "heapsnap" { print $7 }' "$results/runs" | median)
