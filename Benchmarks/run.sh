@@ -39,7 +39,7 @@ field() { sed -n "s/.*[ :]$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -1; } # key=value 
 echo "== building the workloads into $work"
 CFLAGS="-O2 -g -fno-omit-frame-pointer -Wall -Wextra"
 gcc $CFLAGS -pthread -o "$work/churn" "$here/churn.c" -ldl || fail "cannot build churn"
-gcc $CFLAGS -o "$work/snapshot_pause" "$here/snapshot_pause.c" -ldl || fail "cannot build snapshot_pause"
+gcc $CFLAGS -pthread -o "$work/snapshot_pause" "$here/snapshot_pause.c" -ldl || fail "cannot build snapshot_pause"
 gcc $CFLAGS -fPIC -shared -o "$work/libunwind_floor.so" "$here/unwind_floor.c" -ldl ||
     fail "cannot build the unwind-only preload"
 
@@ -193,21 +193,22 @@ if [[ $skip != *" pause "* ]]; then
     echo
     echo "== snapshot pause: 1,000,000 live blocks from 256 stacks, median of $repeat"
     for traces in 0 1; do
-        pauses="" size=""
+        pauses="" stalls="" size=""
         for ((run = 1; run <= repeat; run++)); do
             dir=$work/pause-snapshots
             rm -rf "$dir" && mkdir -p "$dir"
             log=$work/pause.log
             if HEAPSNAP_DIR="$dir" HEAPSNAP_TRACES=$traces LD_PRELOAD="$lib" \
                 "$work/snapshot_pause" 1000000 "$dir/pause.heapsnap" >"$log" 2>&1; then
-                pauses="$pauses $(field pause_ms "$log")" size=$(field file_bytes "$log")
+                pauses="$pauses $(field pause_ms "$log")" stalls="$stalls $(field other_thread_stall_ms "$log")"
+                size=$(field file_bytes "$log")
             else
                 echo "   HEAPSNAP_TRACES=$traces run $run FAILED: $(tail -1 "$log")"
             fi
         done
         rm -rf "$dir"
-        [[ -n $pauses ]] && printf '   HEAPSNAP_TRACES=%s: %7.1f ms pause (runs:%s ms), file %.1f MiB\n' \
-            "$traces" "$(echo "$pauses" | median)" "$pauses" "$(calc "$size / 1048576")"
+        [[ -n $pauses ]] && printf '   HEAPSNAP_TRACES=%s: %6.1f ms in heapsnap_snapshot() (runs:%s), another thread stalled %.1f ms (runs:%s), file %.1f MiB\n' \
+            "$traces" "$(echo "$pauses" | median)" "$pauses" "$(echo "$stalls" | median)" "$stalls" "$(calc "$size / 1048576")"
     done
 fi
 
