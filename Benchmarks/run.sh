@@ -25,6 +25,10 @@ repeat=${BENCH_REPEAT:-3}
 thread_counts=${BENCH_THREADS:-1 2}
 skip=" ${BENCH_SKIP:-} "
 
+# Everything printed is also kept in WORK_DIR/results.txt.
+exec > >(tee "$work/results.txt") 2>&1
+tee_pid=$!
+trap 'exec >&- 2>&-; wait "$tee_pid"' EXIT # let tee finish before make prints anything else
 fail() { echo "bench: $*" >&2; exit 1; }
 [[ -f "$lib" ]] || fail "$1: no such library (run \`make lib\` first)"
 [[ -x /usr/bin/time ]] || fail "GNU time (/usr/bin/time) is missing: apt-get install time"
