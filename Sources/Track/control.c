@@ -187,6 +187,20 @@ static void parse_config(bool report) {
     }
 }
 
+/* Snapshots go where the program started, even if it changes directory later (daemons chdir to /). */
+static void anchor_directory(void) {
+    if (hs_config.dir[0] == '/') return;
+    char absolute[sizeof hs_config.dir];
+    if (!getcwd(absolute, sizeof absolute - 64)) return;
+    size_t at = strlen(absolute), n = strlen(hs_config.dir);
+    if (n) {
+        if (at + 1 + n >= sizeof absolute) return;
+        absolute[at++] = '/';
+        memcpy(absolute + at, hs_config.dir, n + 1);
+    }
+    memcpy(hs_config.dir, absolute, strlen(absolute) + 1);
+}
+
 static void read_identity(void) {
     hs_pid = getpid();
     hs_start_ns = hs_realtime_ns();
@@ -306,6 +320,14 @@ static bool open_wake_pipe(void) {
     if (wake_pipe[1] >= 0) close(wake_pipe[1]);
     wake_pipe[0] = wake_pipe[1] = -1;
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+    /* out of the low numbers a program may expect open() to hand back (e.g. after closing stdin) */
+    for (int i = 0; i < 2; i++) {
+        int high = fcntl(wake_pipe[i], F_DUPFD_CLOEXEC, 100);
+        if (high >= 0) {
+            close(wake_pipe[i]);
+            wake_pipe[i] = high;
+        }
+    }
     struct stat st;
     if (fstat(wake_pipe[1], &st) != 0) return false;
     wake_device = st.st_dev;
@@ -358,6 +380,7 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     hs_in_tracker = 1;
     if (atomic_load(&hs_state) == 0) hs_early_init();
     parse_config(true);
+    anchor_directory();
     if (!hs_exe_path[0]) read_identity();
     hs_unwind_init();
     hs_modules_refresh();

@@ -81,7 +81,7 @@ struct hs_live_entry {
     uint32_t domain;
 };
 
-#define HS_SHARDS 128
+#define HS_SHARDS 256 /* 32 groups of 8, see shard_of */
 struct hs_shard {
     pthread_mutex_t lock;
     struct hs_live_entry *slots;

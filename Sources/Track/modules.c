@@ -87,7 +87,7 @@ static int refresh_one(struct dl_phdr_info *info, size_t size, void *data) {
     bool is_vdso = state->vdso &&
                    (uintptr_t)info->dlpi_phdr == state->vdso + ((const ElfW(Ehdr) *)state->vdso)->e_phoff;
     const char *name = info->dlpi_name ? info->dlpi_name : "";
-    char resolved[HS_PATH_MAX];
+    static char resolved[HS_PATH_MAX]; /* static: refreshes run under hs_modules_lock, stacks may be small */
     if (is_main && hs_exe_path[0]) {
         name = hs_exe_path;
     } else if (name[0] && name[0] != '/' && !is_vdso && realpath(name, resolved)) {

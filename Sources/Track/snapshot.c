@@ -18,6 +18,7 @@ pthread_mutex_t hs_snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic uint32_t hs_sequence;
 _Atomic uint64_t hs_last_peak_snapshot;
 static bool peak_file_is_ours; /* the rolling peak file may replace only its own earlier version */
+static bool finished;          /* the exit snapshot has been taken */
 static bool peak_failure_reported;
 
 /* ---------------------------------------------------------------- CRC-32 (slicing by 8) */
@@ -346,7 +347,8 @@ static char last_path[HS_PATH_MAX]; /* for the error message */
 
 static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
     append(last_path, 0, path);
-    char temporary[HS_PATH_MAX];
+    static char temporary[HS_PATH_MAX]; /* static, like every buffer here: snapshots run under
+                                         * hs_snapshot_lock, sometimes on a user thread's small stack */
     size_t at = append(temporary, 0, path);
     at = append(temporary, at, ".tmp.");
     append_number(temporary, at, (uint64_t)hs_pid, 1);
@@ -397,7 +399,7 @@ static bool exists(const char *path) {
 }
 
 static int write_default(struct capture *c, enum hs_trigger trigger) {
-    char path[HS_PATH_MAX];
+    static char path[HS_PATH_MAX];
     for (int attempt = 0; attempt < 10000; attempt++) {
         uint32_t sequence = atomic_fetch_add(&hs_sequence, 1) + 1;
         default_name(path, NULL, sequence);
@@ -424,6 +426,10 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         pthread_mutex_lock(&hs_snapshot_lock);
     }
     int rc = 0, err = 0;
+    /* After the exit snapshot only the program itself may ask for more: a signal, interval or peak
+     * snapshot started now could be cut off by _exit and leave its temporary file behind. */
+    if (finished && trigger != HS_API) goto done;
+    if (trigger == HS_EXIT) finished = true;
     if (trigger == HS_PEAK) {
         uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
         if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
@@ -439,7 +445,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         goto done;
     }
     if (trigger == HS_PEAK) {
-        char peak_path[HS_PATH_MAX];
+        static char peak_path[HS_PATH_MAX];
         default_name(peak_path, "peak", 0);
         rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
         if (rc == 0) peak_file_is_ours = true;
@@ -477,6 +483,7 @@ void hs_snapshot_after_fork_child(void) {
     atomic_store(&hs_last_peak_snapshot, atomic_load(&hs_current_bytes));
     peak_file_is_ours = false;
     peak_failure_reported = false;
+    finished = false;
 }
 
 EXPORT int heapsnap_snapshot(const char *path) { return hs_take_snapshot(HS_API, path, false); }

@@ -118,6 +118,34 @@ final class TrackerTests: XCTestCase {
         // is freed by glibc when each thread exits)
     }
 
+    func testAMillionLiveBlocks() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/million.heapsnap"
+        let result = try runTracked("track_million", [path], environment: ["HEAPSNAP_TRACES": "1"], directory: dir)
+        let milliseconds = try XCTUnwrap(Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertLessThan(milliseconds, 2000, "a snapshot of a million blocks with traces")
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_million"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        let sites = snapshot.stacks(allocatedIn: try symbols.function("million_site"))
+        XCTAssertEqual(sites.count, 16, "one stack per recursion depth")
+        XCTAssertEqual(SiteTotals(sites), SiteTotals(liveBytes: 32_000_000, liveBlocks: 1_000_000, totalAllocations: 1_000_000, totalBytes: 32_000_000))
+        let traces = try XCTUnwrap(snapshot.traces)
+        XCTAssertEqual(UInt64(traces.count), snapshot.header.liveBlocks)
+        let siteIndices = Set(snapshot.stacks.indices.filter { sites.contains(snapshot.stacks[$0]) }.map(UInt32.init))
+        XCTAssertEqual(traces.filter { siteIndices.contains($0.stack) }.count, 1_000_000)
+    }
+
+    func testConcurrentSnapshotRequests() throws {
+        let dir = try TemporaryDirectory()
+        try runTracked("track_snapstorm", environment: ["HEAPSNAP_INTERVAL": "0.01"], directory: dir)
+        let snapshots = try dir.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertEqual(snapshots.filter { $0.header.trigger == .api }.count, 40)
+        XCTAssertEqual(snapshots.filter { $0.header.trigger == .exit }.count, 1)
+        XCTAssertEqual(snapshots.map(\.header.sequence).sorted(), Array(1...UInt32(snapshots.count)))
+        for snapshot in snapshots { assertConsistent(snapshot) }
+    }
+
     func testForkChildTracksIntoItsOwnFiles() throws {
         let dir = try TemporaryDirectory()
         let result = try runTracked("track_fork", directory: dir)
@@ -309,6 +337,11 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(widgets.map(\.liveBytes), [4800])
         XCTAssertEqual(try site(snapshot, symbols, "_Z10make_arrayv"), SiteTotals(liveBytes: 1000, liveBlocks: 1, totalAllocations: 1, totalBytes: 1000))
         XCTAssertEqual(try site(snapshot, symbols, "_Z12churn_deletev"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 50, totalBytes: 2400))
+        // libstdc++ allocates its exception emergency pool in its own constructor, which runs before the
+        // tracker's: that block is still tracked, with the direct caller as its (truncated) stack.
+        let libstdcxx = try XCTUnwrap(snapshot.modules.first { $0.path.contains("libstdc++") })
+        let early = snapshot.stacks.filter { $0.frames.count == 1 && $0.isTruncated && libstdcxx.contains($0.frames[0]) }
+        XCTAssertEqual(early.map(\.liveBlocks), [1])
     }
 
     func testSwiftObjectsReachTheTracker() throws {
@@ -423,6 +456,22 @@ final class TrackerConfigurationTests: XCTestCase {
         XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("heapsnap: HEAPSNAP_") }, result.stderr)
         let snapshot = try RawSnapshot(contentsOf: dir.files()[0])
         XCTAssertEqual(snapshot.header.maxFrames, 64)
+    }
+
+    func testSnapshotsGoWhereTheProgramStarted() throws {
+        let dir = try TemporaryDirectory()
+        let elsewhere = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path + "/out", withIntermediateDirectories: false)
+        // no HEAPSNAP_DIR: the starting working directory
+        var result = try runProcess(try TestPaths.program("track_chdir"), [elsewhere.path], preload: true, directory: dir.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(dir.files().count, 1)
+        // a relative HEAPSNAP_DIR: relative to the starting working directory
+        result = try runProcess(try TestPaths.program("track_chdir"), [elsewhere.path], environment: ["HEAPSNAP_DIR": "out"],
+                                preload: true, directory: dir.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter { $0.hasSuffix(".heapsnap") }.count, 1)
+        XCTAssertEqual(elsewhere.files(), [])
     }
 
     func testUnwritableFolderIsReportedNotFatal() throws {
