@@ -150,7 +150,8 @@ if [[ $skip != *" churn "* ]]; then
                 h = added[t, "heapsnap"]; g = added[t, "heaptrack"]
                 printf "   %s thread(s): heapsnap %.0f ns, heaptrack %.0f ns per allocation: %.2f of heaptrack, %s\n",
                     t, h, g, h / g, h <= g / 2 ? "MET" : "MISSED"
-                printf "      (against heaptrack'"'"'s in-program share alone, %.0f ns: %.2f)\n", inprogram[t], h / inprogram[t]
+                if (inprogram[t] > 0)
+                    printf "      (against heaptrack'"'"'s in-program share alone, %.0f ns: %.2f)\n", inprogram[t], h / inprogram[t]
             }
         }' "$results/runs"
 
