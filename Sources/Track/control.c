@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,6 +218,27 @@ static void read_identity(void) {
     }
 }
 
+/* HEAPSNAP_ONLY=name[,name...]: track only programs whose executable's or argv[0]'s basename is
+ * listed; every other process (children of a traced shell script, say) stays dormant. */
+static bool name_listed(const char *list, const char *name) {
+    if (!name || !*name) return false;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = p;
+        while (*end && *end != ',') end++;
+        if ((size_t)(end - p) == n && memcmp(p, name, n) == 0) return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+static bool selected(bool libc_ready) {
+    const char *only = __environ ? getenv("HEAPSNAP_ONLY") : NULL;
+    if (!only || !*only) return true;
+    if (name_listed(only, hs_program)) return true;
+    return libc_ready && name_listed(only, program_invocation_short_name);
+}
+
 /* The first hook call of the process lands here, possibly before libc's own constructor has run;
  * the environment is read again, definitively, in our constructor. */
 void hs_early_init(void) {
@@ -226,25 +248,31 @@ void hs_early_init(void) {
     hs_in_tracker = 1;
     if (__environ) parse_config(false);
     read_identity();
-    atomic_store_explicit(&hs_state, 2, memory_order_release);
+    atomic_store_explicit(&hs_state, selected(false) ? 2 : 3, memory_order_release);
     hs_in_tracker = guard;
 }
 
 /* ---------------------------------------------------------------- the tracker thread */
 
 static int wake_pipe[2] = {-1, -1};
-static dev_t wake_device;
-static ino_t wake_inode;
+static dev_t wake_device, wake_read_device;
+static ino_t wake_inode, wake_read_inode;
+
+/* The program may have closed our descriptor and reused its number for a file of its own. */
+static bool still_ours(int fd, dev_t device, ino_t inode) {
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == device && st.st_ino == inode;
+}
 static _Atomic int thread_running;
 
 static void on_signal(int sig) {
     int saved = errno;
     /* A program that closes every descriptor (daemons do) may have reused the number for a file of
      * its own: write only into the pipe we made. fstat is async-signal-safe. */
-    struct stat st;
-    if (fstat(wake_pipe[1], &st) == 0 && st.st_dev == wake_device && st.st_ino == wake_inode) {
+    if (still_ours(wake_pipe[1], wake_device, wake_inode)) {
         char byte = 1;
-        if (write(wake_pipe[1], &byte, 1) < 0) { /* full pipe: a snapshot is pending anyway */
+        /* MSG_NOSIGNAL: if the program closed the reading end, no SIGPIPE kills it */
+        if (send(wake_pipe[1], &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) { /* full: one is pending */
         }
     }
     errno = saved;
@@ -267,7 +295,8 @@ static void *tracker_thread(void *unused) {
         }
         if (!watch_pipe) pfd.fd = -1;
         int ready = ppoll(&pfd, 1, timeout_ptr, NULL);
-        if (ready > 0 && (pfd.revents & (POLLNVAL | POLLERR | POLLHUP))) {
+        if (ready > 0 && ((pfd.revents & (POLLNVAL | POLLERR | POLLHUP)) ||
+                          !still_ours(wake_pipe[0], wake_read_device, wake_read_inode))) {
             watch_pipe = false; /* the program closed our pipe: no more signal snapshots */
             if (!interval) return NULL;
         } else if (ready > 0 && (pfd.revents & POLLIN)) {
@@ -319,7 +348,10 @@ static bool open_wake_pipe(void) {
     if (wake_pipe[0] >= 0) close(wake_pipe[0]);
     if (wake_pipe[1] >= 0) close(wake_pipe[1]);
     wake_pipe[0] = wake_pipe[1] = -1;
-    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+    /* a socket pair, not a pipe, so that the signal handler can send with MSG_NOSIGNAL */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, wake_pipe) != 0) return false;
+    shutdown(wake_pipe[0], SHUT_WR);
+    shutdown(wake_pipe[1], SHUT_RD);
     /* out of the low numbers a program may expect open() to hand back (e.g. after closing stdin) */
     for (int i = 0; i < 2; i++) {
         int high = fcntl(wake_pipe[i], F_DUPFD_CLOEXEC, 100);
@@ -328,10 +360,12 @@ static bool open_wake_pipe(void) {
             wake_pipe[i] = high;
         }
     }
-    struct stat st;
-    if (fstat(wake_pipe[1], &st) != 0) return false;
+    struct stat st, read_st;
+    if (fstat(wake_pipe[1], &st) != 0 || fstat(wake_pipe[0], &read_st) != 0) return false;
     wake_device = st.st_dev;
     wake_inode = st.st_ino;
+    wake_read_device = read_st.st_dev;
+    wake_read_inode = read_st.st_ino;
     return true;
 }
 
@@ -379,6 +413,12 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     int guard = hs_in_tracker;
     hs_in_tracker = 1;
     if (atomic_load(&hs_state) == 0) hs_early_init();
+    if (!selected(true)) {
+        atomic_store(&hs_state, 3); /* dormant: every call goes straight to glibc, no files */
+        hs_in_tracker = guard;
+        return;
+    }
+    atomic_store(&hs_state, 2);
     parse_config(true);
     anchor_directory();
     if (!hs_exe_path[0]) read_identity();

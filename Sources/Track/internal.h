@@ -29,7 +29,8 @@ extern struct hs_config hs_config;
  * underneath (libunwind, dlopen, dlsym) goes straight to glibc, untracked. */
 extern __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 
-/* 0 before the first hook call, 1 while reading the environment, 2 when tracking. */
+/* 0 before the first hook call, 1 while reading the environment, 2 when tracking, 3 dormant
+ * (HEAPSNAP_ONLY does not list this program). */
 extern _Atomic int hs_state;
 void hs_early_init(void);
 

@@ -36,10 +36,21 @@ static size_t module_count, module_capacity;
 static struct hs_arena module_arena;
 char hs_exe_path[HS_PATH_MAX];
 
+/* A note segment is read only if a PT_LOAD maps it: odd binaries have notes that are not loaded. */
+static bool mapped(struct dl_phdr_info *info, ElfW(Addr) vaddr, ElfW(Xword) size) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr && vaddr - ph->p_vaddr <= ph->p_filesz &&
+            size <= ph->p_filesz - (vaddr - ph->p_vaddr))
+            return true;
+    }
+    return false;
+}
+
 static void read_build_id(struct dl_phdr_info *info, struct module *m) {
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE) continue;
+        if (ph->p_type != PT_NOTE || !mapped(info, ph->p_vaddr, ph->p_memsz)) continue;
         const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
         const unsigned char *end = p + ph->p_memsz;
         size_t align = ph->p_align == 8 ? 8 : 4;

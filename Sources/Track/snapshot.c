@@ -358,6 +358,7 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
     }
     int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
+    fchmod(fd, 0600); /* exactly 0600 whatever the umask: the owner must be able to read it back */
     if (!write_buffer && !(write_buffer = hs_map(WRITE_BUFFER_SIZE))) {
         close(fd);
         unlink(temporary);
@@ -416,6 +417,11 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     hs_in_tracker = 1;
     int saved_errno = errno;
     if (atomic_load_explicit(&hs_state, memory_order_acquire) == 0) hs_early_init();
+    if (atomic_load_explicit(&hs_state, memory_order_acquire) == 3) {
+        hs_in_tracker = guard;
+        errno = ENOTSUP; /* dormant: HEAPSNAP_ONLY does not list this program */
+        return -1;
+    }
     if (try_only) {
         if (pthread_mutex_trylock(&hs_snapshot_lock) != 0) {
             hs_in_tracker = guard;

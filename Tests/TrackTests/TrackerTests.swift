@@ -63,6 +63,11 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(snapshot.mainModule?.buildID.map { String(format: "%02x", $0) }.joined(), buildID)
         XCTAssertTrue(snapshot.modules.contains { $0.path.hasSuffix("/libc.so.6") && !$0.wasUnloaded })
         XCTAssertEqual(snapshot.modules.filter(\.isVDSO).map(\.path), ["linux-vdso.so.1"])
+        for module in snapshot.modules {
+            XCTAssertFalse(module.buildID.isEmpty, "\(module.path) has a GNU build-id on this system")
+            XCTAssertTrue(module.segments.contains { $0.isExecutable }, module.path)
+            XCTAssertTrue(module.isVDSO || module.path.hasPrefix("/"), module.path)
+        }
 
         // The exit snapshot: the default name, sequence 2, the big block gone.
         let exitPath = dir.path + "/track_basic.\(snapshot.header.pid).0002.heapsnap"
@@ -146,6 +151,28 @@ final class TrackerTests: XCTestCase {
         for snapshot in snapshots { assertConsistent(snapshot) }
     }
 
+    func testTracesListEveryLiveBlockExactly() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/addresses.heapsnap"
+        let result = try runTracked("track_addresses", [path], environment: ["HEAPSNAP_TRACES": "1"], directory: dir)
+        let expected = result.stdout.split(separator: "\n").map { line -> (UInt64, UInt64) in
+            let parts = line.split(separator: " ")
+            return (UInt64(parts[0])!, UInt64(parts[1])!)
+        }
+        XCTAssertEqual(expected.count, 4)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_addresses"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        let site = snapshot.stacks(allocatedIn: try symbols.function("address_site"))
+        XCTAssertEqual(site.count, 1)
+        let siteIndex = try XCTUnwrap(snapshot.stacks.firstIndex(of: site[0]))
+        let traces = try XCTUnwrap(snapshot.traces).filter { $0.stack == UInt32(siteIndex) }
+        XCTAssertEqual(traces.map(\.address).sorted(), expected.map(\.0).sorted())
+        for (address, size) in expected {
+            XCTAssertEqual(traces.first { $0.address == address }?.size, size)
+        }
+        XCTAssertEqual(SiteTotals(site), SiteTotals(liveBytes: 11 + 12 + 14 + 15, liveBlocks: 4, totalAllocations: 5, totalBytes: 65))
+    }
+
     func testForkChildTracksIntoItsOwnFiles() throws {
         let dir = try TemporaryDirectory()
         let result = try runTracked("track_fork", directory: dir)
@@ -213,7 +240,9 @@ final class TrackerTests: XCTestCase {
 
     func testSignalTriggersASnapshot() throws {
         let symbols = try ProgramSymbols(program: try TestPaths.program("track_signal"))
-        for (setting, signal) in [(nil, SIGUSR2), ("USR1", SIGUSR1), ("SIGUSR1", SIGUSR1), ("\(SIGHUP)", SIGHUP)] as [(String?, Int32)] {
+        // (glibc's SIGRTMIN is 34: it keeps 32 and 33 for itself)
+        for (setting, signal) in [(nil, SIGUSR2), ("USR1", SIGUSR1), ("SIGUSR1", SIGUSR1), ("\(SIGHUP)", SIGHUP),
+                                  ("sigrtmin+3", 37)] as [(String?, Int32)] {
             let dir = try TemporaryDirectory()
             var env: [String: String] = [:]
             if let setting { env["HEAPSNAP_SIGNAL"] = setting }
@@ -232,6 +261,14 @@ final class TrackerTests: XCTestCase {
                                     environment: ["HEAPSNAP_SIGNAL": "none", "HEAPSNAP_DIR": dir.path], preload: true)
         XCTAssertTrue(result.terminatedBySignal)
         XCTAssertEqual(result.status, SIGUSR2)
+    }
+
+    func testProgramThatClosesTheTrackersDescriptorsSurvives() throws {
+        let dir = try TemporaryDirectory()
+        let result = try runTracked("track_closefds", directory: dir)
+        XCTAssertEqual(result.stdout, "alive\n")
+        let snapshots = try dir.files().map { try RawSnapshot(contentsOf: $0) }
+        XCTAssertEqual(snapshots.map(\.header.trigger), [.exit], "no snapshot from a descriptor that is not ours")
     }
 
     func testIntervalSnapshots() throws {
@@ -472,6 +509,30 @@ final class TrackerConfigurationTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter { $0.hasSuffix(".heapsnap") }.count, 1)
         XCTAssertEqual(elsewhere.files(), [])
+    }
+
+    func testOnlyListedProgramsAreTracked() throws {
+        let dir = try TemporaryDirectory()
+        let leak = try TestPaths.program("track_leak")
+        let script = "ls / > /dev/null; \(leak); echo done"
+        var result = try runProcess("/bin/sh", ["-c", script], environment: ["HEAPSNAP_ONLY": "nothing,track_leak", "HEAPSNAP_DIR": dir.path],
+                                    preload: true, directory: dir.path)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.stdout, "done\n")
+        XCTAssertEqual(dir.files().map { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("track_leak.") }, [true])
+        // argv[0]'s name counts too
+        let other = try TemporaryDirectory()
+        result = try runProcess("/bin/bash", ["-c", "exec -a renamed \(leak)"],
+                                environment: ["HEAPSNAP_ONLY": "renamed", "HEAPSNAP_DIR": other.path], preload: true, directory: other.path)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(other.files().map { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("track_leak.") }, [true])
+        // a dormant program that asks for a snapshot is told so
+        let dormant = try TemporaryDirectory()
+        result = try runProcess(try TestPaths.program("track_basic"), [dormant.path + "/x.heapsnap"],
+                                environment: ["HEAPSNAP_ONLY": "track_leak", "HEAPSNAP_DIR": dormant.path], preload: true)
+        XCTAssertEqual(result.status, 5)
+        XCTAssertTrue(result.stderr.contains("Operation not supported"), result.stderr)
+        XCTAssertEqual(dormant.files(), [])
     }
 
     func testUnwritableFolderIsReportedNotFatal() throws {
