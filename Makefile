@@ -59,8 +59,11 @@ debug: deps $(LIB)
 PROGRAM_C     := $(patsubst Tests/Programs/%.c,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.c))
 PROGRAM_CXX   := $(patsubst Tests/Programs/%.cpp,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.cpp))
 PROGRAM_SWIFT := $(patsubst Tests/Programs/%.swift,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.swift))
+# Rust programs only where a Rust toolchain is installed; their tests skip without it.
+RUSTC         ?= $(shell command -v rustc 2>/dev/null)
+PROGRAM_RUST  := $(if $(RUSTC),$(patsubst Tests/Programs/%.rs,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.rs)))
 
-programs: $(PROGRAM_C) $(PROGRAM_CXX) $(PROGRAM_SWIFT)
+programs: $(PROGRAM_C) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST)
 
 $(PROGRAMS)/%: Tests/Programs/%.c | deps
 	@mkdir -p $(@D)
@@ -71,6 +74,9 @@ $(PROGRAMS)/%: Tests/Programs/%.cpp | deps
 $(PROGRAMS)/%: Tests/Programs/%.swift | deps
 	@mkdir -p $(@D)
 	$(SWIFTC) -g -Onone -o $@ $<
+$(PROGRAMS)/%: Tests/Programs/%.rs
+	@mkdir -p $(@D)
+	$(RUSTC) -g -C opt-level=0 -o $@ $<
 
 TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS))
 

@@ -1,5 +1,7 @@
 // Demangling: Rust legacy and v0 (our own), C++ and Swift (the runtimes' demanglers).
+import Foundation
 import HeapSnap
+import TestSupport
 import XCTest
 
 final class RustDemanglerTests: XCTestCase {
@@ -79,5 +81,26 @@ final class RuntimeDemanglerTests: XCTestCase {
         XCTAssertEqual(Demangler.demangle("main"), "main")
         XCTAssertEqual(Demangler.demangle("g_malloc0"), "g_malloc0")
         XCTAssertEqual(Demangler.demangle("_Zgarbage"), "_Zgarbage")
+    }
+}
+
+final class RealRustSymbolTests: XCTestCase {
+    /// Every v0 and legacy symbol rustc put into a real binary (std included) demangles.
+    func testEverySymbolOfARustBinaryDemangles() throws {
+        let program = TestPaths.programs + "/analysis_rust_sites"
+        guard FileManager.default.isExecutableFile(atPath: program) else {
+            throw XCTSkip("no Rust toolchain: analysis_rust_sites was not built")
+        }
+        let names = try runProcess("/usr/bin/nm", ["--format=just-symbols", program]).stdout.split(separator: "\n").map(String.init)
+        let v0 = names.filter { $0.hasPrefix("_R") }
+        let legacy = names.filter { $0.hasPrefix("_ZN") && $0.contains("17h") }
+        XCTAssertGreaterThan(v0.count, 100)
+        XCTAssertGreaterThan(legacy.count, 5)
+        let failedV0 = v0.filter { RustDemangler.demangleV0($0) == nil }
+        XCTAssertEqual(failedV0, [])
+        let failedLegacy = legacy.filter { RustDemangler.demangleLegacy($0) == nil }
+        XCTAssertEqual(failedLegacy, [])
+        XCTAssertTrue(legacy.contains { RustDemangler.demangleLegacy($0) == "analysis_rust_sites::make_boxes" })
+        XCTAssertTrue(v0.compactMap(RustDemangler.demangleV0).contains { $0.hasPrefix("<alloc::") || $0.hasPrefix("alloc::") })
     }
 }

@@ -123,3 +123,79 @@ final class EndToEndTests: XCTestCase {
         XCTAssertFalse(lines.contains(try line("SITE:fluct")))
     }
 }
+
+final class UnloadedModuleTests: XCTestCase {
+    /// A plugin that allocated and was dlclosed before the snapshot still resolves to its own lines.
+    func testFramesOfAnUnloadedPluginResolve() throws {
+        let directory = try TemporaryDirectory()
+        let source = directory.path + "/plugin.c"
+        try """
+        #include <stdlib.h>
+        void *plugin_make_block(void) {
+            return malloc(777);
+        }
+        """.write(toFile: source, atomically: true, encoding: .utf8)
+        let plugin = directory.path + "/libplugin.so"
+        let build = try runProcess("/usr/bin/gcc", ["-g", "-O0", "-shared", "-fPIC", "-o", plugin, source])
+        XCTAssertEqual(build.status, 0, build.stderr)
+
+        let program = try TestPaths.program("analysis_dlopen")
+        let output = try TemporaryDirectory()
+        let result = try runProcess(program, [plugin], environment: ["HEAPSNAP_DIR": output.path], preload: true)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let snapshot = try Snapshot.load(path: try XCTUnwrap(output.files().first))
+        let stats = snapshot.statistics(by: .line)
+        let site = try XCTUnwrap(statistic(stats, source, 3), "\(stats.prefix(5).map(\.site.location))")
+        XCTAssertEqual(site.size, 3 * 777)
+        XCTAssertEqual(site.count, 3)
+        XCTAssertEqual(site.site.function, "plugin_make_block")
+        XCTAssertEqual(site.site.module, plugin)
+        XCTAssertEqual(site.traceback.frames[1].line, try sourceLine("SITE:call-plugin", in: "analysis_dlopen.c"))
+        let module = try XCTUnwrap(snapshot.info.modules.first { $0.path == plugin })
+        XCTAssertTrue(module.wasUnloaded)
+        XCTAssertTrue(module.hasDebugInfo)
+        XCTAssertNil(module.problem)
+
+        // Rebuilt after the snapshot: its lines would be wrong now, so it says so and falls back.
+        try """
+        #include <stdlib.h>
+        int plugin_padding(int x) { return x * 3 + 1; }
+        void *plugin_make_block(void) {
+            return malloc(777);
+        }
+        """.write(toFile: source, atomically: true, encoding: .utf8)
+        let rebuild = try runProcess("/usr/bin/gcc", ["-g", "-O0", "-shared", "-fPIC", "-o", plugin, source])
+        XCTAssertEqual(rebuild.status, 0, rebuild.stderr)
+        let stale = try Snapshot.load(path: try XCTUnwrap(output.files().first))
+        XCTAssertEqual(stale.info.modules.first { $0.path == plugin }?.problem,
+                       "file changed since the snapshot (build-id mismatch)")
+        XCTAssertNil(statistic(stale.statistics(by: .line), source, 3))
+        let fallback = try XCTUnwrap(stale.traces.first { $0.size == 3 * 777 }?.traceback.frames.first)
+        XCTAssertNil(fallback.file)
+        XCTAssertNil(fallback.function)
+        XCTAssertEqual(fallback.location, "libplugin.so+0x\(String(fallback.moduleOffset!, radix: 16))")
+    }
+}
+
+final class LoadProgressTests: XCTestCase {
+    func testProgressCountsModulesUpToTheTotal() throws {
+        let program = try TestPaths.program("analysis_c_sites")
+        let directory = try TemporaryDirectory()
+        XCTAssertEqual(try runProcess(program, environment: ["HEAPSNAP_DIR": directory.path], preload: true).status, 0)
+        final class Calls: @unchecked Sendable {
+            let lock = NSLock()
+            var values: [(Int, Int)] = []
+        }
+        let calls = Calls()
+        let snapshot = try Snapshot.load(path: try XCTUnwrap(directory.files().first)) { done, total in
+            calls.lock.lock()
+            calls.values.append((done, total))
+            calls.lock.unlock()
+        }
+        let values = calls.values
+        XCTAssertFalse(values.isEmpty)
+        XCTAssertEqual(values.map(\.0).sorted(), Array(1...values.count))
+        XCTAssertTrue(values.allSatisfy { $0.1 == values.count })
+        XCTAssertGreaterThanOrEqual(snapshot.info.modules.count, values.count)
+    }
+}

@@ -102,3 +102,36 @@ final class SiteRulesTests: XCTestCase {
         XCTAssertEqual(snapshot.statistics(by: .line, sites: .none).map(\.key.description), ["strdup"])
     }
 }
+
+final class ReturnTypeTests: XCTestCase {
+    func testTemplateReturnTypesAreNotPartOfTheName() {
+        let cases: [(String, String)] = [
+            ("int& std::vector<int, std::allocator<int> >::emplace_back<int>(int&&)",
+             "std::vector<int, std::allocator<int> >::emplace_back<int>(int&&)"),
+            ("std::pair<int, std::string> std::make_pair<int, std::string>(int&&, std::string&&)",
+             "std::make_pair<int, std::string>(int&&, std::string&&)"),
+            ("unsigned long std::__detail::__mod<unsigned long, 4294967296ul>(unsigned long)",
+             "std::__detail::__mod<unsigned long, 4294967296ul>(unsigned long)"),
+            ("foo(int, std::string)", "foo(int, std::string)"),
+            ("main", "main"),
+            ("operator new(unsigned long)", "operator new(unsigned long)"),
+            ("Widget::operator new(unsigned long)", "Widget::operator new(unsigned long)"),
+            ("(anonymous namespace)::helper(int)", "(anonymous namespace)::helper(int)"),
+            ("Foo::operator()(int) const", "Foo::operator()(int) const"),
+            ("app.Node.init(value: Swift.Int) -> app.Node", "app.Node.init(value: Swift.Int) -> app.Node"),
+        ]
+        for (name, expected) in cases {
+            XCTAssertEqual(SiteRules.nameWithoutReturnType(name), expected, name)
+        }
+    }
+
+    func testTemplatesWithReturnTypesAreRecognisedWithoutDebugInfo() {
+        let frames = [
+            Frame(module: "/opt/app/bin/app", function: "int& std::vector<int, std::allocator<int> >::emplace_back<int>(int&&)"),
+            Frame(module: "/opt/app/bin/app", function: "fill(std::vector<int, std::allocator<int> >&)"),
+        ]
+        XCTAssertEqual(SiteRules.default.siteIndex(in: Traceback(frames: frames)), 1)
+        XCTAssertEqual(SiteRules(useBuiltIn: false, functionPatterns: ["fill"]).siteIndex(in: Traceback(frames: frames)), 0)
+        XCTAssertEqual(SiteRules(useBuiltIn: false, functionPatterns: ["fill(*"]).siteIndex(in: Traceback(frames: frames.reversed())), 1)
+    }
+}

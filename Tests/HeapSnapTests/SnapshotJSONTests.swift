@@ -123,5 +123,35 @@ final class SnapshotJSONTests: XCTestCase {
         let bad = String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self)
         XCTAssertEqual(try loadError(bad), "trace 0 refers to a frame that is not in \"frames\"")
         XCTAssertTrue(try loadError("HEAPSNAP\u{1}\0\0\0", name: "t.heapsnap").contains("trunc"))
+
+        func withFirstTrace(_ change: (inout [String: Any]) -> Void) throws -> String {
+            var document = try JSONSerialization.jsonObject(with: try richSnapshot().jsonData()) as! [String: Any]
+            var traces = document["traces"] as! [[String: Any]]
+            change(&traces[0])
+            document["traces"] = traces
+            return String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self)
+        }
+        XCTAssertEqual(try loadError(try withFirstTrace { $0["size"] = nil }), "missing \"size\" at .traces[0]")
+        XCTAssertEqual(try loadError(try withFirstTrace { $0["size"] = -5 }), "wrong value at .traces[0].size")
+        XCTAssertEqual(try loadError(try withFirstTrace { $0["count"] = 1.5 }), "wrong value at .traces[0].count")
+        XCTAssertEqual(try loadError(try withFirstTrace { $0["frames"] = ["a"] }), "wrong value at .traces[0].frames")
+        XCTAssertEqual(try loadError(try withFirstTrace { $0["truncated"] = 1 }), "wrong value at .traces[0].truncated")
+    }
+
+    /// Another tool's rewrite of the document (keys in any order, spaces, new keys) reads the same.
+    func testReformattedDocumentReadsTheSame() throws {
+        let snapshot = richSnapshot()
+        var document = try JSONSerialization.jsonObject(with: try snapshot.jsonData()) as! [String: Any]
+        var traces = document["traces"] as! [[String: Any]]
+        traces[1]["comment"] = ["nested": [1, "two", ["three": nil as Any?]]]
+        document["traces"] = traces
+        document["producer"] = "another tool"
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted])
+        let loaded = try Snapshot(jsonData: data)
+        XCTAssertEqual(loaded.traces.map(\.traceback), snapshot.traces.map(\.traceback))
+        XCTAssertEqual(loaded.traces.map(\.size), snapshot.traces.map(\.size))
+        XCTAssertEqual(loaded.traces.map(\.count), snapshot.traces.map(\.count))
+        XCTAssertEqual(loaded.traces.map(\.domain), snapshot.traces.map(\.domain))
+        XCTAssertEqual(loaded.info.header, snapshot.info.header)
     }
 }

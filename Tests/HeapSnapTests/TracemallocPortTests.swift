@@ -251,3 +251,20 @@ final class TracemallocFilterTests: XCTestCase {
         XCTAssertEqual(snapshot.filtered([.function("compress_*", allFrames: true, inclusive: false)]).traces.map(\.size), [20])
     }
 }
+
+final class FreedStackTests: XCTestCase {
+    /// A stack whose blocks were all freed is in the snapshot (with its totals) but holds no memory.
+    func testStacksWithoutLiveBlocksMakeNoGroup() {
+        let info = SnapshotInfo(header: SnapshotHeader(pid: 1))
+        let old = Snapshot(info: info, traces: [block(0, 10, [("a.c", 1)]), block(0, 5, [("b.c", 2)])])
+        var freed = Trace(size: 0, count: 0, totalAllocations: 4, totalBytes: 40, traceback: traceback([("a.c", 1)]))
+        let new = Snapshot(info: info, traces: [freed, block(0, 5, [("b.c", 2)]), block(0, 0, [("z.c", 3)])])
+        XCTAssertEqual(new.statistics(by: .line).map(Row.init), [Row("b.c:2", 5, 1), Row("z.c:3", 0, 1)],
+                       "malloc(0) is a live block")
+        XCTAssertEqual(new.compare(to: old, by: .line).map(DiffRow.init), [
+            DiffRow("a.c:1", 0, -10, 0, -1), DiffRow("b.c:2", 5, 0, 1, 0), DiffRow("z.c:3", 0, 0, 1, 1),
+        ])
+        freed.count = 1
+        XCTAssertEqual(Snapshot(info: info, traces: [freed]).statistics(by: .line).map(Row.init), [Row("a.c:1", 0, 1)])
+    }
+}

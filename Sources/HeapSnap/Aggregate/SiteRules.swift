@@ -43,7 +43,7 @@ public struct SiteRules: Sendable, Hashable {
         "libc.so*", "libc-*.so", "ld-linux*.so*", "libpthread.so*", "libdl.so*",
         "libstdc++.so*", "libc++.so*", "libc++abi.so*", "libgcc_s.so*",
         "libswift*.so", "libdispatch.so", "libBlocksRuntime.so", "libFoundation*.so", "lib_FoundationICU.so",
-        "libpython*.so*", "libglib-2.0.so*", "libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc.so*",
+        "libpython*.so*", "python3", "python3.*", "python2", "python2.*", "libglib-2.0.so*", "libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc.so*",
         "libheapsnap.so",
     ]
 
@@ -69,7 +69,7 @@ public struct SiteRules: Sendable, Hashable {
         "specialized Swift.*", "merged Swift.*", "merged generic specialization <* of Swift.*",
         "outlined *", "reabstraction thunk*", "implicit closure #* in Swift.*",
         // Rust allocation plumbing.
-        "__rust_alloc*", "__rust_realloc", "__rdl_alloc*", "__rdl_realloc", "__rg_alloc*", "__rg_realloc",
+        "__rustc::*", "__rust_alloc*", "__rust_realloc", "__rdl_alloc*", "__rdl_realloc", "__rg_alloc*", "__rg_realloc",
         "alloc::*", "<alloc::*", "core::*", "<core::*", "<std::*", "hashbrown::*", "<hashbrown::*",
         // glib.
         "g_malloc*", "g_malloc0*", "g_realloc*", "g_try_malloc*", "g_try_realloc*", "g_new*", "g_slice_*",
@@ -91,8 +91,11 @@ public struct SiteRules: Sendable, Hashable {
                 if frame.line == 0 { return true }
                 if Self.builtInFilePatterns.contains(where: { globMatches($0, file) }) { return true }
             }
-            if let function = frame.function, Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) }) {
-                return true
+            if let function = frame.function {
+                let name = Self.nameWithoutReturnType(function)
+                if Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) || globMatches($0, name) }) {
+                    return true
+                }
             }
         }
         if !modulePatterns.isEmpty, !frame.module.isEmpty,
@@ -100,10 +103,38 @@ public struct SiteRules: Sendable, Hashable {
             return true
         }
         if let file = frame.file, filePatterns.contains(where: { globMatches($0, file) }) { return true }
-        if let function = frame.function, functionPatterns.contains(where: { globMatches($0, function) }) {
-            return true
+        if let function = frame.function, !functionPatterns.isEmpty {
+            let name = Self.nameWithoutReturnType(function)
+            if functionPatterns.contains(where: { globMatches($0, function) || globMatches($0, name) }) { return true }
         }
         return false
+    }
+
+    /// A demangled C++ function template carries its return type in front ("int& std::vector<int>::
+    /// emplace_back<int>(int&&)"); patterns are about the function, so they also see the name without
+    /// it. The name starts after the last space outside <...> before the parameter list.
+    public static func nameWithoutReturnType(_ name: String) -> String {
+        guard name.contains(" "), !name.hasPrefix("operator") else { return name }
+        var depth = 0
+        var lastSpace: String.Index?
+        var index = name.startIndex
+        while index < name.endIndex {
+            switch name[index] {
+            case "<": depth += 1
+            case ">": depth = max(0, depth - 1)
+            case "(" where depth == 0:
+                guard let lastSpace else { return name }
+                // "operator new(...)", "operator delete[](...)": the space belongs to the name.
+                if name[..<lastSpace].hasSuffix("operator") {
+                    return name
+                }
+                return String(name[name.index(after: lastSpace)...])
+            case " " where depth == 0: lastSpace = index
+            default: break
+            }
+            index = name.index(after: index)
+        }
+        return name
     }
 
     /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
@@ -121,14 +152,16 @@ public struct SiteRules: Sendable, Hashable {
 /// Remembers the plumbing verdict per distinct frame: a snapshot has few distinct frames, many traces.
 final class SiteCache {
     let rules: SiteRules
-    private var verdicts: [Frame: Bool] = [:]
+    /// Keyed by the frame's shared box, alive as long as the snapshot being analysed.
+    private var verdicts: [ObjectIdentifier: Bool] = [:]
 
     init(rules: SiteRules) { self.rules = rules }
 
     func isPlumbing(_ frame: Frame) -> Bool {
-        if let known = verdicts[frame] { return known }
+        let key = ObjectIdentifier(frame.storage)
+        if let known = verdicts[key] { return known }
         let verdict = rules.isPlumbing(frame)
-        verdicts[frame] = verdict
+        verdicts[key] = verdict
         return verdict
     }
 

@@ -107,6 +107,8 @@ func representativeSite(_ frame: Frame, group: GroupKey) -> Frame {
 extension Snapshot {
     /// Groups the traces by `group` (tracemalloc's Snapshot.statistics), sorted by size, count and key,
     /// largest first. Grouping by line, file or function uses each trace's allocation site (`sites`).
+    /// Stacks whose blocks were all freed (no live block) hold no memory and make no group, as in
+    /// tracemalloc, which only sees live blocks; their totals stay in `traces`.
     public func statistics(by group: GroupKey, cumulative: Bool = false, sites: SiteRules = .default) -> [Statistic] {
         let totals = groupTotals(by: group, cumulative: cumulative, sites: sites)
         var result = totals.map { key, value in
@@ -120,51 +122,89 @@ extension Snapshot {
         return result
     }
 
+    /// The groups of this snapshot. Frames are turned into interned key-part numbers once per distinct
+    /// frame, so the work per trace is integer bookkeeping, not string hashing.
     func groupTotals(by group: GroupKey, cumulative: Bool, sites: SiteRules) -> [StatisticKey: GroupTotals] {
         let cache = SiteCache(rules: sites)
-        var totals: [StatisticKey: GroupTotals] = [:]
-        func credit(_ key: StatisticKey, site: Frame, trace: Trace) {
-            if var existing = totals[key] {
-                existing.size += trace.size
-                existing.count += trace.count
-                if trace.size > existing.largest {
-                    existing.largest = trace.size
-                    existing.traceback = trace.traceback
-                }
-                totals[key] = existing
+        // Keyed by the frame's shared box: the snapshot holds every box for the whole call, and
+        // identical frames from one symbolized address share one box.
+        var partOfFrame: [ObjectIdentifier: Int] = [:]
+        var parts: [StatisticKey.Part] = []
+        var partNumbers: [StatisticKey.Part: Int] = [:]
+        func partNumber(_ frame: Frame) -> Int {
+            if let known = partOfFrame[ObjectIdentifier(frame.storage)] { return known }
+            let part = StatisticKey.part(of: frame, group: group)
+            let number: Int
+            if let existing = partNumbers[part] {
+                number = existing
             } else {
-                totals[key] = GroupTotals(
-                    size: trace.size, count: trace.count, site: representativeSite(site, group: group),
-                    traceback: trace.traceback, largest: trace.size)
+                number = parts.count
+                parts.append(part)
+                partNumbers[part] = number
+            }
+            partOfFrame[ObjectIdentifier(frame.storage)] = number
+            return number
+        }
+        func add(_ totals: inout GroupTotals?, site: Frame, trace: Trace) {
+            if totals == nil {
+                totals = GroupTotals(size: trace.size, count: trace.count, site: representativeSite(site, group: group),
+                                     traceback: trace.traceback, largest: trace.size)
+                return
+            }
+            totals!.size += trace.size
+            totals!.count += trace.count
+            if trace.size > totals!.largest {
+                totals!.largest = trace.size
+                totals!.traceback = trace.traceback
             }
         }
-        let unknown = Frame(module: "")
-        for trace in traces {
-            let frames = trace.traceback.frames
-            if group == .traceback {
-                let key = StatisticKey(
-                    group: .traceback,
-                    parts: frames.reversed().map { StatisticKey.part(of: $0, group: .traceback) })
+        let unknown = Frame.unknown
+
+        if group == .traceback {
+            var groups: [[Int]: GroupTotals] = [:]
+            for trace in traces where trace.count > 0 || trace.size > 0 {
+                let frames = trace.traceback.frames
+                let key = frames.reversed().map(partNumber)
                 let site = frames.isEmpty ? unknown : frames[cache.siteIndex(in: trace.traceback)]
-                credit(key, site: site, trace: trace)
-                continue
+                var totals = groups.removeValue(forKey: key)
+                add(&totals, site: site, trace: trace)
+                groups[key] = totals
             }
+            var result: [StatisticKey: GroupTotals] = [:]
+            result.reserveCapacity(groups.count)
+            for (key, totals) in groups {
+                result[StatisticKey(group: .traceback, parts: key.map { parts[$0] })] = totals
+            }
+            return result
+        }
+
+        var totals: [GroupTotals?] = []
+        var lastTrace: [Int] = []  // per part: the last trace credited, to credit each key once per trace
+        func credit(_ number: Int, site: Frame, trace: Trace, index: Int) {
+            if number >= totals.count {
+                totals.append(contentsOf: repeatElement(nil, count: number - totals.count + 1))
+                lastTrace.append(contentsOf: repeatElement(-1, count: number - lastTrace.count + 1))
+            }
+            guard lastTrace[number] != index else { return }
+            lastTrace[number] = index
+            add(&totals[number], site: site, trace: trace)
+        }
+        for (index, trace) in traces.enumerated() where trace.count > 0 || trace.size > 0 {
+            let frames = trace.traceback.frames
             if frames.isEmpty {
-                credit(StatisticKey(frame: unknown, group: group), site: unknown, trace: trace)
-                continue
-            }
-            if cumulative {
+                credit(partNumber(unknown), site: unknown, trace: trace, index: index)
+            } else if cumulative {
                 // Each distinct key once per trace, however often its frames repeat (recursion).
-                var seen = Set<StatisticKey>()
-                for frame in frames {
-                    let key = StatisticKey(frame: frame, group: group)
-                    if seen.insert(key).inserted { credit(key, site: frame, trace: trace) }
-                }
+                for frame in frames { credit(partNumber(frame), site: frame, trace: trace, index: index) }
             } else {
                 let site = frames[cache.siteIndex(in: trace.traceback)]
-                credit(StatisticKey(frame: site, group: group), site: site, trace: trace)
+                credit(partNumber(site), site: site, trace: trace, index: index)
             }
         }
-        return totals
+        var result: [StatisticKey: GroupTotals] = [:]
+        for (number, value) in totals.enumerated() {
+            if let value { result[StatisticKey(group: group, parts: [parts[number]])] = value }
+        }
+        return result
     }
 }

@@ -77,7 +77,7 @@ private struct JSONFrame: Codable {
     }
 }
 
-private struct JSONTrace: Codable {
+struct JSONTrace: Codable {
     var domain: UInt32
     var size: UInt64
     var count: UInt64
@@ -104,29 +104,65 @@ extension SnapshotTrigger {
 extension Snapshot {
     /// The offline JSON form of this snapshot (Docs/SNAPSHOT-JSON.md).
     public func jsonData() throws -> Data {
+        // Frames by box identity first (cheap), then by value, so equal frames are written once.
+        var indexOfBox: [ObjectIdentifier: Int] = [:]
         var frameIndex: [Frame: Int] = [:]
         var frames: [JSONFrame] = []
-        var traces: [JSONTrace] = []
-        traces.reserveCapacity(self.traces.count)
-        for trace in self.traces {
-            var indices: [Int] = []
-            indices.reserveCapacity(trace.traceback.frames.count)
-            for frame in trace.traceback.frames {
-                if let index = frameIndex[frame] {
-                    indices.append(index)
-                    continue
-                }
-                frameIndex[frame] = frames.count
-                indices.append(frames.count)
-                frames.append(JSONFrame(
-                    module: frame.module, function: frame.function, file: frame.file, line: frame.line,
-                    inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
-                    symbolOffset: frame.symbolOffset))
-            }
-            traces.append(JSONTrace(
-                domain: trace.domain, size: trace.size, count: trace.count, totalAllocations: trace.totalAllocations,
-                totalBytes: trace.totalBytes, truncated: trace.traceback.isTruncated, frames: indices))
+        // The traces are the bulk of a document (numbers only): written directly, in the exact form
+        // JSONEncoder gives the JSONTrace type, which describes them for the reader.
+        var tracesText: [UInt8] = [UInt8(ascii: "[")]
+        tracesText.reserveCapacity(64 + self.traces.count * 128)
+        func append(_ text: StaticString) {
+            text.withUTF8Buffer { tracesText.append(contentsOf: $0) }
         }
+        func append<Number: BinaryInteger>(_ number: Number) {
+            var value = UInt64(number)
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+            withUnsafeMutableBytes(of: &digits) { buffer in
+                var start = buffer.count
+                repeat {
+                    start -= 1
+                    buffer[start] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                } while value > 0
+                tracesText.append(contentsOf: buffer[start...])
+            }
+        }
+        for (number, trace) in self.traces.enumerated() {
+            append(number == 0 ? "{\"count\":" : ",{\"count\":")
+            append(trace.count)
+            append(",\"domain\":")
+            append(trace.domain)
+            append(",\"frames\":[")
+            for (position, frame) in trace.traceback.frames.enumerated() {
+                let index: Int
+                if let known = indexOfBox[ObjectIdentifier(frame.storage)] {
+                    index = known
+                } else if let known = frameIndex[frame] {
+                    index = known
+                    indexOfBox[ObjectIdentifier(frame.storage)] = known
+                } else {
+                    index = frames.count
+                    frameIndex[frame] = index
+                    indexOfBox[ObjectIdentifier(frame.storage)] = index
+                    frames.append(JSONFrame(
+                        module: frame.module, function: frame.function, file: frame.file, line: frame.line,
+                        inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
+                        symbolOffset: frame.symbolOffset))
+                }
+                if position > 0 { tracesText.append(UInt8(ascii: ",")) }
+                append(index)
+            }
+            append("],\"size\":")
+            append(trace.size)
+            append(",\"total_allocations\":")
+            append(trace.totalAllocations)
+            append(",\"total_bytes\":")
+            append(trace.totalBytes)
+            append(trace.traceback.isTruncated ? ",\"truncated\":true}" : ",\"truncated\":false}")
+        }
+        tracesText.append(UInt8(ascii: "]"))
+        let traces: [JSONTrace] = []
         let document = JSONDocument(
             format: SnapshotJSON.format, version: SnapshotJSON.version,
             info: JSONInfo(
@@ -143,13 +179,52 @@ extension Snapshot {
             },
             frames: frames, traces: traces)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(document)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(document)
+        // Keys are sorted, so the document's own "traces" is the last one; escaped strings cannot hold it.
+        let placeholder = Data(#""traces":[]"#.utf8)
+        guard let range = data.lastRange(of: placeholder) else { throw AnalysisError("cannot encode the traces") }
+        data.replaceSubrange(range, with: Data(#""traces":"#.utf8) + Data(tracesText))
+        return data
     }
 
     /// Reads the offline JSON form; `name` (the file) is named in errors.
     public init(jsonData data: Data, name: String = "JSON snapshot") throws {
-        // Check the marker first, so any other JSON gets a plain answer rather than a decoding error.
+        let document: JSONDocument
+        if let split = try Self.decodeSplitting(data, name: name) {
+            document = split
+        } else if let decoded = try? JSONDecoder().decode(JSONDocument.self, from: data),
+           decoded.format == SnapshotJSON.format, decoded.version == SnapshotJSON.version {
+            document = decoded
+        } else {
+            document = try Self.explainDecodingFailure(data, name: name)
+        }
+        try self.init(document: document, name: name)
+    }
+
+    /// The fast path (SnapshotJSONTraces.swift): the traces by a parser made for them, the rest by
+    /// JSONDecoder. nil when the document does not split cleanly; the plain path then decides.
+    private static func decodeSplitting(_ data: Data, name: String) throws -> JSONDocument? {
+        try data.withUnsafeBytes { raw -> JSONDocument? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let range = JSONTraceReader.tracesRange(in: bytes) else { return nil }
+            var rest = Data(UnsafeBufferPointer(rebasing: bytes[..<range.lowerBound]))
+            rest.append(contentsOf: Array("[]".utf8))
+            rest.append(UnsafeBufferPointer(rebasing: bytes[range.upperBound...]))
+            guard var document = try? JSONDecoder().decode(JSONDocument.self, from: rest),
+                  document.format == SnapshotJSON.format, document.version == SnapshotJSON.version else { return nil }
+            do {
+                document.traces = try JSONTraceReader.traces(in: bytes, range: range)
+            } catch let failure as JSONTraceReader.Failure {
+                throw AnalysisError("\(name): \(failure.message)")
+            }
+            return document
+        }
+    }
+
+    /// Any document that did not decode: say why in one line, the marker and version first, so other
+    /// JSON gets a plain answer rather than a decoding error.
+    private static func explainDecodingFailure(_ data: Data, name: String) throws -> JSONDocument {
         guard let object = try? JSONSerialization.jsonObject(with: data) else {
             throw AnalysisError("\(name): not valid JSON")
         }
@@ -159,9 +234,8 @@ extension Snapshot {
         guard let version = dictionary["version"] as? Int, version == SnapshotJSON.version else {
             throw AnalysisError("\(name): heapsnap snapshot JSON version \(dictionary["version"] ?? "?") is not supported (this build reads \(SnapshotJSON.version))")
         }
-        let document: JSONDocument
         do {
-            document = try JSONDecoder().decode(JSONDocument.self, from: data)
+            return try JSONDecoder().decode(JSONDocument.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
             throw AnalysisError("\(name): missing \"\(key.stringValue)\" at \(Self.codingPath(context.codingPath))")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -169,6 +243,9 @@ extension Snapshot {
         } catch {
             throw AnalysisError("\(name): malformed heapsnap snapshot JSON")
         }
+    }
+
+    private init(document: JSONDocument, name: String) throws {
         guard let trigger = triggerNames.first(where: { $0.value == document.info.trigger })?.key else {
             throw AnalysisError("\(name): unknown trigger \"\(document.info.trigger)\"")
         }

@@ -117,3 +117,43 @@ public enum SymbolizationBenchmark {
                       withLines: withLines, withFunctions: withFunctions, seconds: seconds)
     }
 }
+
+extension SymbolizationBenchmark {
+    /// Timings of the whole analysis on a large synthetic snapshot: `stacks` stacks of `depth` frames
+    /// drawn from `distinctAddresses` real addresses (see `syntheticSnapshot`), each stack holding one
+    /// 100-byte block. Returns (step, seconds) in order: load (symbolize and build), statistics by line,
+    /// by traceback, cumulative by line, compare, an all-frames filter, JSON export and JSON import.
+    public static func runAnalysis(
+        libraries: [String] = defaultLibraries(), distinctAddresses: Int = 20_000, stacks: Int = 100_000,
+        depth: Int = 32
+    ) throws -> [(step: String, seconds: Double)] {
+        var raw = try syntheticSnapshot(libraries: libraries, distinctAddresses: distinctAddresses)
+        let addresses = raw.stacks.flatMap(\.frames)
+        // A fixed linear congruential sequence, so every run analyses the same snapshot.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33) % addresses.count
+        }
+        raw.stacks = (0..<stacks).map { _ in
+            StackRecord(frames: (0..<depth).map { _ in addresses[next()] }, liveBytes: 100, liveBlocks: 1,
+                        totalAllocations: 1, totalBytes: 100)
+        }
+        var timings: [(step: String, seconds: Double)] = []
+        func time<T>(_ step: String, _ body: () throws -> T) rethrows -> T {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try body()
+            timings.append((step, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            return result
+        }
+        let snapshot = try time("load") { try Snapshot(raw: raw) }
+        _ = time("statistics by line") { snapshot.statistics(by: .line) }
+        _ = time("statistics by traceback") { snapshot.statistics(by: .traceback) }
+        _ = time("cumulative by line") { snapshot.statistics(by: .line, cumulative: true) }
+        _ = time("compare by line") { snapshot.compare(to: snapshot, by: .line) }
+        _ = time("filter on all frames") { snapshot.filtered([.module("libc.so*", allFrames: true)]) }
+        let data = try time("JSON export") { try snapshot.jsonData() }
+        _ = try time("JSON import") { try Snapshot(jsonData: data) }
+        return timings
+    }
+}

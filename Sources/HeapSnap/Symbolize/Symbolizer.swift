@@ -31,12 +31,42 @@ public final class Symbolizer: @unchecked Sendable {
         public var demangle: Bool
         /// Worker threads; modules are the unit of work.
         public var threads: Int
+        /// Where to find the snapshot's files when they are not at their recorded paths (a snapshot
+        /// from a container, another machine, a moved build tree): the first substitution whose `from`
+        /// prefixes a module's path replaces that prefix. Frames keep the recorded path.
+        public var pathSubstitutions: [PathSubstitution]
 
         public init(debugInfoPath: String? = nil, demangle: Bool = true,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                    pathSubstitutions: [PathSubstitution] = []) {
             self.debugInfoPath = debugInfoPath
             self.demangle = demangle
             self.threads = max(1, threads)
+            self.pathSubstitutions = pathSubstitutions
+        }
+
+        /// The file to open for a module recorded at `path`.
+        public func localPath(of path: String) -> String {
+            for substitution in pathSubstitutions where path.hasPrefix(substitution.from) {
+                return substitution.to + path.dropFirst(substitution.from.count)
+            }
+            return path
+        }
+    }
+
+    /// A path prefix replacement, e.g. from "/app" to "/var/lib/containers/rootfs/app".
+    public struct PathSubstitution: Sendable, Hashable {
+        public var from: String
+        public var to: String
+        public init(from: String, to: String) {
+            self.from = from
+            self.to = to
+        }
+
+        /// Parses "FROM=TO" (as a command-line option gives it); nil without "=" or with an empty FROM.
+        public init?(_ text: String) {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else { return nil }
+            self.init(from: String(text[..<equals]), to: String(text[text.index(after: equals)...]))
         }
     }
 
@@ -132,7 +162,9 @@ public final class Symbolizer: @unchecked Sendable {
                 let slot = next.increment()
                 guard slot < items.count else { return }
                 let item = items[slot]
-                let resolver = ModuleResolver(record: modules[item.module], callbacks: callbacks, demangle: options.demangle)
+                let resolver = ModuleResolver(
+                    record: modules[item.module], file: options.localPath(of: modules[item.module].path),
+                    callbacks: callbacks, demangle: options.demangle)
                 let frames = resolver.resolve(item.addresses)
                 if let done = results.store(item.module, info: resolver.info, frames: frames,
                                             slices: items.lazy.filter { $0.module == item.module }.count) {
@@ -236,7 +268,8 @@ final class ModuleResolver {
                    isMainExecutable: record.isMainExecutable, loadBias: record.loadBias)
     }
 
-    init(record: ModuleRecord, callbacks: UnsafeMutablePointer<Dwfl_Callbacks>, demangle: Bool) {
+    /// `file` is where the module's file is read from: its recorded path, or a substitute for it.
+    init(record: ModuleRecord, file: String, callbacks: UnsafeMutablePointer<Dwfl_Callbacks>, demangle: Bool) {
         self.record = record
         self.demangle = demangle
         info = Self.unresolvedInfo(record)
@@ -244,8 +277,9 @@ final class ModuleResolver {
             info.problem = record.isVDSO ? "vdso: no file to read" : "no file"
             return
         }
-        guard access(record.path, R_OK) == 0 else {
-            info.problem = FileManager.default.fileExists(atPath: record.path) ? "cannot be read" : "not found"
+        let elsewhere = file == record.path ? "" : " (looked for at \(file))"
+        guard access(file, R_OK) == 0 else {
+            info.problem = (FileManager.default.fileExists(atPath: file) ? "cannot be read" : "not found") + elsewhere
             return
         }
         guard let dwfl = dwfl_begin(callbacks) else {
@@ -255,7 +289,7 @@ final class ModuleResolver {
         self.dwfl = dwfl
         dwfl_report_begin(dwfl)
         let name = (record.path as NSString).lastPathComponent
-        module = dwfl_report_elf(dwfl, name, record.path, -1, record.loadBias, false)
+        module = dwfl_report_elf(dwfl, name, file, -1, record.loadBias, false)
         dwfl_report_end(dwfl, nil, nil)
         guard let module else {
             info.problem = "cannot open as ELF: \(String(cString: dwfl_errmsg(-1)))"
