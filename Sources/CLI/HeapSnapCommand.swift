@@ -11,7 +11,7 @@ struct HeapSnapCommand: ParsableCommand {
               heapsnap run -- ./myprog args
               heapsnap top myprog.4711.0002.heapsnap
               heapsnap diff myprog.4711.0001.heapsnap myprog.4711.0002.heapsnap
-              heapsnap growth myprog.4711.*.heapsnap
+              heapsnap growth myprog.4711.000[1-5].heapsnap
               LD_PRELOAD=$(heapsnap lib) ./myserver & heapsnap snap $!
             """,
         subcommands: [

@@ -70,10 +70,10 @@ struct GrowthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "growth",
         abstract: "Rank the sites whose live memory grows steadily across a series of snapshots (leak hunting).",
-        discussion: "Give three or more snapshots of one process, oldest first."
+        discussion: "Give three or more snapshots of one process; they are taken in the order they were written (their header's time), whatever order a shell glob gives."
     )
 
-    @Argument(help: "Three or more snapshots, oldest first.") var snapshots: [String] = []
+    @Argument(help: "Three or more snapshots of one process.") var snapshots: [String] = []
     @OptionGroup var grouping: GroupingOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
@@ -86,7 +86,10 @@ struct GrowthCommand: ParsableCommand {
     }
 
     func run() throws {
+        // In the order they were taken, whatever order a shell glob gave them in.
         let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
+            .enumerated().sorted { ($0.element.info.timeNanoseconds, $0.offset) < ($1.element.info.timeNanoseconds, $1.offset) }
+            .map(\.element)
         let sites = filtering.sites
         let ranked = rankGrowth(series, by: grouping.by, sites: sites)
         let report = StatisticsReport(
@@ -125,6 +128,7 @@ struct ExportCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
+        if let output { try checkWritable(output) }
         let loaded = try SnapshotLoader.load(snapshot)
         if let output {
             try loaded.write(jsonTo: output)
@@ -133,5 +137,18 @@ struct ExportCommand: ParsableCommand {
             data.append(UInt8(ascii: "\n"))
             FileHandle.standardOutput.write(data)
         }
+    }
+
+    /// Says what is wrong with the output path before the (possibly long) symbolization, in words.
+    private func checkWritable(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError("\(path): is a directory")
+        }
+        let folder = URL(fileURLWithPath: TrackerEnvironment.absolute(path)).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("\(path): no such directory \(folder)")
+        }
+        guard access(folder, W_OK) == 0 else { throw CLIError("\(path): cannot write in \(folder): permission denied") }
     }
 }

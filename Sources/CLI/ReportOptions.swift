@@ -110,10 +110,21 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Colour text output: auto (on a terminal, unless NO_COLOR is set), always or never.")
     var color: ColorChoice = .auto
 
+    @Option(help: ArgumentHelp(
+        "With --by traceback: show the site and N frames in all towards main, allocator frames folded.",
+        valueName: "n"))
+    var tracebackLimit: Int?
+
+    func validate() throws {
+        if let tracebackLimit, tracebackLimit < 1 {
+            throw ValidationError("--traceback-limit must be 1 or more, not \(tracebackLimit).")
+        }
+    }
+
     var textReport: TextReport {
         TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDOUT_FILENO, choice: color),
-            pathBase: FileManager.default.currentDirectoryPath))
+            pathBase: FileManager.default.currentDirectoryPath, tracebackLimit: tracebackLimit))
     }
 
     /// Writes a report to stdout in the chosen format.
@@ -128,7 +139,8 @@ struct OutputOptions: ParsableArguments {
 enum SnapshotLoader {
     /// Loads a binary or JSON snapshot, showing symbolization progress on a terminal's stderr.
     static func load(_ path: String) throws -> Snapshot {
-        let progress = ProgressLine(label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)")
+        let progress = ProgressLine(
+            label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)", unit: "modules")
         defer { progress.finish() }
         return try Snapshot.load(path: path) { done, total in progress.update(done: done, total: total) }
     }

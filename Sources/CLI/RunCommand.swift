@@ -29,6 +29,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Record every live block in the snapshots too (HEAPSNAP_TRACES=1).")
     var traces = false
 
+    @Option(help: ArgumentHelp(
+        "Track only programs of these names, comma-separated or repeated; other processes that inherit the tracker (a wrapper script's shell, its tools) stay dormant (HEAPSNAP_ONLY).",
+        valueName: "names"))
+    var only: [String] = []
+
     @Flag(name: .shortAndLong, help: "Print no summary after the program ends.")
     var quiet = false
 
@@ -52,7 +57,7 @@ struct RunCommand: ParsableCommand {
         if let frames, !(1...256).contains(frames) {
             throw ValidationError("--frames takes 1 to 256, not \(frames).")
         }
-        if let interval, !((Double(interval) ?? -1) > 0) {
+        if let interval, !TrackerEnvironment.isPositiveSeconds(interval) {
             throw ValidationError("--interval takes a number of seconds above 0 (like 0.5 or 10), not '\(interval)'.")
         }
         if let signal, TrackerEnvironment.parseSignal(signal) == nil {
@@ -77,6 +82,7 @@ struct RunCommand: ParsableCommand {
         if let signal { environment[TrackerEnvironment.signal] = signal }
         if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep }
         if traces { environment[TrackerEnvironment.traces] = "1" }
+        if !only.isEmpty { environment[TrackerEnvironment.only] = only.joined(separator: ",") }
 
         let before = Set(SnapshotFileName.list(in: folder).map(\.name))
         let pid = try ChildProcess.spawn(programArguments, environment: environment)
@@ -104,39 +110,41 @@ struct RunCommand: ParsableCommand {
     }
 
     private func summarize(written: [SnapshotFileName], pid: pid_t, outcome: ChildProcess.Outcome, folder: String) {
-        let program = URL(fileURLWithPath: programArguments[0]).lastPathComponent
-        let ending: String
-        switch outcome {
-        case .exited(let code): ending = "exited with status \(code)"
-        case .signaled(let signal): ending = "was killed by \(TrackerEnvironment.signalName(signal))"
-        }
         let own = written.filter { $0.pid == pid }
-        let others = written.count - own.count
-        var lines = ["heapsnap: \(program) (pid \(pid)) \(ending); \(own.count) snapshot\(own.count == 1 ? "" : "s") in \(folder)"
-            + (others > 0 ? " (and \(others) from its child processes)" : "") + (own.isEmpty ? "" : ":")]
-        let names = own.map(\.name)
-        lines += (names.count <= 8 ? names : names.prefix(3) + ["… \(names.count - 6) more …"] + names.suffix(3))
-            .map { "  " + $0 }
+        let ending: RunSummary.Ending
+        switch outcome {
+        case .exited(let code): ending = .exited(status: code)
+        case .signaled(let signal): ending = .killed(signal: TrackerEnvironment.signalName(signal))
+        }
+        let summary = RunSummary(
+            program: URL(fileURLWithPath: programArguments[0]).lastPathComponent, pid: pid, ending: ending,
+            folder: folder, snapshots: own.map(\.name), childSnapshots: written.filter { $0.pid != pid }.map(\.name))
         let report = TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
-        let style = report.options.style
-        var text = lines.joined(separator: "\n") + "\n"
-        // The final snapshot: the exit one (the highest sequence number), else the latest peak.
-        if let final = own.last(where: { $0.sequence != nil }) ?? own.last {
-            let path = folder + "/" + final.name
+        var text = report.render(run: summary)
+        // The final snapshot: the exit one (the highest sequence number), else the latest peak. When the
+        // program itself wrote none (a wrapper script, or --only naming a child), the final one of the
+        // child that wrote the most, likely the real program rather than a helper tool.
+        let children = Dictionary(grouping: written.filter { $0.pid != pid && $0.sequence != nil }, by: \.pid)
+        let busiestChild = children.values.max { a, b in
+            (a.count, modificationTime(folder + "/" + a[a.count - 1].name))
+                < (b.count, modificationTime(folder + "/" + b[b.count - 1].name))
+        }?.last
+        if let final = own.last(where: { $0.sequence != nil }) ?? own.last ?? busiestChild {
             do {
-                let snapshot = try SnapshotLoader.load(path)
-                let statistics = StatisticsReport(
+                let snapshot = try SnapshotLoader.load(folder + "/" + final.name)
+                let top = StatisticsReport(
                     top: snapshot, statistics: snapshot.statistics(by: .line), groupBy: .line,
                     limit: limit == 0 ? nil : limit)
-                text += "\n" + report.render(statistics)
+                text += "\n" + report.render(top)
             } catch {
                 text += "heapsnap: \(HeapSnapCommand.oneLine(error))\n"
             }
-        } else {
-            text += "heapsnap: " + style.apply(.warning, "no snapshot was written")
-                + " (a statically linked program, or one that died before exit, takes none)\n"
         }
         FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    private func modificationTime(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
     }
 }

@@ -27,7 +27,9 @@ struct SnapCommand: ParsableCommand {
             throw CLIError("cannot read \(proc)/maps: permission denied (is it another user's process?)")
         }
         let maps = String(decoding: mapsData, as: UTF8.self)
-        guard maps.split(separator: "\n").contains(where: { $0.hasSuffix("/" + TrackerEnvironment.libraryName) }) else {
+        // A library rebuilt since the process started shows as "… (deleted)"; it is still the tracker.
+        let library = "/" + TrackerEnvironment.libraryName
+        guard maps.split(separator: "\n").contains(where: { $0.hasSuffix(library) || $0.hasSuffix(library + " (deleted)") }) else {
             throw CLIError("process \(pid) is not traced by heapsnap (\(TrackerEnvironment.libraryName) is not loaded in it)")
         }
         let environment = processEnvironment(proc)

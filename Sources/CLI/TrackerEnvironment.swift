@@ -10,6 +10,7 @@ enum TrackerEnvironment {
     static let signal = "HEAPSNAP_SIGNAL"
     static let peakStep = "HEAPSNAP_PEAK_STEP"
     static let traces = "HEAPSNAP_TRACES"
+    static let only = "HEAPSNAP_ONLY"
     static let defaultSignal: Int32 = SIGUSR2
 
     /// libheapsnap.so: HEAPSNAP_LIB, else next to the heapsnap executable (where the Makefile copies
@@ -78,21 +79,37 @@ enum TrackerEnvironment {
         return otherSignalNames[number] ?? "signal \(number)"
     }
 
-    /// A byte count with an optional K, M or G suffix (powers of 1024), as HEAPSNAP_PEAK_STEP takes it.
+    /// Seconds as the tracker reads HEAPSNAP_INTERVAL ("2", "0.25", ".5"), and above zero (0 is off).
+    static func isPositiveSeconds(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let isDigits = { (part: Substring) in part.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard parts.allSatisfy(isDigits), !(parts.first ?? "").isEmpty || parts.count == 2,
+              parts.count == 1 || !parts[1].isEmpty, (Double(text) ?? 0) > 0, (Double(text) ?? 0) <= 1e9
+        else { return false }
+        return true
+    }
+
+    /// A byte count as the tracker reads HEAPSNAP_PEAK_STEP: digits, then optionally K, M or G (powers
+    /// of 1024), "i" after one of them, and "B": 1048576, 512K, 64M, 1GiB, 100B.
     static func parseByteCount(_ text: String) -> UInt64? {
-        var digits = text.trimmingCharacters(in: .whitespaces).uppercased()
-        var multiplier: UInt64 = 1
-        if digits.hasSuffix("B") { digits.removeLast() }
-        if digits.hasSuffix("I") { digits.removeLast() }
-        switch digits.last {
-        case "K": multiplier = 1 << 10
-        case "M": multiplier = 1 << 20
-        case "G": multiplier = 1 << 30
+        var rest = Substring(text)
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let value = UInt64(digits) else { return nil }
+        rest = rest.dropFirst(digits.count)
+        var unit: UInt64 = 1
+        switch rest.first {
+        case "k", "K": unit = 1 << 10
+        case "m", "M": unit = 1 << 20
+        case "g", "G": unit = 1 << 30
         default: break
         }
-        if multiplier != 1 { digits.removeLast() }
-        guard let value = UInt64(digits) else { return nil }
-        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        if unit > 1 {
+            rest = rest.dropFirst()
+            if rest.first == "i" || rest.first == "I" { rest = rest.dropFirst() }
+        }
+        if rest.first == "b" || rest.first == "B" { rest = rest.dropFirst() }
+        guard rest.isEmpty else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: unit)
         return overflow ? nil : product
     }
 }

@@ -43,6 +43,20 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(files.count, 2, "no exit snapshot after SIGKILL")
     }
 
+    func testRunOnlyTracksTheNamedProgramsAndSummarizesAChild() throws {
+        let program = try TestPaths.program("cli_alloc")
+        let script = "echo hi | \(program) 0; /bin/true"
+        let result = try CLI.run(["run", "--dir", folder.path, "--only", "cli_alloc", "--", "/bin/sh", "-c", script],
+                                 directory: folder.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "cli_alloc: HI\n")
+        let names = folder.files().map { URL(fileURLWithPath: $0).lastPathComponent }
+        XCTAssertEqual(names.count, 3, "\(names)")
+        XCTAssertTrue(names.allSatisfy { $0.hasPrefix("cli_alloc.") }, "sh and true stay dormant: \(names)")
+        XCTAssertTrue(result.stderr.contains("no snapshot of its own, 3 from its child processes in \(folder.path):"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("(keep_blocks): size=29.3 KiB, count=30, average=1000 B"), result.stderr)
+    }
+
     func testRunOfAProgramThatCannotBeExecuted() throws {
         let missing = try CLI.run(["run", "--dir", folder.path, "--", "no-such-program-heapsnap"])
         XCTAssertEqual(missing.status, 127)
@@ -62,6 +76,18 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr, "", "--quiet prints no summary")
         let document = try CLI.json(try CLI.run(["info", try XCTUnwrap(folder.files().first), "--format", "json"]))
         XCTAssertEqual(document[object: "snapshot"]?[int: "max_frames"], 3)
+        let peak = try CLI.run(["run", "--dir", folder.path, "--peak-step", "1K", "--", program],
+                               directory: folder.path, stdin: "x\n")
+        XCTAssertEqual(peak.status, 0, peak.stderr)
+        // "heapsnap: cli_alloc (pid N) exited …"
+        let pid = try XCTUnwrap(peak.stderr.split(separator: ")").first?.split(separator: " ").last)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(folder.path)/cli_alloc.\(pid).peak.heapsnap"), peak.stderr)
+        XCTAssertTrue(peak.stderr.contains("  cli_alloc.\(pid).peak.heapsnap\n"), peak.stderr)
+        // The summary is about the exit snapshot, not the peak one.
+        XCTAssertTrue(peak.stderr.contains("lines of cli_alloc.\(pid).0003.heapsnap (exit at "), peak.stderr)
+        let peakInfo = try CLI.json(try CLI.run(["info", "\(folder.path)/cli_alloc.\(pid).peak.heapsnap", "--format", "json"]))
+        XCTAssertEqual(peakInfo[object: "snapshot"]?[string: "trigger"], "peak")
+
         let bad = try CLI.run(["run", "--signal", "KILL", "--", program])
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("--signal takes a signal name"), bad.stderr)
@@ -95,6 +121,30 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(stats[1][int: "line"], tables)
         // Per-site sizes add up to the total.
         XCTAssertEqual(stats.reduce(0) { $0 + ($1[int: "size"] ?? 0) }, document[object: "total"]?[int: "size"])
+    }
+
+    func testTerminalGetsProgressAndColourPipesGetNeither() throws {
+        let (_, files) = try runAlloc()
+        let piped = try CLI.run(["top", files[1]])
+        XCTAssertEqual(piped.stderr, "", "no progress when stderr is not a terminal")
+        XCTAssertFalse(piped.stdout.contains("\u{1B}["), "no colour in a pipe")
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            throw XCTSkip("util-linux script(1) is needed to run heapsnap on a pseudo-terminal")
+        }
+        func onTerminal(_ environment: [String: String]) throws -> String {
+            let command = "\(TestPaths.cli) top \(files[1]) -n 1"
+            var env = environment
+            env["HEAPSNAP_LIB"] = TestPaths.library
+            env["TERM"] = "xterm"
+            env["NO_COLOR"] = env["NO_COLOR"] ?? ""
+            return try runProcess("/usr/bin/script", ["-qec", command, "/dev/null"], environment: env).stdout
+        }
+        let terminal = try onTerminal([:])
+        XCTAssertTrue(terminal.contains("symbolizing \(URL(fileURLWithPath: files[1]).lastPathComponent): "), terminal)
+        XCTAssertTrue(terminal.contains("\u{1B}[1;36m"), "colour on a terminal: \(terminal)")
+        let noColor = try onTerminal(["NO_COLOR": "1"])
+        XCTAssertTrue(noColor.contains("(keep_blocks)"), noColor)
+        XCTAssertFalse(noColor.contains("\u{1B}[1;36m"), "NO_COLOR: \(noColor)")
     }
 
     func testDiffAndFailAboveOnRealSnapshots() throws {
@@ -137,6 +187,40 @@ final class LiveCommandTests: XCTestCase {
         // The exported file works in diff next to a binary one.
         let mixed = try CLI.json(try CLI.run(["diff", files[0], exported, "--format", "json"]))
         XCTAssertEqual(mixed[objects: "stats"]?.first?[int: "size_diff"], 20_000)
+    }
+
+    func testCPlusPlusSitesAreTheUsersLinesWithDemangledNames() throws {
+        let program = try TestPaths.program("cli_cpp")
+        let cpp = TestPaths.programSource("cli_cpp.cpp")
+        let run = try CLI.run(["run", "--dir", folder.path, "--quiet", "--", program])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "10 nodes\n")
+        let snapshot = try XCTUnwrap(folder.files().first)
+        let document = try CLI.json(try CLI.run(["top", snapshot, "--format", "json", "-n", "0"]))
+        let stats = try XCTUnwrap(document[objects: "stats"])
+        func entry(_ marker: String) throws -> [String: Any] {
+            let line = try ProgramSource.line(marker, in: "cli_cpp.cpp")
+            return try XCTUnwrap(stats.first { $0[string: "file"] == cpp && $0[int: "line"] == line }, marker)
+        }
+        let node = try entry("node")
+        XCTAssertEqual(node[int: "size"], 480)
+        XCTAssertEqual(node[int: "count"], 10)
+        XCTAssertEqual(node[string: "function"], "registry::Registry::add_node(long)")
+        let reserve = try entry("reserve")
+        XCTAssertEqual(reserve[int: "size"], 80)
+        XCTAssertEqual(reserve[int: "count"], 1)
+        XCTAssertEqual(reserve[string: "function"], "registry::Registry::Registry()")
+        let registry = try entry("registry")
+        XCTAssertEqual(registry[int: "size"], 24)
+        XCTAssertEqual(registry[string: "function"], "main")
+        // The traceback still holds the plumbing frames above the site (std::make_unique's, in the header).
+        let frames = try XCTUnwrap(node[objects: "traceback"])
+        let siteIndex = try XCTUnwrap(frames.firstIndex { $0[int: "line"] == node[int: "line"] && $0[string: "file"] == cpp })
+        XCTAssertGreaterThan(siteIndex, 0)
+        XCTAssertTrue(frames[..<siteIndex].contains { ($0[string: "function"] ?? "").contains("std::make_unique<registry::Node") }, "\(frames)")
+
+        let byFunction = try CLI.run(["top", snapshot, "--by", "function", "-n", "0"], directory: folder.path)
+        XCTAssertTrue(byFunction.stdout.contains("registry::Registry::add_node(long) (\(cpp)):"), byFunction.stdout)
     }
 
     func testInfoOfARealSnapshot() throws {
@@ -187,34 +271,45 @@ final class LiveCommandTests: XCTestCase {
 
     // MARK: snap
 
-    func testSnapMakesALiveProcessWriteASnapshot() throws {
+    /// cli_wait under the tracker with `environment`, started in `directory` and ready (its blocks
+    /// allocated); it exits when `finish` closes its standard input.
+    final class WaitingProgram {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestPaths.program("cli_wait"))
-        var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = TestPaths.library
-        environment["HEAPSNAP_DIR"] = folder.path
-        environment["HEAPSNAP_SIGNAL"] = nil
-        process.environment = environment
         let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        defer {
+        var pid: Int32 { process.processIdentifier }
+
+        init(environment extra: [String: String], directory: String) throws {
+            process.executableURL = URL(fileURLWithPath: try TestPaths.program("cli_wait"))
+            var environment = ProcessInfo.processInfo.environment
+            for key in environment.keys where key.hasPrefix("HEAPSNAP_") { environment[key] = nil }
+            environment["LD_PRELOAD"] = TestPaths.library
+            for (key, value) in extra { environment[key] = value }
+            process.environment = environment
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            var seen = Data()
+            while !seen.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            XCTAssertEqual(String(decoding: seen, as: UTF8.self), "\(pid) ready\n")
+        }
+
+        func finish() {
             try? input.fileHandleForWriting.close()
             process.waitUntilExit()
         }
-        // Wait for "<pid> ready".
-        var seen = Data()
-        while !seen.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
-        XCTAssertEqual(String(decoding: seen, as: UTF8.self), "\(process.processIdentifier) ready\n")
+    }
 
-        let result = try CLI.run(["snap", String(process.processIdentifier)])
+    func testSnapMakesALiveProcessWriteASnapshot() throws {
+        let program = try WaitingProgram(environment: ["HEAPSNAP_DIR": folder.path], directory: folder.path)
+        defer { program.finish() }
+        let result = try CLI.run(["snap", String(program.pid)])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let expected = "\(folder.path)/cli_wait.\(process.processIdentifier).0001.heapsnap"
+        let expected = "\(folder.path)/cli_wait.\(program.pid).0001.heapsnap"
         XCTAssertEqual(result.stdout, expected + "\n")
         XCTAssertEqual(result.stderr, "")
         let document = try CLI.json(try CLI.run(["top", expected, "--format", "json"]))
@@ -224,8 +319,29 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(first[int: "count"], 7)
         XCTAssertEqual(first[int: "line"], try ProgramSource.line("waiting", in: "cli_wait.c"))
         // A second snap gets the next file.
-        XCTAssertEqual(try CLI.run(["snap", String(process.processIdentifier)]).stdout,
-                       "\(folder.path)/cli_wait.\(process.processIdentifier).0002.heapsnap\n")
+        XCTAssertEqual(try CLI.run(["snap", String(program.pid)]).stdout,
+                       "\(folder.path)/cli_wait.\(program.pid).0002.heapsnap\n")
+    }
+
+    func testSnapFollowsTheProcessSignalAndRelativeFolder() throws {
+        let snaps = folder.path + "/snaps"
+        try FileManager.default.createDirectory(atPath: snaps, withIntermediateDirectories: true)
+        let program = try WaitingProgram(
+            environment: ["HEAPSNAP_DIR": "snaps", "HEAPSNAP_SIGNAL": "sigusr1"], directory: folder.path)
+        defer { program.finish() }
+        let result = try CLI.run(["snap", String(program.pid)])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "\(snaps)/cli_wait.\(program.pid).0001.heapsnap\n")
+    }
+
+    func testSnapOfAProcessWithSnapshotsOnSignalTurnedOff() throws {
+        let program = try WaitingProgram(
+            environment: ["HEAPSNAP_DIR": folder.path, "HEAPSNAP_SIGNAL": "none"], directory: folder.path)
+        defer { program.finish() }
+        let result = try CLI.run(["snap", String(program.pid), "--timeout", "1"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stdout, "")
+        XCTAssertEqual(result.stderr, "heapsnap: process \(program.pid) has snapshots on signal turned off (HEAPSNAP_SIGNAL=none)\n")
     }
 
     func testSnapOfAMissingOrUntracedProcess() throws {

@@ -95,6 +95,9 @@ final class OfflineCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--fail-above", String(growth)]).status, 0)
         XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--fail-above", "9M"]).status, 0)
         XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--fail-above", "8M"]).status, 3)
+        // The budget applies to what the filters keep: server.c did not grow.
+        XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--include", "*/server.c", "--fail-above", "0"]).status, 0)
+        XCTAssertEqual(try CLI.run(["diff", series[0], series[2], "--include", "*/cache.c", "--fail-above", "8M"]).status, 3)
         // Shrinking never fails.
         XCTAssertEqual(try CLI.run(["diff", series[2], series[0], "--fail-above", "0"]).status, 0)
     }
@@ -111,6 +114,10 @@ final class OfflineCommandTests: XCTestCase {
         XCTAssertEqual(first["counts"] as? [Int], [400, 800, 1200])
         XCTAssertEqual((first["growth_per_snapshot"] as? NSNumber)?.doubleValue, 4_300_800)
         XCTAssertEqual(document[objects: "snapshots"]?.count, 3)
+        // Given out of order, the series is still read oldest first.
+        let shuffled = try CLI.json(try CLI.run(["growth", "--format", "json", series[2], series[0], series[1]]))
+        XCTAssertEqual(shuffled[objects: "snapshots"]?.map { $0[string: "path"] }, series)
+        XCTAssertEqual(shuffled[objects: "stats"]?.first?["sizes"] as? [Int], [4_300_800, 8_601_600, 12_902_400])
     }
 
     func testGrowthNeedsThreeSnapshots() throws {
@@ -221,6 +228,13 @@ final class OfflineCommandTests: XCTestCase {
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cutJSON))
         try assertOneLineError(["info", cutJSON], startsWith: "heapsnap: \(cutJSON): ")
         try assertOneLineError(["top", folder.path], startsWith: "heapsnap: \(folder.path): ")
+    }
+
+    func testExportToABadPath() throws {
+        try assertOneLineError(["export", series[0], "-o", folder.path], startsWith: "heapsnap: \(folder.path): is a directory")
+        let nowhere = folder.path + "/missing/out.json"
+        try assertOneLineError(["export", series[0], "-o", nowhere],
+                               startsWith: "heapsnap: \(nowhere): no such directory \(folder.path)/missing")
     }
 
     func testUsageErrors() throws {

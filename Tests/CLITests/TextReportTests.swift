@@ -1,4 +1,5 @@
 // The text layout on synthetic snapshots: exact lines, as a user sees them.
+import Foundation
 import HeapSnap
 import XCTest
 
@@ -64,6 +65,18 @@ final class TextReportTests: XCTestCase {
         XCTAssertTrue(rendered.contains("      main.c:40 in main\n\n#2  server.c:60 (read_request): "), rendered)
     }
 
+    func testTracebackLimitFoldsAllocatorFramesAndCallers() {
+        let limited = TextReport(options: TextReportOptions(
+            style: .plain, pathBase: Fixtures.source, showsSource: false, tracebackLimit: 2))
+        let traceback = Traceback(frames: [Fixtures.mallocFrame, Fixtures.cacheKey, Fixtures.handle, Fixtures.main])
+        XCTAssertEqual(limited.tracebackLines(traceback, sites: .default, indent: 2), [
+            "    … 1 allocator frame",
+            "  > cache.c:90 in cache_put",
+            "    server.c:120 in handle_request",
+            "    … 1 more caller",
+        ])
+    }
+
     func testGroupingByFunctionFileAndModuleNamesTheGroup() {
         let snapshot = Fixtures.snapshot(index: 1)
         func first(_ group: GroupKey) -> String {
@@ -94,5 +107,31 @@ final class TextReportTests: XCTestCase {
         let bare = Frame(module: "/opt/blob.so", moduleOffset: 0x1234)
         XCTAssertEqual(report.siteText(bare, group: .line), "blob.so+0x1234")
         XCTAssertEqual(report.siteText(bare, group: .file), "/opt/blob.so")
+    }
+
+    func testRunSummaryListsSnapshotsAndAbbreviatesLongSeries() {
+        let names = (1...10).map { "prog.77.\(String(format: "%04d", $0)).heapsnap" }
+        let summary = RunSummary(program: "prog", pid: 77, ending: .killed(signal: "SIGTERM"), folder: "/tmp/s",
+                                 snapshots: names, childSnapshots: ["sed.78.0001.heapsnap", "sed.79.0001.heapsnap"])
+        XCTAssertEqual(text.render(run: summary), """
+            heapsnap: prog (pid 77) was killed by SIGTERM; 10 snapshots in /tmp/s (and 2 from its child processes):
+              prog.77.0001.heapsnap
+              prog.77.0002.heapsnap
+              prog.77.0003.heapsnap
+              … 4 more …
+              prog.77.0008.heapsnap
+              prog.77.0009.heapsnap
+              prog.77.0010.heapsnap
+
+            """)
+        let wrapper = RunSummary(program: "run.sh", pid: 5, ending: .exited(status: 0), folder: "/d", snapshots: [],
+                                 childSnapshots: ["server.6.0001.heapsnap"])
+        XCTAssertEqual(text.render(run: wrapper), """
+            heapsnap: run.sh (pid 5) exited with status 0; no snapshot of its own, 1 from its child processes in /d:
+              server.6.0001.heapsnap
+
+            """)
+        let none = RunSummary(program: "sh", pid: 5, ending: .exited(status: 7), folder: "/d", snapshots: [], childSnapshots: [])
+        XCTAssertTrue(text.render(run: none).hasPrefix("heapsnap: sh (pid 5) exited with status 7; 0 snapshots in /d\nheapsnap: no snapshot was written ("))
     }
 }

@@ -13,7 +13,7 @@ public enum JSONReport {
             ("report", .string(report.kind.rawValue)),
             ("group_by", .string(report.groupBy.rawValue)),
             ("cumulative", .bool(report.cumulative)),
-            ("snapshot", snapshot(report.snapshots[report.snapshots.count - 1])),
+            ("snapshot", report.snapshots.last.map(snapshot) ?? .null),
         ]
         switch report.kind {
         case .top: break

@@ -4,17 +4,19 @@ import Foundation
 
 public final class ProgressLine: @unchecked Sendable {
     private let label: String
+    private let unit: String
     private let isEnabled: Bool
     private let lock = NSLock()
     private var lastDraw = Date.distantPast
     private var drawn = false
 
-    public init(label: String, fileDescriptor: Int32 = STDERR_FILENO) {
+    public init(label: String, unit: String = "", fileDescriptor: Int32 = STDERR_FILENO) {
         self.label = label
+        self.unit = unit.isEmpty ? "" : " " + unit
         isEnabled = isatty(fileDescriptor) == 1
     }
 
-    /// Draws "label: done/total" at most ten times a second.
+    /// Draws "label: done/total unit" at most ten times a second.
     public func update(done: Int, total: Int) {
         guard isEnabled, total > 0 else { return }
         lock.lock()
@@ -23,7 +25,7 @@ public final class ProgressLine: @unchecked Sendable {
         guard done >= total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
         drawn = true
-        fputs("\r\u{1B}[K\(label): \(done)/\(total)", stderr)
+        fputs("\r\u{1B}[K\(label): \(done)/\(total)\(unit)", stderr)
         fflush(stderr)
     }
 

@@ -9,11 +9,15 @@ public struct TextReportOptions: Sendable {
     public var pathBase: String?
     /// Show the source line under each traceback frame whose file is readable.
     public var showsSource: Bool
+    /// Show only the site and this many frames in all from it towards main, with the plumbing frames
+    /// above the site folded into one line; nil for every frame.
+    public var tracebackLimit: Int?
 
-    public init(style: TextStyle = .plain, pathBase: String? = nil, showsSource: Bool = true) {
+    public init(style: TextStyle = .plain, pathBase: String? = nil, showsSource: Bool = true, tracebackLimit: Int? = nil) {
         self.style = style
         self.pathBase = pathBase
         self.showsSource = showsSource
+        self.tracebackLimit = tracebackLimit
     }
 }
 
@@ -87,7 +91,8 @@ public struct TextReport {
                     + (report.cumulative ? " (cumulative)" : "") + " from \(span): \(totals)"
         case .growth:
             let series = report.snapshots
-            let span = "\(series.count) snapshots, \(displayName(series[0])) to \(displayName(series[series.count - 1]))"
+            let names = series.map(displayName)
+            let span = "\(series.count) snapshots" + (names.isEmpty ? "" : ", \(names[0]) to \(names[names.count - 1])")
             text = shownCount == 0
                 ? "No \(noun(report.groupBy, 1)) grew steadily over \(span): \(totals)"
                 : "Top \(shownCount) growing \(group) over \(span): \(totals)"
@@ -133,7 +138,15 @@ public struct TextReport {
         let site = traceback.frames.isEmpty ? -1 : sites.siteIndex(in: traceback)
         let margin = String(repeating: " ", count: indent)
         var lines: [String] = []
-        for (index, frame) in traceback.frames.enumerated() {
+        var shown = traceback.frames.indices
+        if let limit = options.tracebackLimit, site >= 0 {
+            shown = site..<min(traceback.frames.count, site + max(limit, 1))
+            if site > 0 {
+                lines.append(margin + "  " + style.apply(.dim, "… \(site) allocator frame\(site == 1 ? "" : "s")"))
+            }
+        }
+        for index in shown {
+            let frame = traceback.frames[index]
             let marker = index == site ? "> " : "  "
             var text = frameText(frame)
             if frame.isInlined { text += " (inlined)" }
@@ -143,8 +156,12 @@ public struct TextReport {
                 lines.append(margin + "      " + style.apply(.dim, source))
             }
         }
+        let hidden = traceback.frames.count - shown.upperBound
+        if hidden > 0 {
+            lines.append(margin + "  " + style.apply(.dim, "… \(hidden) more caller\(hidden == 1 ? "" : "s")"))
+        }
         if traceback.isTruncated {
-            lines.append(margin + "  " + style.apply(.dim, "… (truncated: deeper than the tracker's frame limit)"))
+            lines.append(margin + "  " + style.apply(.dim, "… (more frames were not recorded)"))
         }
         return lines
     }
