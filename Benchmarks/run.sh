@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# `make bench`: heapsnap against the plain program and heaptrack on one allocation-heavy workload,
+# the pause of a snapshot with a million live blocks, and symbolization speed. Docs/BENCHMARKS.md
+# explains the workloads and records the results.
+#
+# usage: run.sh LIBHEAPSNAP WORK_DIR
+# The machine is shared and noisy, so every figure is a median of interleaved runs and the verdicts
+# use ratios measured side by side. Knobs (environment): BENCH_ALLOCATIONS (per thread, 2000000),
+# BENCH_LIVE (live blocks, 10000), BENCH_REPEAT (3), BENCH_THREADS ("1 2"), BENCH_SKIP (words among
+# churn, pause, symbols), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
+set -uo pipefail
+
+if (($# != 2)); then
+    echo "usage: run.sh LIBHEAPSNAP WORK_DIR" >&2
+    exit 2
+fi
+lib=$(readlink -f "$1")
+work=$(mkdir -p "$2" && cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cli=${HEAPSNAP_CLI:-$root/.build/release/heapsnap}
+allocations=${BENCH_ALLOCATIONS:-2000000}
+live=${BENCH_LIVE:-10000}
+repeat=${BENCH_REPEAT:-3}
+thread_counts=${BENCH_THREADS:-1 2}
+skip=" ${BENCH_SKIP:-} "
+
+# Everything printed is also kept in WORK_DIR/results.txt.
+exec > >(tee "$work/results.txt") 2>&1
+tee_pid=$!
+trap 'exec >&- 2>&-; wait "$tee_pid"' EXIT # let tee finish before make prints anything else
+fail() { echo "bench: $*" >&2; exit 1; }
+[[ -f "$lib" ]] || fail "$1: no such library (run \`make lib\` first)"
+[[ -x /usr/bin/time ]] || fail "GNU time (/usr/bin/time) is missing: apt-get install time"
+command -v heaptrack >/dev/null || fail "heaptrack is missing: apt-get install heaptrack"
+
+# Arithmetic on decimals, and medians, with awk (always present, unlike bc).
+calc() { awk "BEGIN { printf \"%s\", $1 }" </dev/null; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { sed -n "s/.*[ :]$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -1; } # key=value from a log line
+
+echo "== building the workloads into $work"
+CFLAGS="-O2 -g -fno-omit-frame-pointer -Wall -Wextra"
+gcc $CFLAGS -pthread -o "$work/churn" "$here/churn.c" -ldl || fail "cannot build churn"
+gcc $CFLAGS -pthread -o "$work/snapshot_pause" "$here/snapshot_pause.c" -ldl || fail "cannot build snapshot_pause"
+gcc $CFLAGS -fPIC -shared -o "$work/libunwind_floor.so" "$here/unwind_floor.c" -ldl ||
+    fail "cannot build the unwind-only preload"
+
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+    "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)," \
+    "load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "heaptrack: $(heaptrack --version 2>/dev/null | head -1)"
+
+# Runs one measured command: "$@" under /usr/bin/time, output in $log; sets wall, cpu (user+sys of the
+# command and all its children) and rss (KiB of the largest process in the tree).
+timed() {
+    local out=$work/time.out
+    /usr/bin/time -f '%e %U %S %M' -o "$out" "$@" >"$log" 2>&1
+    local status=$?
+    read -r wall user sys rss < <(tail -1 "$out")
+    cpu=$(calc "$user + $sys")
+    return $status
+}
+
+# ------------------------------------------------------------------------------------------------
+# 1. The churn workload: plain, unwind only, heapsnap, heaptrack; interleaved, median of $repeat.
+if [[ $skip != *" churn "* ]]; then
+    tools="plain floor heapsnap heaptrack"
+    results=$work/churn-results
+    rm -rf "$results" && mkdir -p "$results"
+    echo
+    echo "== churn: $allocations allocations per thread, live set $live blocks, 512 stacks ~22 frames deep," \
+        "16 B-64 KiB; median of $repeat interleaved runs"
+    for threads in $thread_counts; do
+        for ((run = 1; run <= repeat; run++)); do
+            for tool in $tools; do
+                log=$results/$threads-$tool-$run.log
+                args=("$work/churn" "$threads" "$allocations" "$live")
+                case $tool in
+                plain) timed "${args[@]}" ;;
+                floor) timed env LD_PRELOAD="$work/libunwind_floor.so" "${args[@]}" ;;
+                heapsnap)
+                    rm -rf "$work/churn-snapshots-$threads" && mkdir -p "$work/churn-snapshots-$threads"
+                    timed env LD_PRELOAD="$lib" HEAPSNAP_DIR="$work/churn-snapshots-$threads" "${args[@]}" ;;
+                heaptrack)
+                    rm -f "$work"/heaptrack.churn.*
+                    timed heaptrack -o "$work/heaptrack.churn" "${args[@]}" ;;
+                esac
+                status=$?
+                if ((status != 0)) || ! grep -q '^churn:' "$log"; then
+                    echo "   $tool, $threads thread(s), run $run FAILED (exit $status): $(tail -1 "$log")"
+                    continue
+                fi
+                echo "$threads $tool $run $wall $cpu $rss $(field tracker_bytes "$log") $(field cpu_self "$log")" \
+                    "$(field rss_self_kib "$log")" >>"$results/runs"
+                printf '   %s thread(s) run %d %-9s wall %6.2f s  cpu %6.2f s\n' "$threads" "$run" "$tool" "$wall" "$cpu"
+            done
+        done
+    done
+    rm -f "$work"/heaptrack.churn.*
+
+    # Ratios and added CPU are paired: each run against the plain run of the same round (they ran
+    # seconds apart), then the median over rounds, which follows the machine's changing load better
+    # than a ratio of medians. Columns of $results/runs: threads tool run wall cpu rss tracker_bytes
+    # cpu_self rss_self.
+    echo
+    awk -v allocations="$allocations" -v tools="$tools" -v thread_counts="$thread_counts" '
+        function median(list,    n, v, i, j, t) {
+            n = split(list, v, " ")
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+            if (n == 0) return "nan"
+            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        { wall[$1, $2, $3] = $4; cpu[$1, $2, $3] = $5; rss[$1, $2, $3] = $6; self[$1, $2, $3] = $8; rself[$1, $2, $3] = $9
+          seen[$1, $2, $3] = 1; if ($3 > rounds) rounds = $3 }
+        END {
+            printf "%-7s %-12s %7s %7s %6s %6s %14s %19s\n", "threads", "tool", "wall s", "cpu s", "wall×", "cpu×", "+cpu ns/alloc", "program peak RSS"
+            nt = split(thread_counts, ts, " "); nk = split(tools, ks, " ")
+            for (a = 1; a <= nt; a++) for (b = 1; b <= nk; b++) {
+                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k
+                w = c = wr = cr = ad = r = s = tr = inside = ""
+                for (i = 1; i <= rounds; i++) {
+                    if (!((t, k, i) in seen)) continue
+                    w = w " " wall[t, k, i]; c = c " " cpu[t, k, i]; r = r " " rself[t, k, i]
+                    s = s " " self[t, k, i]; tr = tr " " rss[t, k, i]
+                    if ((t, "plain", i) in seen) {
+                        wr = wr " " wall[t, k, i] / wall[t, "plain", i]
+                        cr = cr " " cpu[t, k, i] / cpu[t, "plain", i]
+                        ad = ad " " (cpu[t, k, i] - cpu[t, "plain", i]) * 1e9 / (allocations * t)
+                        inside = inside " " (self[t, k, i] - cpu[t, "plain", i]) * 1e9 / (allocations * t)
+                    }
+                }
+                if (w == "" || wr == "") { printf "%-7s %-12s %7s\n", t, label, "failed"; continue }
+                printf "%-7s %-12s %7.2f %7.2f %6.2f %6.2f %14.0f %15.0f MiB\n", t, label, median(w), median(c),
+                    median(wr), median(cr), median(ad), median(r) / 1024
+                if (k == "heaptrack")
+                    printf "%-20s (its cpu: %.2f s in the program, which alone adds %.0f ns per allocation,\n" \
+                           "%-20s  + %.2f s in heaptrack_interpret and zstd; largest process of its tree %.0f MiB)\n",
+                           "", median(s), median(inside), "", median(c) - median(s), median(tr) / 1024
+                added[t, k] = median(ad)
+                if (k == "heaptrack") inprogram[t] = median(inside)
+            }
+            print ""
+            print "target: heapsnap adds at most half the CPU per allocation that heaptrack adds"
+            for (a = 1; a <= nt; a++) {
+                t = ts[a]
+                if (!((t, "heapsnap") in added) || !((t, "heaptrack") in added)) { printf "   %s thread(s): not measured (a run failed)\n", t; continue }
+                h = added[t, "heapsnap"]; g = added[t, "heaptrack"]
+                printf "   %s thread(s): heapsnap %.0f ns, heaptrack %.0f ns per allocation: %.2f of heaptrack, %s\n",
+                    t, h, g, h / g, h <= g / 2 ? "MET" : "MISSED"
+                if (inprogram[t] > 0)
+                    printf "      (against heaptrack'"'"'s in-program share alone, %.0f ns: %.2f)\n", inprogram[t], h / inprogram[t]
+            }
+        }' "$results/runs"
+
+    # Proof that heapsnap recorded every allocation: its exit snapshot of the last round, as the CLI reads it.
+    if [[ -x $cli ]]; then
+        for threads in $thread_counts; do
+            for file in "$work/churn-snapshots-$threads"/*.heapsnap; do
+                [[ -f $file ]] || continue
+                echo "heapsnap's exit snapshot, $threads thread(s):" \
+                    $("$cli" info "$file" 2>&1 | grep -E '^(Allocations|Stacks)' | tr -s ' ' | paste -sd';' - | sed 's/;/; /')
+            done
+            rm -rf "$work/churn-snapshots-$threads"
+        done
+    fi
+
+    for threads in $thread_counts; do
+        recorded=$(sed -n 's/^[[:space:]]*allocations:[[:space:]]*\([0-9]*\).*/\1/p' "$results/$threads-heaptrack-$repeat.log" 2>/dev/null)
+        [[ -n $recorded ]] && echo "heaptrack's own count, $threads thread(s): $recorded allocations"
+    done
+
+    # Tracker memory: total with the live set full, and per live block — the marginal cost, from a
+    # second run with ten times the live set (same stacks), so the stack table is not counted per block.
+    tb_small=$(awk '$1 == 1 && $2 == "heapsnap" { print $7 }' "$results/runs" | median)
+    log=$work/churn-results/memory.log
+    rm -rf "$work/churn-snapshots" && mkdir -p "$work/churn-snapshots"
+    big=$((live * 10))
+    if HEAPSNAP_DIR="$work/churn-snapshots" LD_PRELOAD="$lib" "$work/churn" 1 "$((big * 2))" "$big" >"$log" 2>&1 &&
+        tb_big=$(field tracker_bytes "$log") &&
+        awk -v a="$tb_small" -v b="$tb_big" 'BEGIN { exit !(a > 0 && b > 0) }'; then
+        echo
+        printf 'heapsnap tracker memory: %.1f MiB with %d live blocks (%.0f B per live block, all included),\n' \
+            "$(calc "$tb_small / 1048576")" "$live" "$(calc "$tb_small / $live")"
+        printf '                         %.1f MiB with %d live blocks: %.1f B per additional live block\n' \
+            "$(calc "$tb_big / 1048576")" "$big" "$(calc "($tb_big - $tb_small) / ($big - $live)")"
+    else
+        echo "heapsnap tracker memory: not available (heapsnap_tracker_memory() not found or run failed)"
+    fi
+    rm -rf "$work/churn-snapshots"
+fi
+
+# ------------------------------------------------------------------------------------------------
+# 2. The pause of heapsnap_snapshot() with 1,000,000 live blocks, without and with HEAPSNAP_TRACES=1.
+if [[ $skip != *" pause "* ]]; then
+    echo
+    echo "== snapshot pause: 1,000,000 live blocks from 256 stacks, median of $repeat"
+    for traces in 0 1; do
+        pauses="" stalls="" size=""
+        for ((run = 1; run <= repeat; run++)); do
+            dir=$work/pause-snapshots
+            rm -rf "$dir" && mkdir -p "$dir"
+            log=$work/pause.log
+            if HEAPSNAP_DIR="$dir" HEAPSNAP_TRACES=$traces LD_PRELOAD="$lib" \
+                "$work/snapshot_pause" 1000000 "$dir/pause.heapsnap" >"$log" 2>&1; then
+                pauses="$pauses $(field pause_ms "$log")" stalls="$stalls $(field other_thread_stall_ms "$log")"
+                size=$(field file_bytes "$log")
+            else
+                echo "   HEAPSNAP_TRACES=$traces run $run FAILED: $(tail -1 "$log")"
+            fi
+        done
+        rm -rf "$dir"
+        [[ -n $pauses ]] && printf '   HEAPSNAP_TRACES=%s: %6.1f ms in heapsnap_snapshot() (runs:%s), another thread stalled %.1f ms (runs:%s), file %.1f MiB\n' \
+            "$traces" "$(echo "$pauses" | median)" "$pauses" "$(echo "$stalls" | median)" "$stalls" "$(calc "$size / 1048576")"
+    done
+fi
+
+# ------------------------------------------------------------------------------------------------
+# 3. Symbolization: a snapshot with ~21,000 distinct frames in 30 generated libraries, read by the CLI.
+if [[ $skip != *" symbols "* ]]; then
+    echo
+    echo "== symbolization: 30 generated libraries x 700 allocating functions (~21,000 distinct frames)"
+    dir=$work/symbolization
+    bash "$here/make_modules.sh" "$dir" 30 700 || fail "cannot build the symbolization libraries"
+    snapshot=$dir/symbench.heapsnap
+    rm -f "$snapshot" "$dir"/*.heapsnap
+    log=$dir/loader.log
+    if ! HEAPSNAP_DIR="$dir" LD_PRELOAD="$lib" "$dir/symbolization_loader" "$snapshot" "$dir"/libsymbench_*.so \
+        >"$log" 2>&1 || [[ ! -s $snapshot ]]; then
+        echo "   the loader failed under heapsnap: $(tail -1 "$log")"
+    elif [[ ! -x $cli ]]; then
+        echo "   snapshot written: $snapshot ($(stat -c %s "$snapshot") bytes)"
+        echo "   $cli is missing: build it (make build) to time \`heapsnap top\` and \`heapsnap export\`"
+    else
+        for step in top export top-json; do
+            walls="" cpus=""
+            for ((run = 1; run <= repeat; run++)); do
+                log=$dir/$step.log
+                case $step in
+                top) timed "$cli" top "$snapshot" -n 10 ;;
+                export) rm -f "$dir/symbench.json"; timed "$cli" export "$snapshot" --format json -o "$dir/symbench.json" ;;
+                top-json) timed "$cli" top "$dir/symbench.json" -n 10 ;; # the offline snapshot, read back
+                esac
+                status=$?
+                if ((status != 0)); then
+                    echo "   heapsnap $step FAILED (exit $status): $(tail -1 "$log")"
+                    break
+                fi
+                walls="$walls $wall" cpus="$cpus $cpu"
+                # far off the target: one run says enough, and keeps `make bench` to a few minutes
+                awk -v w="$wall" 'BEGIN { exit !(w > 10) }' && break
+            done
+            if [[ -n $walls ]]; then
+                median_wall=$(echo "$walls" | median)
+                printf '   heapsnap %-8s %5.2f s wall, %5.2f s cpu (median; runs:%s s): %s\n' "$step" "$median_wall" \
+                    "$(echo "$cpus" | median)" "$walls" \
+                    "$(awk -v w="$median_wall" -v s="$step" 'BEGIN { print s == "top-json" ? "no target" : w < 2 ? "MET" : "MISSED" }')"
+            fi
+        done
+        echo "   (top-json: \`heapsnap top\` of the exported JSON, $(($(stat -c %s "$dir/symbench.json" 2>/dev/null || echo 0) / 1048576)) MiB)"
+        echo "   target: under 2 s wall for a snapshot with ~20,000 distinct frames across ~30 modules"
+        if command -v python3 >/dev/null && [[ -s $dir/symbench.json ]]; then
+            python3 - "$dir/symbench.json" <<'EOF' || true
+import json, sys
+doc = json.load(open(sys.argv[1]))
+frames = doc.get("frames", [])
+addresses = {f.get("address") for f in frames if f.get("address") is not None}
+with_line = sum(1 for f in frames if f.get("file") and f.get("line"))
+generated = sum(1 for f in frames if "symbench_" in (f.get("module") or "") and not f.get("inlined"))
+print(f"   the export holds {len(doc.get('traces', []))} traces, {len(frames)} symbolized frames "
+      f"({len(addresses)} distinct addresses, {generated} non-inlined frames in the generated "
+      f"libraries, {with_line} with file:line)")
+EOF
+        fi
+        echo "   top 3 sites as the CLI prints them:"
+        "$cli" top "$snapshot" -n 3 2>&1 | sed 's/^/      /'
+    fi
+fi
+exit 0
