@@ -98,12 +98,12 @@ public func runProcess(
     if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
     try? inPipe.fileHandleForWriting.close()
     // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-    var outData = Data(), errData = Data()
+    let output = PipeOutput()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { outData = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async { output.stdout = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     group.enter()
-    DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async { output.stderr = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     if group.wait(timeout: .now() + timeout) == .timedOut {
         process.terminate()
         throw NSError(domain: "heapsnap-tests", code: 1,
@@ -112,7 +112,14 @@ public func runProcess(
     process.waitUntilExit()
     return ProcessResult(
         status: process.terminationStatus,
-        stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self),
+        stdout: String(decoding: output.stdout, as: UTF8.self),
+        stderr: String(decoding: output.stderr, as: UTF8.self),
         terminatedBySignal: process.terminationReason == .uncaughtSignal)
+}
+
+/// What the two reader threads collect; each writes only its own field, and the group's wait orders
+/// those writes before the reads.
+private final class PipeOutput: @unchecked Sendable {
+    var stdout = Data()
+    var stderr = Data()
 }

@@ -249,64 +249,28 @@ public struct ModuleInfo: Sendable, Equatable {
     }
 }
 
-/// The snapshot's header fields, its modules and where it was read from.
+/// The snapshot's header fields, its modules and where it was read from. The header's fields read as
+/// the info's own (`info.pid`, `info.peakBytes`).
+@dynamicMemberLookup
 public struct SnapshotInfo: Sendable {
-    public var formatVersion: UInt32
-    public var pid: UInt32
-    public var parentPID: UInt32
-    /// CLOCK_REALTIME in nanoseconds since the epoch.
-    public var timeNanoseconds: UInt64
-    public var startNanoseconds: UInt64
-    public var sequence: UInt32
-    public var trigger: SnapshotTrigger
-    public var maxFrames: UInt32
-    public var currentBytes: UInt64
-    public var peakBytes: UInt64
-    public var liveBlocks: UInt64
-    public var totalAllocations: UInt64
-    public var totalBytes: UInt64
-    public var trackerBytes: UInt64
-    public var untrackedFrees: UInt64
-    public var executable: String
-    public var arguments: [String]
+    public var header: SnapshotHeader
     public var modules: [ModuleInfo]
     /// The file this snapshot was loaded from ("" when built in memory).
     public var source: String
 
     public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "") {
-        formatVersion = header.formatVersion
-        pid = header.pid
-        parentPID = header.parentPID
-        timeNanoseconds = header.timeNanoseconds
-        startNanoseconds = header.startNanoseconds
-        sequence = header.sequence
-        trigger = header.trigger
-        maxFrames = header.maxFrames
-        currentBytes = header.currentBytes
-        peakBytes = header.peakBytes
-        liveBlocks = header.liveBlocks
-        totalAllocations = header.totalAllocations
-        totalBytes = header.totalBytes
-        trackerBytes = header.trackerBytes
-        untrackedFrees = header.untrackedFrees
-        executable = header.executable
-        arguments = header.arguments
+        self.header = header
         self.modules = modules
         self.source = source
     }
 
-    /// The header fields as a SnapshotHeader (hasTraces is not kept).
-    public var header: SnapshotHeader {
-        SnapshotHeader(
-            formatVersion: formatVersion, pid: pid, parentPID: parentPID, timeNanoseconds: timeNanoseconds,
-            startNanoseconds: startNanoseconds, sequence: sequence, trigger: trigger, maxFrames: maxFrames,
-            currentBytes: currentBytes, peakBytes: peakBytes, liveBlocks: liveBlocks,
-            totalAllocations: totalAllocations, totalBytes: totalBytes, trackerBytes: trackerBytes,
-            untrackedFrees: untrackedFrees, executable: executable, arguments: arguments)
+    public subscript<Value>(dynamicMember field: WritableKeyPath<SnapshotHeader, Value>) -> Value {
+        get { header[keyPath: field] }
+        set { header[keyPath: field] = newValue }
     }
 
     /// When the snapshot was taken.
-    public var date: Date { Date(timeIntervalSince1970: Double(timeNanoseconds) / 1e9) }
+    public var date: Date { Date(timeIntervalSince1970: Double(header.timeNanoseconds) / 1e9) }
 }
 
 /// A one-line error about a snapshot or its analysis; the message names the file when there is one.
