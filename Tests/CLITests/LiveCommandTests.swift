@@ -231,6 +231,11 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("Program      \(program) 0\n"), result.stdout)
         XCTAssertTrue(result.stdout.contains("by heapsnap_snapshot() (#2)\n"), result.stdout)
         XCTAssertTrue(result.stdout.contains("  \(program)  [main, debug info]\n"), result.stdout)
+        // No stack points into the tracker (its frames are removed), yet its file is examined: built with -g.
+        let tracker = try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.hasSuffix("libheapsnap.so  [debug info]") },
+                                    result.stdout)
+        XCTAssertTrue(tracker.hasPrefix("  /"))
+        XCTAssertTrue(result.stdout.contains("  linux-vdso.so.1 vdso: no file to read\n"), result.stdout)
     }
 
     func testCorruptAndTruncatedSnapshotsGiveOneLine() throws {

@@ -35,9 +35,11 @@ extension TextReport {
         for module in info.modules {
             var notes: [String] = []
             if module.isMainExecutable { notes.append("main") }
-            notes.append(module.hasDebugInfo ? "debug info" : "no debug info (symbols only)")
+            // A module that could not be read has its problem said instead: its symbols are unknown too.
+            if module.problem == nil { notes.append(module.hasDebugInfo ? "debug info" : "no debug info (symbols only)") }
             if module.wasUnloaded { notes.append("unloaded") }
-            var line = "  " + module.path + "  " + style.apply(.dim, "[" + notes.joined(separator: ", ") + "]")
+            var line = "  " + module.path
+            if !notes.isEmpty { line += "  " + style.apply(.dim, "[" + notes.joined(separator: ", ") + "]") }
             if let problem = module.problem { line += " " + style.apply(.warning, problem) }
             lines.append(line)
         }

@@ -140,11 +140,15 @@ public final class Symbolizer: @unchecked Sendable {
         }
 
         // Work items are modules, and slices of sorted addresses for a module big enough to keep
-        // several threads busy alone (each slice opens the module in a Dwfl of its own).
+        // several threads busy alone (each slice opens the module in a Dwfl of its own). A module no
+        // stack points into is still opened once, so what is said of its file and debug info is true.
         var items: [(module: Int, addresses: ArraySlice<UInt64>)] = []
-        let modulesWithWork = modules.indices.filter { !work[$0].isEmpty }
-        for index in modulesWithWork {
+        for index in modules.indices {
             let addresses = work[index].sorted()
+            guard !addresses.isEmpty else {
+                items.append((index, addresses[...]))
+                continue
+            }
             let slices = min(options.threads, max(1, addresses.count / Self.addressesPerSlice))
             let size = (addresses.count + slices - 1) / slices
             for start in stride(from: 0, to: addresses.count, by: size) {
@@ -156,7 +160,7 @@ public final class Symbolizer: @unchecked Sendable {
         let results = ResultBox(modules: modules.count, items: items.count)
         let threads = min(options.threads, max(1, items.count))
         let next = ManagedAtomicCounter()
-        let total = modulesWithWork.count
+        let total = modules.count
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             while true {
                 let slot = next.increment()
