@@ -34,10 +34,6 @@ struct text_range {
 typedef int (*unw_backtrace_fn)(void **, int);
 static _Atomic(unw_backtrace_fn) unw_backtrace_ptr;
 static struct text_range own_text, unwinder_text;
-/* operator new and the Swift runtime's allocation entry points: their frames sit between the caller
- * and malloc, and the caller is what a user wants as frame 0. */
-static struct text_range wrapper_text[16];
-static int wrapper_count;
 
 struct range_query {
     uintptr_t address;
@@ -71,24 +67,9 @@ static struct text_range module_text_of(uintptr_t address) {
 
 static bool in_range(struct text_range r, uintptr_t a) { return a >= r.lo && a < r.hi; }
 
-static void add_wrapper(const char *symbol) {
-    void *f = dlsym(RTLD_DEFAULT, symbol);
-    if (!f || wrapper_count == (int)(sizeof wrapper_text / sizeof wrapper_text[0])) return;
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (!dladdr1(f, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || sym->st_size == 0) return;
-    wrapper_text[wrapper_count++] = (struct text_range){(uintptr_t)f, (uintptr_t)f + sym->st_size};
-}
-
 /* Runs from the constructor, with the guard up: dlopen and dlsym may allocate. */
 void hs_unwind_init(void) {
     own_text = module_text_of((uintptr_t)&hs_unwind_init);
-    static const char *const wrappers[] = {
-        "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
-        "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
-        "swift_slowAlloc", "swift_allocObject",
-    };
-    for (size_t i = 0; i < sizeof wrappers / sizeof wrappers[0]; i++) add_wrapper(wrappers[i]);
 
     /* RTLD_LOCAL: libunwind exports _Unwind_* and backtrace, which must never shadow the process's own. */
     void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
@@ -125,16 +106,6 @@ static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintp
         int n = backtrace((void **)raw, max + 24);
         int skip = 0;
         while (skip < n && (in_range(own_text, raw[skip]) || in_range(unwinder_text, raw[skip]))) skip++;
-        for (bool again = true; again && skip < n;) {
-            again = false;
-            for (int w = 0; w < wrapper_count; w++) {
-                if (in_range(wrapper_text[w], raw[skip])) {
-                    skip++;
-                    again = true;
-                    break;
-                }
-            }
-        }
         int depth = n - skip;
         if (depth > 0) {
             if (depth > max) {
