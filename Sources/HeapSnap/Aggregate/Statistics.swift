@@ -8,16 +8,20 @@ public enum GroupKey: String, CaseIterable, Sendable, Codable {
 
 /// The identity of a group. Compares like tracemalloc's keys: part by part, oldest frame first.
 public struct StatisticKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// One frame of a key: a name (file, function, module or location) and a line (0 when not part of it).
+    /// One frame of a key: a name (file, function, module or location), where that name is defined
+    /// when the name alone is ambiguous (a function's file or module), and a line (0 when not part of it).
     public struct Part: Hashable, Comparable, Sendable {
         public var name: String
+        public var scope: String
         public var line: Int
-        public init(name: String, line: Int = 0) {
+        public init(name: String, scope: String = "", line: Int = 0) {
             self.name = name
+            self.scope = scope
             self.line = line
         }
         public static func < (a: Part, b: Part) -> Bool {
-            a.name != b.name ? a.name < b.name : a.line < b.line
+            if a.name != b.name { return a.name < b.name }
+            return a.scope != b.scope ? a.scope < b.scope : a.line < b.line
         }
         public var description: String { line > 0 ? "\(name):\(line)" : name }
     }
@@ -44,7 +48,8 @@ public struct StatisticKey: Hashable, Comparable, Sendable, CustomStringConverti
         case .file:
             return Part(name: frame.file ?? (frame.module.isEmpty ? frame.location : frame.module))
         case .function:
-            return Part(name: frame.function ?? frame.location)
+            // Two C files may each have a static function of the same name: they are different functions.
+            return Part(name: frame.function ?? frame.location, scope: frame.file ?? frame.module)
         case .module:
             return Part(name: frame.module.isEmpty ? "?" : frame.module)
         }
