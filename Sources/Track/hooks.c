@@ -217,17 +217,20 @@ static void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
     return p;
 }
 
-EXPORT void *realloc(void *old, size_t size) {
+/* realloc(NULL, n) is malloc(n); the caller is taken by each exported function (inlined here). */
+static inline void *resize(void *old, size_t size, uintptr_t caller) {
     if (!tracking()) return __libc_realloc(old, size);
     if (!old) {
         hs_in_tracker = 1;
         void *p = __libc_malloc(size);
-        if (p) track_new(p, size, CALLER);
+        if (p) track_new(p, size, caller);
         hs_in_tracker = 0;
         return p;
     }
-    return realloc_tracked(old, size, CALLER);
+    return realloc_tracked(old, size, caller);
 }
+
+EXPORT void *realloc(void *old, size_t size) { return resize(old, size, CALLER); }
 
 EXPORT void *reallocarray(void *old, size_t count, size_t size) {
     size_t total;
@@ -235,15 +238,7 @@ EXPORT void *reallocarray(void *old, size_t count, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    if (!tracking()) return __libc_realloc(old, total);
-    if (!old) {
-        hs_in_tracker = 1;
-        void *p = __libc_malloc(total);
-        if (p) track_new(p, total, CALLER);
-        hs_in_tracker = 0;
-        return p;
-    }
-    return realloc_tracked(old, total, CALLER);
+    return resize(old, total, CALLER);
 }
 
 static inline void *aligned_tracked(size_t alignment, size_t size, uintptr_t caller) {

@@ -149,21 +149,29 @@ public struct SiteRules: Sendable, Hashable {
     }
 }
 
-/// Remembers the plumbing verdict per distinct frame: a snapshot has few distinct frames, many traces.
-final class SiteCache {
-    let rules: SiteRules
+/// A yes/no question about frames, answered once per distinct frame: a snapshot has few distinct
+/// frames and many traces, and the answers (glob matches) are the costly part.
+final class FrameMemo {
+    private let question: (Frame) -> Bool
     /// Keyed by the frame's shared box, alive as long as the snapshot being analysed.
-    private var verdicts: [ObjectIdentifier: Bool] = [:]
+    private var answers: [ObjectIdentifier: Bool] = [:]
 
-    init(rules: SiteRules) { self.rules = rules }
+    init(_ question: @escaping (Frame) -> Bool) { self.question = question }
 
-    func isPlumbing(_ frame: Frame) -> Bool {
+    func callAsFunction(_ frame: Frame) -> Bool {
         let key = ObjectIdentifier(frame.storage)
-        if let known = verdicts[key] { return known }
-        let verdict = rules.isPlumbing(frame)
-        verdicts[key] = verdict
-        return verdict
+        if let known = answers[key] { return known }
+        let answer = question(frame)
+        answers[key] = answer
+        return answer
     }
+}
+
+/// The site of each traceback under `rules`, with the plumbing verdict remembered per frame.
+final class SiteCache {
+    private let isPlumbing: FrameMemo
+
+    init(rules: SiteRules) { isPlumbing = FrameMemo(rules.isPlumbing) }
 
     func siteIndex(in traceback: Traceback) -> Int {
         traceback.frames.firstIndex { !isPlumbing($0) } ?? 0

@@ -50,22 +50,6 @@ public struct TraceFilter: Sendable, Hashable {
         TraceFilter(inclusive: inclusive, criterion: .function(glob: glob), allFrames: allFrames)
     }
 
-    /// Glob matching is the costly part of filtering, and tracebacks repeat the same frames: remember
-    /// the answer per distinct frame.
-    final class MatchCache {
-        let filter: TraceFilter
-        /// Keyed by the frame's shared box, alive as long as the snapshot being filtered.
-        private var answers: [ObjectIdentifier: Bool] = [:]
-        init(_ filter: TraceFilter) { self.filter = filter }
-        func matches(_ frame: Frame) -> Bool {
-            let key = ObjectIdentifier(frame.storage)
-            if let known = answers[key] { return known }
-            let answer = filter.frameMatches(frame)
-            answers[key] = answer
-            return answer
-        }
-    }
-
     func frameMatches(_ frame: Frame) -> Bool {
         switch criterion {
         case .file(let glob, let line):
@@ -83,11 +67,11 @@ public struct TraceFilter: Sendable, Hashable {
     }
 
     /// tracemalloc's _match: the frame test, xor'ed with exclusion, then the domain restriction.
-    func matches(_ trace: Trace, siteIndex: Int, cache: MatchCache? = nil) -> Bool {
+    func matches(_ trace: Trace, siteIndex: Int, memo: FrameMemo? = nil) -> Bool {
         if case .domain = criterion {
             return (trace.domain == domain) == inclusive
         }
-        let test = cache?.matches ?? frameMatches
+        let test = memo.map { memo in { memo($0) } } ?? frameMatches
         let frames = trace.traceback.frames
         var result: Bool
         if allFrames {
@@ -109,15 +93,17 @@ extension Snapshot {
     /// Filters that are not `allFrames` look at the allocation site under `sites`.
     public func filtered(_ filters: [TraceFilter], sites: SiteRules = .default) -> Snapshot {
         if filters.isEmpty { return self }
-        let include = filters.filter(\.inclusive).map(TraceFilter.MatchCache.init)
-        let exclude = filters.filter { !$0.inclusive }.map(TraceFilter.MatchCache.init)
+        // Each filter with the memo of its frame test.
+        let memoized = { (filter: TraceFilter) in (filter, FrameMemo(filter.frameMatches)) }
+        let include = filters.filter(\.inclusive).map(memoized)
+        let exclude = filters.filter { !$0.inclusive }.map(memoized)
         let cache = SiteCache(rules: sites)
         var result = self
         result.traces = traces.filter { trace in
             let site = trace.traceback.frames.isEmpty ? 0 : cache.siteIndex(in: trace.traceback)
             if !include.isEmpty,
-               !include.contains(where: { $0.filter.matches(trace, siteIndex: site, cache: $0) }) { return false }
-            if exclude.contains(where: { !$0.filter.matches(trace, siteIndex: site, cache: $0) }) { return false }
+               !include.contains(where: { $0.0.matches(trace, siteIndex: site, memo: $0.1) }) { return false }
+            if exclude.contains(where: { !$0.0.matches(trace, siteIndex: site, memo: $0.1) }) { return false }
             return true
         }
         return result

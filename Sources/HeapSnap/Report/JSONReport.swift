@@ -48,7 +48,7 @@ public enum JSONReport {
             ("time_ns", .uint(info.timeNanoseconds)),
             ("start_ns", .uint(info.startNanoseconds)),
             ("sequence", .uint(UInt64(info.sequence))),
-            ("trigger", .string(triggerName(info.trigger))),
+            ("trigger", .string(info.trigger.name)),
             ("max_frames", .uint(UInt64(info.maxFrames))),
             ("current_bytes", .uint(info.currentBytes)),
             ("peak_bytes", .uint(info.peakBytes)),
@@ -110,24 +110,9 @@ public enum JSONReport {
         return .object(members)
     }
 
-    static func triggerName(_ trigger: SnapshotTrigger) -> String {
-        switch trigger {
-        case .api: return "api"
-        case .exit: return "exit"
-        case .signal: return "signal"
-        case .interval: return "interval"
-        case .peak: return "peak"
-        }
-    }
-
     /// RFC 3339 in UTC with nanoseconds, e.g. "2026-11-26T00:50:01.123456789Z".
     static func isoTime(_ nanoseconds: UInt64) -> String {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
-        let base = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let base = TextReport.formatTime(nanoseconds, "%Y-%m-%dT%H:%M:%S", utc: true)
         let fraction = String(nanoseconds % 1_000_000_000)
         return base + "." + String(repeating: "0", count: 9 - fraction.count) + fraction + "Z"
     }

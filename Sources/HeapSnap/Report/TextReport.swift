@@ -233,24 +233,21 @@ public struct TextReport {
 
     /// Local time, to the second.
     static func timeText(_ nanoseconds: UInt64) -> String {
+        formatTime(nanoseconds, "%Y-%m-%d %H:%M:%S", utc: false)
+    }
+
+    /// strftime of a CLOCK_REALTIME nanosecond count, whole seconds, in UTC or local time.
+    static func formatTime(_ nanoseconds: UInt64, _ format: String, utc: Bool) -> String {
         var seconds = time_t(nanoseconds / 1_000_000_000)
         var parts = tm()
-        localtime_r(&seconds, &parts)
+        if utc { gmtime_r(&seconds, &parts) } else { localtime_r(&seconds, &parts) }
         var buffer = [CChar](repeating: 0, count: 64)
-        let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        let length = strftime(&buffer, buffer.count, format, &parts)
         return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     func noun(_ group: GroupKey, _ count: Int) -> String {
-        let singular: String
-        switch group {
-        case .line: singular = "line"
-        case .file: singular = "file"
-        case .function: singular = "function"
-        case .module: singular = "module"
-        case .traceback: singular = "traceback"
-        }
-        return count == 1 ? singular : singular + "s"
+        count == 1 ? group.rawValue : group.rawValue + "s"
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

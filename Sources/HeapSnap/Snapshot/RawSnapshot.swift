@@ -4,6 +4,17 @@
 /// What made the tracker write a snapshot.
 public enum SnapshotTrigger: UInt32, Sendable, Codable, CaseIterable {
     case api = 0, exit = 1, signal = 2, interval = 3, peak = 4
+
+    /// The trigger's name as the JSON documents spell it.
+    public var name: String {
+        switch self {
+        case .api: return "api"
+        case .exit: return "exit"
+        case .signal: return "signal"
+        case .interval: return "interval"
+        case .peak: return "peak"
+        }
+    }
 }
 
 /// The HEADER section.

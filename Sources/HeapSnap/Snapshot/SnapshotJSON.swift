@@ -92,14 +92,6 @@ struct JSONTrace: Codable {
     }
 }
 
-private let triggerNames: [SnapshotTrigger: String] = [
-    .api: "api", .exit: "exit", .signal: "signal", .interval: "interval", .peak: "peak",
-]
-
-extension SnapshotTrigger {
-    /// The trigger's name as the JSON form and reports spell it.
-    public var name: String { triggerNames[self]! }
-}
 
 extension Snapshot {
     /// The offline JSON form of this snapshot (Docs/SNAPSHOT-JSON.md).
@@ -246,7 +238,7 @@ extension Snapshot {
     }
 
     private init(document: JSONDocument, name: String) throws {
-        guard let trigger = triggerNames.first(where: { $0.value == document.info.trigger })?.key else {
+        guard let trigger = SnapshotTrigger.allCases.first(where: { $0.name == document.info.trigger }) else {
             throw AnalysisError("\(name): unknown trigger \"\(document.info.trigger)\"")
         }
         let frames = document.frames.map {
