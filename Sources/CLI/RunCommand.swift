@@ -116,9 +116,10 @@ struct RunCommand: ParsableCommand {
         case .exited(let code): ending = .exited(status: code)
         case .signaled(let signal): ending = .killed(signal: TrackerEnvironment.signalName(signal))
         }
-        let summary = RunSummary(
+        var summary = RunSummary(
             program: URL(fileURLWithPath: programArguments[0]).lastPathComponent, pid: pid, ending: ending,
             folder: folder, snapshots: own.map(\.name), childSnapshots: written.filter { $0.pid != pid }.map(\.name))
+        summary.peak = peakLine(own, folder: folder)
         let report = TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
         var text = report.render(run: summary)
@@ -142,6 +143,18 @@ struct RunCommand: ParsableCommand {
             }
         }
         FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// "peak 297 MiB at 12.4 s; at exit 1.2 MiB", from the program's own peak file and exit snapshot.
+    private func peakLine(_ own: [SnapshotFileName], folder: String) -> RunSummary.Peak? {
+        guard let name = own.first(where: { $0.sequence == nil }),
+              let peak = try? RawSnapshot(contentsOf: folder + "/" + name.name), peak.header.trigger == .peak
+        else { return nil }
+        let exit = own.last(where: { $0.sequence != nil }).flatMap { try? RawSnapshot(contentsOf: folder + "/" + $0.name) }
+        let seconds = Double(peak.header.timeNanoseconds &- peak.header.startNanoseconds) / 1e9
+        return RunSummary.Peak(
+            bytes: peak.header.peakBytes, seconds: max(0, seconds),
+            atExit: exit?.header.trigger == .exit ? exit?.header.currentBytes : nil)
     }
 
     private func modificationTime(_ path: String) -> Date {

@@ -327,9 +327,12 @@ EXPORT void heapsnap_get_traced_memory(size_t *current, size_t *peak) {
 }
 
 EXPORT void heapsnap_reset_peak(void) {
-    uint64_t current = atomic_load_explicit(&hs_current_bytes, memory_order_relaxed);
-    atomic_store_explicit(&hs_peak_bytes, current, memory_order_relaxed);
-    atomic_store_explicit(&hs_last_peak_snapshot, current, memory_order_relaxed);
+    int guard = hs_in_tracker;
+    hs_in_tracker = 1;
+    hs_peak_reset();
+    atomic_store_explicit(&hs_last_peak_snapshot, atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed),
+                          memory_order_relaxed);
+    hs_in_tracker = guard;
 }
 
 EXPORT size_t heapsnap_tracker_memory(void) { return atomic_load_explicit(&hs_tracker_bytes, memory_order_relaxed); }

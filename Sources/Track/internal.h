@@ -56,16 +56,20 @@ struct hs_arena {
 void *hs_arena_alloc(struct hs_arena *arena, size_t size); /* 16-byte aligned, zeroed, NULL on failure */
 
 /* ---- interned stacks (tables.c) ---- */
+struct hs_counts {
+    uint64_t live_bytes, live_blocks, total_allocs, total_bytes;
+};
 struct hs_stack {
     uint64_t hash;
     uint32_t domain;
     uint16_t depth;
     uint16_t flags;                 /* bit 0: truncated */
-    /* Totals change under the shard lock of each block, and one stack's blocks live in many shards:
-     * hence atomics. Live bytes and blocks per stack are not kept here at all: a snapshot sums them
-     * from the live table, which keeps frees free of any shared write. */
-    _Atomic uint64_t total_allocs;
-    _Atomic uint64_t total_bytes;
+    /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h):
+     * `now` is the present, `at_peak` what it was at the high-water mark if it changed since. */
+    _Atomic uint32_t lock;
+    uint32_t reserved;
+    uint64_t generation;            /* hs_peak_generation when `now` last changed */
+    struct hs_counts now, at_peak;
     uintptr_t frames[];
 };
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
@@ -98,6 +102,15 @@ extern struct hs_shard hs_shards[HS_SHARDS];
 /* current and peak bytes, all domains: global because the peak needs one running sum */
 extern _Atomic uint64_t hs_current_bytes;
 extern _Atomic uint64_t hs_peak_bytes;
+
+/* ---- the exact peak (peak.c, peak.h) ---- */
+extern _Atomic uint64_t hs_peak_generation;  /* +1 at every new high-water mark */
+extern _Atomic uint64_t hs_peak_time_ns;     /* CLOCK_REALTIME (coarse) of the latest one */
+void hs_peak_raised(void);
+/* With every shard locked: the stack's figures at the high-water mark. */
+struct hs_counts hs_counts_at_peak(const struct hs_stack *s);
+void hs_peak_reset(void);           /* the present becomes the peak (heapsnap_reset_peak) */
+void hs_peak_after_fork_child(void);
 
 /* Records a new block; replaces an existing one at the same (domain, address). 0 or -1 (ENOMEM).
  * `count_total` false puts back a block (failed realloc) without counting a new allocation. */
@@ -133,6 +146,7 @@ extern pthread_mutex_t hs_modules_lock;
 
 /* ---- snapshots (snapshot.c) ---- */
 enum hs_trigger { HS_API = 0, HS_EXIT = 1, HS_SIGNAL = 2, HS_INTERVAL = 3, HS_PEAK = 4 };
+/* HS_PEAK files describe the state at the high-water mark, every other trigger the present. */
 /* Writes a snapshot; `path` NULL = default name. Blocks on the snapshot lock unless `try_only`.
  * Returns 0, or -1 with errno (EBUSY when try_only and another snapshot runs). */
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only);

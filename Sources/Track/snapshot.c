@@ -2,6 +2,7 @@
  * is locked, which takes a few milliseconds even for a million blocks, then write the file outside the
  * locks with big write() calls into a temporary name and rename it into place. */
 #include "internal.h"
+#include "peak.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -117,29 +118,34 @@ static void put_section(struct hs_writer *w, uint32_t tag, uint64_t length) {
 
 /* ---------------------------------------------------------------- the state copied under the locks */
 
-struct stack_counts {
-    uint64_t live_bytes, live_blocks, total_allocs, total_bytes;
-};
-
 struct trace {
     uint64_t address, size;
     uint32_t stack;
 };
 
 struct capture {
+    bool at_peak;       /* the figures are those of the high-water mark, reached at time_ns */
+    uint64_t time_ns;
     uint64_t current_bytes, peak_bytes, live_blocks, total_allocs, total_bytes, untracked_frees;
     uint32_t stack_count;
-    struct stack_counts *counts;
+    struct hs_counts *counts;
     size_t counts_bytes;
     uint64_t trace_count;
     struct trace *traces;
     size_t traces_bytes;
 };
 
-static int capture_state(struct capture *c, bool with_traces) {
+/* `at_peak`: the state at the high-water mark instead of the present (no live blocks then: which
+ * blocks were live at the peak is not kept, only how much per stack). */
+static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
     memset(c, 0, sizeof *c);
+    c->at_peak = at_peak;
+    if (at_peak) with_traces = false;
     pthread_mutex_lock(&hs_stacks_append_lock);
     hs_lock_all_shards();
+    c->time_ns = at_peak ? atomic_load_explicit(&hs_peak_time_ns, memory_order_relaxed) : 0;
+    /* the coarse clock of the peak may lag the start's fine one by a tick */
+    if (c->time_ns < hs_start_ns) c->time_ns = at_peak ? hs_start_ns : hs_realtime_ns();
     c->stack_count = hs_stack_count();
     for (int i = 0; i < HS_SHARDS; i++) {
         c->live_blocks += hs_shards[i].count;
@@ -150,15 +156,23 @@ static int capture_state(struct capture *c, bool with_traces) {
     c->current_bytes = atomic_load_explicit(&hs_current_bytes, memory_order_relaxed);
     c->peak_bytes = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
     int rc = 0;
-    c->counts_bytes = (size_t)c->stack_count * sizeof(struct stack_counts);
+    c->counts_bytes = (size_t)c->stack_count * sizeof(struct hs_counts);
     if (c->stack_count && !(c->counts = hs_map(c->counts_bytes))) {
         rc = -1;
         goto out;
     }
     for (uint32_t id = 0; id < c->stack_count; id++) {
         struct hs_stack *s = hs_stack_at(id);
-        c->counts[id].total_allocs = atomic_load_explicit(&s->total_allocs, memory_order_relaxed);
-        c->counts[id].total_bytes = atomic_load_explicit(&s->total_bytes, memory_order_relaxed);
+        c->counts[id] = at_peak ? hs_counts_at_peak(s) : s->now;
+    }
+    if (at_peak) {
+        c->current_bytes = c->peak_bytes;
+        c->live_blocks = c->total_allocs = c->total_bytes = 0;
+        for (uint32_t id = 0; id < c->stack_count; id++) {
+            c->live_blocks += c->counts[id].live_blocks;
+            c->total_allocs += c->counts[id].total_allocs;
+            c->total_bytes += c->counts[id].total_bytes;
+        }
     }
     if (with_traces && c->live_blocks) {
         c->traces_bytes = (size_t)c->live_blocks * sizeof(struct trace);
@@ -167,15 +181,13 @@ static int capture_state(struct capture *c, bool with_traces) {
             goto out;
         }
     }
-    /* one pass over the live table: per-stack live figures, and the live blocks when asked */
-    for (int i = 0; i < HS_SHARDS; i++) {
+    /* the live blocks, when asked (the per-stack figures are kept as the blocks come and go) */
+    for (int i = 0; c->traces && i < HS_SHARDS; i++) {
         struct hs_shard *sh = &hs_shards[i];
         for (size_t j = 0; j < sh->capacity; j++) {
             struct hs_live_entry *e = &sh->slots[j];
             if (!e->address) continue;
-            c->counts[e->stack].live_bytes += e->size;
-            c->counts[e->stack].live_blocks++;
-            if (c->traces) c->traces[c->trace_count++] = (struct trace){e->address, e->size, e->stack};
+            c->traces[c->trace_count++] = (struct trace){e->address, e->size, e->stack};
         }
     }
 out:
@@ -239,7 +251,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     put_section(w, 1, header_length);
     hs_put_u32(w, (uint32_t)hs_pid);
     hs_put_u32(w, (uint32_t)getppid());
-    hs_put_u64(w, hs_realtime_ns());
+    hs_put_u64(w, c->time_ns);
     hs_put_u64(w, hs_start_ns);
     hs_put_u32(w, sequence);
     hs_put_u32(w, trigger);
@@ -412,6 +424,29 @@ static int write_default(struct capture *c, enum hs_trigger trigger) {
     return -1;
 }
 
+/* The state at the high-water mark, into `path` or the process's peak file (which it may replace only
+ * if this process wrote it). */
+static int write_peak(const char *path) {
+    struct capture c;
+    int rc = capture_state(&c, false, true);
+    if (rc == 0) {
+        if (path) {
+            rc = write_file(path, false, &c, HS_PEAK, 0);
+        } else {
+            static char peak_path[HS_PATH_MAX];
+            default_name(peak_path, "peak", 0);
+            rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
+            if (rc == 0) peak_file_is_ours = true;
+        }
+    }
+    int err = errno;
+    release_capture(&c);
+    errno = err;
+    return rc;
+}
+
+/* HS_PEAK with `try_only` is the --peak-step check (from an allocation); HS_PEAK without it is an
+ * explicit request (heapsnap_snapshot_peak). Every exit snapshot is followed by the peak file. */
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     int guard = hs_in_tracker;
     hs_in_tracker = 1;
@@ -432,42 +467,41 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         pthread_mutex_lock(&hs_snapshot_lock);
     }
     int rc = 0, err = 0;
+    bool explicit_request = trigger == HS_API || (trigger == HS_PEAK && !try_only);
     /* After the exit snapshot only the program itself may ask for more: a signal, interval or peak
      * snapshot started now could be cut off by _exit and leave its temporary file behind. */
-    if (finished && trigger != HS_API) goto done;
+    if (finished && !explicit_request) goto done;
     if (trigger == HS_EXIT) finished = true;
-    if (trigger == HS_PEAK) {
+    if (trigger == HS_PEAK && try_only) {
         uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
         if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
         atomic_store_explicit(&hs_last_peak_snapshot, peak, memory_order_relaxed);
     }
     hs_modules_refresh();
     read_cmdline();
-    struct capture c;
-    if (capture_state(&c, hs_config.traces) != 0) {
-        rc = -1;
-        err = errno;
-        release_capture(&c);
-        goto done;
-    }
     if (trigger == HS_PEAK) {
-        static char peak_path[HS_PATH_MAX];
-        default_name(peak_path, "peak", 0);
-        rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
-        if (rc == 0) peak_file_is_ours = true;
-        err = errno;
-    } else if (path) {
-        rc = write_file(path, false, &c, trigger, atomic_fetch_add(&hs_sequence, 1) + 1);
+        rc = write_peak(path);
         err = errno;
     } else {
-        rc = write_default(&c, trigger);
-        err = errno;
+        struct capture c;
+        if (capture_state(&c, hs_config.traces, false) != 0) {
+            rc = -1;
+            err = errno;
+        } else if (path) {
+            rc = write_file(path, false, &c, trigger, atomic_fetch_add(&hs_sequence, 1) + 1);
+            err = errno;
+        } else {
+            rc = write_default(&c, trigger);
+            err = errno;
+        }
+        release_capture(&c);
     }
-    release_capture(&c);
-    if (rc != 0 && trigger != HS_API) {
+    if (rc != 0 && !explicit_request) {
         if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", last_path, err);
         if (trigger == HS_PEAK) peak_failure_reported = true;
     }
+    if (trigger == HS_EXIT && write_peak(NULL) != 0 && errno != EEXIST && !peak_failure_reported)
+        hs_warn("cannot write the peak snapshot", last_path, errno);
 done:
     pthread_mutex_unlock(&hs_snapshot_lock);
     hs_in_tracker = guard;
@@ -493,3 +527,5 @@ void hs_snapshot_after_fork_child(void) {
 }
 
 EXPORT int heapsnap_snapshot(const char *path) { return hs_take_snapshot(HS_API, path, false); }
+
+EXPORT int heapsnap_snapshot_peak(const char *path) { return hs_take_snapshot(HS_PEAK, path, false); }

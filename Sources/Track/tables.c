@@ -2,6 +2,7 @@
  * added under one mutex because new stacks are rare) and live blocks (address -> size, stack),
  * sharded by address hash with one mutex per shard so threads rarely meet. */
 #include "internal.h"
+#include "peak.h"
 
 #include <errno.h>
 #include <string.h>
@@ -107,6 +108,7 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
     s->domain = domain;
     s->depth = (uint16_t)depth;
     s->flags = flags;
+    s->generation = UINT64_MAX; /* older than any peak: the first change saves the (empty) figures */
     memcpy(s->frames, frames, (size_t)depth * sizeof(uintptr_t));
     id = count;
     chunk[id & (DIR_CHUNK_SIZE - 1)] = s;
@@ -164,14 +166,6 @@ static int grow_shard(struct hs_shard *sh) {
     return 0;
 }
 
-static void raise_peak(uint64_t current) {
-    uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
-    while (current > peak &&
-           !atomic_compare_exchange_weak_explicit(&hs_peak_bytes, &peak, current, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
-    }
-}
-
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
                    bool count_total) {
     uint64_t hash = live_hash(domain, address);
@@ -188,6 +182,7 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
         struct hs_live_entry *e = &sh->slots[i];
         if (e->address == address && e->domain == domain) {
             /* A block we missed the free of (freed while the guard was up): forget it first. */
+            hs_stack_change(hs_stack_at(e->stack), -(int64_t)e->size, -1, false);
             atomic_fetch_sub_explicit(&hs_current_bytes, e->size, memory_order_relaxed);
             sh->count--;
             break;
@@ -198,11 +193,11 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     if (count_total) {
         sh->total_allocs++;
         sh->total_bytes += size;
-        atomic_fetch_add_explicit(&stack->total_allocs, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&stack->total_bytes, size, memory_order_relaxed);
     }
+    /* the stack first, then the sum: a peak raised by the sum then includes this block */
+    hs_stack_change(stack, (int64_t)size, 1, count_total);
     uint64_t current = atomic_fetch_add_explicit(&hs_current_bytes, size, memory_order_relaxed) + size;
-    raise_peak(current);
+    hs_raise_peak(current);
     pthread_mutex_unlock(&sh->lock);
     return 0;
 }
@@ -220,6 +215,7 @@ bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *re
         if (e->address == address && e->domain == domain) break;
     }
     *removed = sh->slots[i];
+    hs_stack_change(hs_stack_at(removed->stack), -(int64_t)removed->size, -1, false);
     atomic_fetch_sub_explicit(&hs_current_bytes, removed->size, memory_order_relaxed);
     sh->count--;
     /* backward-shift deletion keeps linear probing free of tombstones */
@@ -270,8 +266,8 @@ void hs_tables_after_fork_child(void) {
     uint32_t count = hs_stack_count();
     for (uint32_t id = 0; id < count; id++) {
         struct hs_stack *s = hs_stack_at(id);
-        atomic_store_explicit(&s->total_allocs, 0, memory_order_relaxed);
-        atomic_store_explicit(&s->total_bytes, 0, memory_order_relaxed);
+        s->now.total_allocs = 0;
+        s->now.total_bytes = 0;
     }
-    atomic_store(&hs_peak_bytes, atomic_load(&hs_current_bytes));
+    hs_peak_after_fork_child();
 }

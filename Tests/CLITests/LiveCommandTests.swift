@@ -30,7 +30,11 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(names, (1...3).map { "cli_alloc.\(pid).000\($0).heapsnap" })
         let blocks = try ProgramSource.line("blocks", in: "cli_alloc.c")
         let stderr = result.stderr
-        XCTAssertTrue(stderr.hasPrefix("heapsnap: cli_alloc (pid \(pid)) exited with status 3; 3 snapshots in \(folder.path):\n"), stderr)
+        XCTAssertTrue(stderr.hasPrefix("heapsnap: cli_alloc (pid \(pid)) exited with status 3; 4 snapshots in \(folder.path):\n"), stderr)
+        XCTAssertTrue(stderr.contains("  cli_alloc.\(pid).peak.heapsnap\n"), stderr)
+        // At exit: 30 kept blocks of 1000 B, 5 of 4096 B and stdio's two 4 KiB buffers; the peak
+        // is that and one 777 B scratch block.
+        XCTAssertTrue(stderr.contains("\nheapsnap: peak 58.1 KiB at 0.0 s; at exit 57.3 KiB\n"), stderr)
         XCTAssertTrue(stderr.contains("\nTop "), stderr)
         XCTAssertTrue(stderr.contains("lines of cli_alloc.\(pid).0003.heapsnap (exit at "), stderr)
         XCTAssertTrue(stderr.contains("#1  \(source):\(blocks) (keep_blocks): size=29.3 KiB, count=30, average=1000 B"), stderr)
@@ -53,7 +57,7 @@ final class LiveCommandTests: XCTestCase {
         let names = folder.files().map { URL(fileURLWithPath: $0).lastPathComponent }
         XCTAssertEqual(names.count, 3, "\(names)")
         XCTAssertTrue(names.allSatisfy { $0.hasPrefix("cli_alloc.") }, "sh and true stay dormant: \(names)")
-        XCTAssertTrue(result.stderr.contains("no snapshot of its own, 3 from its child processes in \(folder.path):"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("no snapshot of its own, 4 from its child processes in \(folder.path):"), result.stderr)
         XCTAssertTrue(result.stderr.contains("(keep_blocks): size=29.3 KiB, count=30, average=1000 B"), result.stderr)
     }
 

@@ -67,9 +67,14 @@ public final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     /// The files in the folder whose names end with `suffix`, sorted.
-    public func files(endingWith suffix: String = ".heapsnap") -> [String] {
+    /// Snapshot files, sorted. The peak file every tracked process writes at exit
+    /// (`<prog>.<pid>.peak.heapsnap`) is left out unless asked for, by `includingPeak` or a suffix
+    /// that names it.
+    public func files(endingWith suffix: String = ".heapsnap", includingPeak: Bool = false) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.filter { $0.hasSuffix(suffix) }.sorted().map { path + "/" + $0 }
+        let peak = includingPeak || suffix.hasSuffix(".peak.heapsnap")
+        return names.filter { $0.hasSuffix(suffix) && (peak || !$0.hasSuffix(".peak.heapsnap")) }
+            .sorted().map { path + "/" + $0 }
     }
 }
 

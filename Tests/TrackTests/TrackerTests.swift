@@ -306,11 +306,63 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(try site(exit, symbols, "peak_site").liveBytes, 0)
         XCTAssertEqual(try site(exit, symbols, "after_peak_site").liveBytes, 1 << 19)
         XCTAssertEqual(exit.header.peakBytes, peak.header.peakBytes)
-        XCTAssertEqual(dir.files().count, 2)
+        XCTAssertEqual(dir.files(includingPeak: true).count, 2)
 
+        // Without --peak-step the peak file is still written, once, at exit.
         let off = try TemporaryDirectory()
         try runTracked("track_peak", directory: off)
-        XCTAssertEqual(off.files(endingWith: ".peak.heapsnap"), [])
+        let exitPeak = try RawSnapshot(contentsOf: try XCTUnwrap(off.files(endingWith: ".peak.heapsnap").first))
+        XCTAssertEqual(try site(exitPeak, symbols, "peak_site"), SiteTotals(liveBytes: 10 << 20, liveBlocks: 10, totalAllocations: 10, totalBytes: 10 << 20))
+        XCTAssertEqual(off.files(includingPeak: true).count, 2)
+    }
+
+    /// The peak's composition is known by construction (track_exact_peak.c) and differs from every other
+    /// moment: the peak file holds exactly it, per site, whether written at exit, on request, or rolled
+    /// with --peak-step; the exit snapshot holds the end; a reset peak starts a new high-water mark.
+    func testThePeakFileIsTheExactHighWaterMark() throws {
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_exact_peak"))
+        let KiB: UInt64 = 1024, MiB: UInt64 = 1 << 20
+        func assertPeak(_ peak: RawSnapshot, file: StaticString = #filePath, line: UInt = #line) throws {
+            XCTAssertEqual(peak.header.trigger, .peak, file: file, line: line)
+            assertConsistent(peak, file: file, line: line)
+            XCTAssertEqual(peak.header.currentBytes, peak.header.peakBytes, file: file, line: line)
+            XCTAssertEqual(try site(peak, symbols, "site_a"), SiteTotals(liveBytes: 1 * MiB, liveBlocks: 1, totalAllocations: 4, totalBytes: 4 * MiB), file: file, line: line)
+            XCTAssertEqual(try site(peak, symbols, "site_b"), SiteTotals(liveBytes: 512 * KiB, liveBlocks: 2, totalAllocations: 2, totalBytes: 512 * KiB), file: file, line: line)
+            XCTAssertEqual(try site(peak, symbols, "site_c"), SiteTotals(liveBytes: 9 * MiB / 2, liveBlocks: 3, totalAllocations: 3, totalBytes: 9 * MiB / 2), file: file, line: line)
+            // the three sites are the peak, but for what libc itself may hold (nothing, or a few KiB)
+            XCTAssertLessThan(peak.header.peakBytes - 6 * MiB, 64 * KiB, file: file, line: line)
+            XCTAssertGreaterThanOrEqual(peak.header.timeNanoseconds, peak.header.startNanoseconds, file: file, line: line)
+        }
+        for environment in [[:], ["HEAPSNAP_PEAK_STEP": "1M"], ["HEAPSNAP_PEAK_STEP": "1"]] {
+            let dir = try TemporaryDirectory()
+            let asked = dir.path + "/asked.heapsnap"
+            try runTracked("track_exact_peak", [asked], environment: environment, directory: dir)
+            try assertPeak(try RawSnapshot(contentsOf: asked))
+            let peakFiles = dir.files(endingWith: ".peak.heapsnap")
+            XCTAssertEqual(peakFiles.count, 1, "\(environment)")
+            let atExit = try RawSnapshot(contentsOf: try XCTUnwrap(peakFiles.first))
+            try assertPeak(atExit)
+            XCTAssertEqual(atExit.header.sequence, 0)
+
+            let exitPath = try XCTUnwrap(dir.files().first { $0.hasSuffix(".0001.heapsnap") })
+            let exit = try RawSnapshot(contentsOf: exitPath)
+            XCTAssertEqual(exit.header.trigger, .exit)
+            assertConsistent(exit)
+            XCTAssertEqual(exit.header.peakBytes, atExit.header.peakBytes)
+            XCTAssertEqual(try site(exit, symbols, "site_a"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 5, totalBytes: 5 * MiB))
+            XCTAssertEqual(try site(exit, symbols, "site_b"), SiteTotals(liveBytes: 256 * KiB, liveBlocks: 1, totalAllocations: 3, totalBytes: 768 * KiB))
+            XCTAssertEqual(try site(exit, symbols, "site_c"), SiteTotals(liveBytes: 3 * MiB / 2, liveBlocks: 1, totalAllocations: 3, totalBytes: 9 * MiB / 2))
+            XCTAssertLessThanOrEqual(atExit.header.timeNanoseconds, exit.header.timeNanoseconds)
+        }
+
+        // After heapsnap_reset_peak at 1.75 MiB and one more MiB from site_a, that is the peak.
+        let reset = try TemporaryDirectory()
+        try runTracked("track_exact_peak", [reset.path + "/asked.heapsnap", "reset"], directory: reset)
+        let peak = try RawSnapshot(contentsOf: try XCTUnwrap(reset.files(endingWith: ".peak.heapsnap").first))
+        assertConsistent(peak)
+        XCTAssertEqual(try site(peak, symbols, "site_a"), SiteTotals(liveBytes: 1 * MiB, liveBlocks: 1, totalAllocations: 6, totalBytes: 6 * MiB))
+        XCTAssertEqual(try site(peak, symbols, "site_b"), SiteTotals(liveBytes: 256 * KiB, liveBlocks: 1, totalAllocations: 3, totalBytes: 768 * KiB))
+        XCTAssertEqual(try site(peak, symbols, "site_c"), SiteTotals(liveBytes: 3 * MiB / 2, liveBlocks: 1, totalAllocations: 3, totalBytes: 9 * MiB / 2))
     }
 
     func testProgramThatNeverFrees() throws {
@@ -448,7 +500,7 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(exported, [
             "malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign",
             "valloc", "pvalloc", "dlclose", "heapsnap_snapshot", "heapsnap_get_traced_memory", "heapsnap_reset_peak",
-            "heapsnap_tracker_memory", "heapsnap_track", "heapsnap_untrack",
+            "heapsnap_snapshot_peak", "heapsnap_tracker_memory", "heapsnap_track", "heapsnap_untrack",
         ])
     }
 
@@ -517,7 +569,7 @@ final class TrackerConfigurationTests: XCTestCase {
         result = try runProcess(try TestPaths.program("track_chdir"), [elsewhere.path], environment: ["HEAPSNAP_DIR": "out"],
                                 preload: true, directory: dir.path)
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter { $0.hasSuffix(".heapsnap") }.count, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter { $0.hasSuffix(".heapsnap") && !$0.hasSuffix(".peak.heapsnap") }.count, 1)
         XCTAssertEqual(elsewhere.files(), [])
     }
 

@@ -15,6 +15,21 @@ public struct RunSummary: Sendable {
     public var snapshots: [String]
     /// File names of the snapshots its child processes (other pids) wrote.
     public var childSnapshots: [String]
+    /// The high-water mark of traced memory, from the program's peak file, and what was live at exit.
+    public var peak: Peak?
+
+    public struct Peak: Sendable {
+        public var bytes: UInt64
+        /// When the peak was reached, seconds after tracking started.
+        public var seconds: Double
+        /// Live bytes in the exit snapshot; nil when there is none (killed, exec, _exit).
+        public var atExit: UInt64?
+        public init(bytes: UInt64, seconds: Double, atExit: UInt64?) {
+            self.bytes = bytes
+            self.seconds = seconds
+            self.atExit = atExit
+        }
+    }
 
     public init(program: String, pid: Int32, ending: Ending, folder: String, snapshots: [String], childSnapshots: [String]) {
         self.program = program
@@ -50,6 +65,11 @@ extension TextReport {
         // A long interval run can write hundreds: the first and last few say enough.
         let shown = names.count <= 8 ? names : names.prefix(3) + ["… \(names.count - 6) more …"] + names.suffix(3)
         lines += shown.map { "  " + $0 }
+        if let peak = summary.peak {
+            var line = "heapsnap: peak \(SizeFormat.string(peak.bytes)) at \(String(format: "%.1f", peak.seconds)) s"
+            if let atExit = peak.atExit { line += "; at exit \(SizeFormat.string(atExit))" }
+            lines.append(line)
+        }
         if own == 0 && children == 0 {
             lines.append("heapsnap: " + options.style.apply(.warning, "no snapshot was written")
                 + " (static and set-uid programs cannot be traced; _exit(), abort() and signals skip the exit snapshot)")

@@ -32,6 +32,12 @@ void heapsnap_get_traced_memory(size_t *current, size_t *peak);
 /* Sets the peak to the current traced size (and restarts the HEAPSNAP_PEAK_STEP measure from there). */
 void heapsnap_reset_peak(void);
 
+/* Writes what was live, per stack, when traced memory was at its highest (since start or the last
+ * heapsnap_reset_peak()): trigger "peak". With path == NULL into `<program>.<pid>.peak.heapsnap`
+ * (replacing this process's earlier one), otherwise into exactly `path`, which must not exist. The
+ * tracker writes that file at exit too. Returns 0, or -1 with errno as heapsnap_snapshot(). */
+int heapsnap_snapshot_peak(const char *path);
+
 /* Bytes of memory the tracker itself holds: tables, interned stacks, buffers. */
 size_t heapsnap_tracker_memory(void);
 

@@ -1,0 +1,58 @@
+/* The exact peak, on the hot path: per-stack live counters with a lazy copy.
+ *
+ * hs_peak_generation counts the high-water marks reached. At the moment it is raised, every stack's
+ * present figures ARE its figures at the peak. A stack about to change while its `generation` is older
+ * than the current one has not changed since that peak, so it first copies `now` into `at_peak` and
+ * takes the current generation; a stack already changed since keeps the copy it made. A new peak
+ * therefore costs one increment, whatever the number of stacks, and a snapshot of the peak reads, per
+ * stack, `at_peak` if the stack changed since and `now` otherwise.
+ *
+ * Every change happens under the shard lock of the block that causes it; the per-stack spin lock only
+ * keeps one stack's four counters and its copy consistent across shards. With one thread the result is
+ * exact. With several, a block whose stack counters and global sum are updated by one thread while
+ * another raises the peak may be counted on the wrong side of it: the peak is exact up to the
+ * allocations in flight at that instant. */
+#ifndef HEAPSNAP_PEAK_H
+#define HEAPSNAP_PEAK_H
+
+#include "internal.h"
+
+static inline void hs_stack_lock(struct hs_stack *s) {
+    while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(&s->lock, memory_order_relaxed)) __builtin_ia32_pause();
+    }
+}
+
+static inline void hs_stack_unlock(struct hs_stack *s) { atomic_store_explicit(&s->lock, 0, memory_order_release); }
+
+/* Applies a change to a stack's present figures, saving them first if this is the first change since
+ * the latest peak. `allocated` counts a new allocation of `bytes` in the totals. */
+static inline void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t blocks, bool allocated) {
+    hs_stack_lock(s);
+    uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
+    if (s->generation != generation) {
+        s->at_peak = s->now;
+        s->generation = generation;
+    }
+    s->now.live_bytes += (uint64_t)bytes;
+    s->now.live_blocks += (uint64_t)blocks;
+    if (allocated) {
+        s->now.total_allocs++;
+        s->now.total_bytes += (uint64_t)bytes;
+    }
+    hs_stack_unlock(s);
+}
+
+/* After adding to hs_current_bytes: a new high-water mark makes the present the peak. */
+static inline void hs_raise_peak(uint64_t current) {
+    uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
+    while (current > peak) {
+        if (atomic_compare_exchange_weak_explicit(&hs_peak_bytes, &peak, current, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            hs_peak_raised();
+            return;
+        }
+    }
+}
+
+#endif
