@@ -26,6 +26,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Rewrite <prog>.<pid>.peak.heapsnap whenever the peak grew by this much, e.g. 16M (HEAPSNAP_PEAK_STEP).", valueName: "bytes"))
     var peakStep: String?
 
+    @Option(help: ArgumentHelp(
+        "Sampling mode for production: record one allocation per this many bytes on average, e.g. 512K or 2M, and report estimates (HEAPSNAP_SAMPLE).",
+        valueName: "bytes"))
+    var sample: String?
+
     @Flag(help: "Record every live block in the snapshots too (HEAPSNAP_TRACES=1).")
     var traces = false
 
@@ -63,6 +68,9 @@ struct RunCommand: ParsableCommand {
         if let signal, TrackerEnvironment.parseSignal(signal) == nil {
             throw ValidationError("--signal takes a signal name (USR2, SIGUSR1, RTMIN+1), a number, or none (not KILL or STOP), not '\(signal)'.")
         }
+        if let sample, (TrackerEnvironment.parseByteCount(sample) ?? 0) == 0 {
+            throw ValidationError("--sample takes a byte count above 0 like 512K or 2M, not '\(sample)'.")
+        }
         if let peakStep, TrackerEnvironment.parseByteCount(peakStep) == nil {
             throw ValidationError("--peak-step takes a byte count like 1048576, 512K or 16M, not '\(peakStep)'.")
         }
@@ -81,6 +89,7 @@ struct RunCommand: ParsableCommand {
         if let interval { environment[TrackerEnvironment.interval] = interval }
         if let signal { environment[TrackerEnvironment.signal] = signal }
         if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep }
+        if let sample { environment[TrackerEnvironment.sample] = sample }
         if traces { environment[TrackerEnvironment.traces] = "1" }
         if !only.isEmpty { environment[TrackerEnvironment.only] = only.joined(separator: ",") }
 

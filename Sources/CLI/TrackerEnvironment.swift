@@ -10,6 +10,7 @@ enum TrackerEnvironment {
     static let signal = "HEAPSNAP_SIGNAL"
     static let peakStep = "HEAPSNAP_PEAK_STEP"
     static let traces = "HEAPSNAP_TRACES"
+    static let sample = "HEAPSNAP_SAMPLE"
     static let only = "HEAPSNAP_ONLY"
     static let defaultSignal: Int32 = SIGUSR2
 

@@ -1,5 +1,6 @@
 /* Start-up, configuration, the tracker thread (signal and interval snapshots), exit and fork. */
 #include "internal.h"
+#include "sample.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -180,6 +181,17 @@ static void parse_config(bool report) {
         if (parse_bytes(v, &bytes)) hs_config.peak_step = bytes;
         else if (report) hs_warn("HEAPSNAP_PEAK_STEP must be bytes like 1048576, 512K, 64M or 1G; peak snapshots are off", v, 0);
     }
+    if ((v = getenv("HEAPSNAP_SAMPLE")) && *v) {
+        uint64_t bytes;
+        if (parse_bytes(v, &bytes)) hs_config.sample_requested = bytes;
+        else if (report) hs_warn("HEAPSNAP_SAMPLE must be bytes like 524288, 512K or 2M; tracking every allocation", v, 0);
+    }
+    if ((v = getenv("HEAPSNAP_SAMPLE_SEED")) && *v) {
+        uint64_t n;
+        const char *rest;
+        if (parse_unsigned(v, &n, &rest) && !*rest) hs_config.sample_seed = n;
+        else if (report) hs_warn("HEAPSNAP_SAMPLE_SEED must be a number; seeding from the clock", v, 0);
+    }
     if ((v = getenv("HEAPSNAP_TRACES"))) hs_config.traces = v[0] == '1' || equal_ignoring_case(v, "YES") || equal_ignoring_case(v, "TRUE");
     if ((v = getenv("HEAPSNAP_DIR")) && *v) {
         size_t n = strlen(v);
@@ -248,6 +260,7 @@ void hs_early_init(void) {
     hs_in_tracker = 1;
     if (__environ) parse_config(false);
     read_identity();
+    hs_sample_init();
     atomic_store_explicit(&hs_state, selected(false) ? 2 : 3, memory_order_release);
     hs_in_tracker = guard;
 }
@@ -420,6 +433,7 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     }
     atomic_store(&hs_state, 2);
     parse_config(true);
+    hs_sample_init();
     anchor_directory();
     if (!hs_exe_path[0]) read_identity();
     hs_unwind_init();

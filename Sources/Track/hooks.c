@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "heapsnap.h"
+#include "sample.h"
 
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
@@ -124,6 +125,7 @@ static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintp
 }
 
 int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
+    if (hs_sampling() && !hs_sample_hit(size)) return 0; /* not recorded: no unwind, no table */
     uintptr_t raw[hs_config.max_frames + 24]; /* sized by the setting: threads with small stacks exist */
     bool truncated;
     int depth;
@@ -172,8 +174,9 @@ EXPORT void *malloc(size_t size) {
 
 EXPORT void free(void *p) {
     if (!p) return;
-    if (hs_in_tracker || atomic_load_explicit(&hs_state, memory_order_acquire) != 2) {
-        __libc_free(p);
+    if (hs_in_tracker || atomic_load_explicit(&hs_state, memory_order_acquire) != 2 ||
+        (hs_sampling() && !hs_sample_maybe_live(0, (uintptr_t)p))) {
+        __libc_free(p); /* in sampled mode most frees end here: one shared read, no write */
         return;
     }
     hs_in_tracker = 1;

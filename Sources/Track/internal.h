@@ -21,6 +21,9 @@ struct hs_config {
     uint64_t interval_ns;    /* HEAPSNAP_INTERVAL, 0 = off */
     uint64_t peak_step;      /* HEAPSNAP_PEAK_STEP, 0 = off */
     bool traces;             /* HEAPSNAP_TRACES=1 */
+    uint64_t sample_requested; /* HEAPSNAP_SAMPLE: mean bytes between samples, 0 = exact mode */
+    uint64_t sample_rate;    /* the same once sampling is on (sample.c), else 0 */
+    uint64_t sample_seed;    /* HEAPSNAP_SAMPLE_SEED, 0 = from the clock */
     char dir[HS_PATH_MAX];   /* HEAPSNAP_DIR, "" = working directory */
 };
 extern struct hs_config hs_config;

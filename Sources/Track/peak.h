@@ -11,7 +11,8 @@
  * keeps one stack's four counters and its copy consistent across shards. With one thread the result is
  * exact. With several, a block whose stack counters and global sum are updated by one thread while
  * another raises the peak may be counted on the wrong side of it: the peak is exact up to the
- * allocations in flight at that instant. */
+ * allocations in flight at that instant. In sampled mode the figures are estimates (sample.h) and the
+ * peak is that of the estimated sum. */
 #ifndef HEAPSNAP_PEAK_H
 #define HEAPSNAP_PEAK_H
 
@@ -36,8 +37,8 @@ static inline void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t bl
     }
     s->now.live_bytes += (uint64_t)bytes;
     s->now.live_blocks += (uint64_t)blocks;
-    if (allocated) {
-        s->now.total_allocs++;
+    if (allocated) { /* blocks is 1, or an estimate in sampled mode (sample.h) */
+        s->now.total_allocs += (uint64_t)blocks;
         s->now.total_bytes += (uint64_t)bytes;
     }
     hs_stack_unlock(s);

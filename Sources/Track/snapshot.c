@@ -3,6 +3,7 @@
  * locks with big write() calls into a temporary name and rename it into place. */
 #include "internal.h"
 #include "peak.h"
+#include "sample.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,6 +128,7 @@ struct capture {
     bool at_peak;       /* the figures are those of the high-water mark, reached at time_ns */
     uint64_t time_ns;
     uint64_t current_bytes, peak_bytes, live_blocks, total_allocs, total_bytes, untracked_frees;
+    uint64_t recorded_blocks, recorded_allocs; /* sampled mode: blocks in the table, allocations recorded */
     uint32_t stack_count;
     struct hs_counts *counts;
     size_t counts_bytes;
@@ -155,6 +157,7 @@ static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
     }
     c->current_bytes = atomic_load_explicit(&hs_current_bytes, memory_order_relaxed);
     c->peak_bytes = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
+    uint64_t table_blocks = c->live_blocks;
     int rc = 0;
     c->counts_bytes = (size_t)c->stack_count * sizeof(struct hs_counts);
     if (c->stack_count && !(c->counts = hs_map(c->counts_bytes))) {
@@ -165,8 +168,18 @@ static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
         struct hs_stack *s = hs_stack_at(id);
         c->counts[id] = at_peak ? hs_counts_at_peak(s) : s->now;
     }
-    if (at_peak) {
-        c->current_bytes = c->peak_bytes;
+    if (hs_sampling()) {
+        /* estimates: block counts from fixed point, rounded per stack; the header sums what the
+         * stacks say, so that its figures and theirs agree */
+        c->recorded_blocks = c->live_blocks;
+        c->recorded_allocs = c->total_allocs;
+        for (uint32_t id = 0; id < c->stack_count; id++) {
+            c->counts[id].live_blocks = (c->counts[id].live_blocks + HS_SAMPLE_UNIT / 2) / HS_SAMPLE_UNIT;
+            c->counts[id].total_allocs = (c->counts[id].total_allocs + HS_SAMPLE_UNIT / 2) / HS_SAMPLE_UNIT;
+        }
+    }
+    if (at_peak || hs_sampling()) {
+        if (at_peak) c->current_bytes = c->peak_bytes;
         c->live_blocks = c->total_allocs = c->total_bytes = 0;
         for (uint32_t id = 0; id < c->stack_count; id++) {
             c->live_blocks += c->counts[id].live_blocks;
@@ -174,8 +187,8 @@ static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
             c->total_bytes += c->counts[id].total_bytes;
         }
     }
-    if (with_traces && c->live_blocks) {
-        c->traces_bytes = (size_t)c->live_blocks * sizeof(struct trace);
+    if (with_traces && table_blocks) {
+        c->traces_bytes = (size_t)table_blocks * sizeof(struct trace);
         if (!(c->traces = hs_map(c->traces_bytes))) {
             rc = -1;
             goto out;
@@ -309,6 +322,14 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
             memset(record + 20, 0, 4);
             hs_put(w, record, 24);
         }
+    }
+
+    if (hs_sampling()) {
+        put_section(w, HS_SECTION_SAMPLING, 8 * 4);
+        hs_put_u64(w, hs_config.sample_rate);
+        hs_put_u64(w, hs_config.sample_seed);
+        hs_put_u64(w, c->recorded_blocks);
+        hs_put_u64(w, c->recorded_allocs);
     }
 
     uint32_t crc = w->crc ^ 0xFFFFFFFFu;

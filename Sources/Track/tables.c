@@ -3,6 +3,7 @@
  * sharded by address hash with one mutex per shard so threads rarely meet. */
 #include "internal.h"
 #include "peak.h"
+#include "sample.h"
 
 #include <errno.h>
 #include <string.h>
@@ -170,6 +171,7 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
                    bool count_total) {
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
+    struct hs_weight weight = hs_weight_of(size); /* {size, 1} in exact mode */
     pthread_mutex_lock(&sh->lock);
     if ((sh->count + 1) * 4 > sh->capacity * 3 && grow_shard(sh) != 0) {
         pthread_mutex_unlock(&sh->lock);
@@ -182,8 +184,10 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
         struct hs_live_entry *e = &sh->slots[i];
         if (e->address == address && e->domain == domain) {
             /* A block we missed the free of (freed while the guard was up): forget it first. */
-            hs_stack_change(hs_stack_at(e->stack), -(int64_t)e->size, -1, false);
-            atomic_fetch_sub_explicit(&hs_current_bytes, e->size, memory_order_relaxed);
+            struct hs_weight old = hs_weight_of(e->size);
+            hs_stack_change(hs_stack_at(e->stack), -(int64_t)old.bytes, -(int64_t)old.count, false);
+            atomic_fetch_sub_explicit(&hs_current_bytes, old.bytes, memory_order_relaxed);
+            if (hs_sampling()) hs_sample_filter_remove(domain, address);
             sh->count--;
             break;
         }
@@ -194,15 +198,21 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
         sh->total_allocs++;
         sh->total_bytes += size;
     }
+    if (hs_sampling()) hs_sample_filter_add(domain, address);
     /* the stack first, then the sum: a peak raised by the sum then includes this block */
-    hs_stack_change(stack, (int64_t)size, 1, count_total);
-    uint64_t current = atomic_fetch_add_explicit(&hs_current_bytes, size, memory_order_relaxed) + size;
+    hs_stack_change(stack, (int64_t)weight.bytes, (int64_t)weight.count, count_total);
+    uint64_t current = atomic_fetch_add_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed) + weight.bytes;
     hs_raise_peak(current);
     pthread_mutex_unlock(&sh->lock);
     return 0;
 }
 
 bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *removed, bool count_untracked) {
+    if (hs_sampling()) {
+        /* most blocks were never recorded, and such a free cannot be told from an untracked one */
+        if (!hs_sample_maybe_live(domain, address)) return false;
+        count_untracked = false;
+    }
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
     pthread_mutex_lock(&sh->lock);
@@ -215,8 +225,10 @@ bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *re
         if (e->address == address && e->domain == domain) break;
     }
     *removed = sh->slots[i];
-    hs_stack_change(hs_stack_at(removed->stack), -(int64_t)removed->size, -1, false);
-    atomic_fetch_sub_explicit(&hs_current_bytes, removed->size, memory_order_relaxed);
+    struct hs_weight weight = hs_weight_of(removed->size);
+    hs_stack_change(hs_stack_at(removed->stack), -(int64_t)weight.bytes, -(int64_t)weight.count, false);
+    atomic_fetch_sub_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed);
+    if (hs_sampling()) hs_sample_filter_remove(domain, address);
     sh->count--;
     /* backward-shift deletion keeps linear probing free of tombstones */
     for (size_t j = i;;) {
@@ -240,6 +252,7 @@ missing:
 }
 
 void hs_count_untracked_free(uintptr_t address) {
+    if (hs_sampling()) return; /* unrecorded blocks are the rule then */
     struct hs_shard *sh = shard_of(live_hash(0, address), address);
     pthread_mutex_lock(&sh->lock);
     sh->untracked_frees++;
@@ -270,4 +283,5 @@ void hs_tables_after_fork_child(void) {
         s->now.total_bytes = 0;
     }
     hs_peak_after_fork_child();
+    hs_sample_after_fork_child();
 }

@@ -25,6 +25,10 @@ extension TextReport {
                 + (snapshot.traces.contains { $0.traceback.isTruncated } ? " (some truncated)" : "")),
             ("Modules", "\(info.modules.count), \(withDebug) with debug info, \(info.modules.count - withDebug) without"),
         ]
+        if let sampling = info.sampling {
+            rows.insert(("Sampling", sampling.description + ": every figure is an estimate (\(sampling.recordedLiveBlocks) live blocks"
+                + " and \(sampling.recordedAllocations) allocations recorded" + (sampling.seed != 0 ? ", seed \(sampling.seed))" : ")")), at: 4)
+        }
         if snapshot.size != info.currentBytes || snapshot.count != info.liveBlocks {
             rows.append(("In traces", "\(SizeFormat.string(snapshot.size)) in \(snapshot.count) blocks"))
         }

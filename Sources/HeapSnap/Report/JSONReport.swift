@@ -20,6 +20,8 @@ public enum JSONReport {
         case .diff: members.append(("old_snapshot", snapshot(report.snapshots[0])))
         case .growth: members.append(("snapshots", .array(report.snapshots.map(snapshot))))
         }
+        members.append(("estimated", .bool(report.snapshots.contains { $0.sampling != nil })))
+        members.append(("sampling", .optional(TextReport.samplingText(report.snapshots))))
         members.append(("total", total(report.total)))
         members.append(("stats", .array(report.shown.map(entry))))
         members.append(("other", report.rest.map(total) ?? .null))
@@ -57,7 +59,20 @@ public enum JSONReport {
             ("total_bytes", .uint(info.totalBytes)),
             ("tracker_bytes", .uint(info.trackerBytes)),
             ("untracked_frees", .uint(info.untrackedFrees)),
+            ("sampling", info.sampling.map(sampling) ?? .null),
             ("modules", .array(info.modules.map(module))),
+        ])
+    }
+
+    /// A sampled snapshot's figures are estimates (Docs/DESIGN.md, "Sampling").
+    static func sampling(_ sampling: SnapshotHeader.Sampling) -> JSONValue {
+        .object([
+            ("estimated", .bool(true)),
+            ("rate_bytes", .uint(sampling.rateBytes)),
+            ("seed", .uint(sampling.seed)),
+            ("recorded_live_blocks", .uint(sampling.recordedLiveBlocks)),
+            ("recorded_allocations", .uint(sampling.recordedAllocations)),
+            ("description", .string(sampling.description)),
         ])
     }
 

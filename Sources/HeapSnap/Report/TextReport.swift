@@ -76,6 +76,7 @@ public struct TextReport {
         if let diff = total.sizeDiff { totals += " (\(SizeFormat.string(diff, signed: true)))" }
         totals += " live in \(total.count) blocks"
         if let diff = total.countDiff { totals += " (\(SizeFormat.signedCount(diff)))" }
+        if let sampling = Self.samplingText(report.snapshots) { totals += " (\(sampling))" }
         let text: String
         switch report.kind {
         case .top:
@@ -219,6 +220,18 @@ public struct TextReport {
     /// "name (trigger at time)".
     public func describe(_ info: SnapshotInfo) -> String {
         "\(displayName(info)) (\(Self.triggerText(info.trigger)) at \(Self.timeText(info.timeNanoseconds)))"
+    }
+
+    /// "estimated, sampled every 512 KiB" when any of the snapshots was sampled (naming each rate, and
+    /// the exact ones, when they differ); nil when all are exact.
+    static func samplingText(_ snapshots: [SnapshotInfo]) -> String? {
+        let rates = snapshots.map { $0.sampling?.rateBytes }
+        guard rates.contains(where: { $0 != nil }) else { return nil }
+        var distinct: [UInt64?] = []
+        for rate in rates where !distinct.contains(rate) { distinct.append(rate) }
+        if distinct.count == 1, let rate = distinct[0] { return "estimated, sampled every \(SizeFormat.string(rate))" }
+        return "estimated: " + rates.map { $0.map { "sampled every \(SizeFormat.string($0))" } ?? "exact" }
+            .joined(separator: " vs ")
     }
 
     static func triggerText(_ trigger: SnapshotTrigger) -> String {

@@ -38,6 +38,28 @@ public struct SnapshotHeader: Sendable, Equatable {
     public var untrackedFrees: UInt64
     public var executable: String
     public var arguments: [String]
+    /// Set when the tracker sampled (HEAPSNAP_SAMPLE): every byte and block figure is then an estimate.
+    public var sampling: Sampling? = nil
+
+    /// The SAMPLING section: the mean interval and what was really recorded.
+    public struct Sampling: Sendable, Equatable {
+        /// Mean bytes between two sample points (R).
+        public var rateBytes: UInt64
+        /// HEAPSNAP_SAMPLE_SEED, 0 when seeded from the clock.
+        public var seed: UInt64
+        /// Blocks in the tracker's table (recorded and still live), and allocations recorded.
+        public var recordedLiveBlocks: UInt64
+        public var recordedAllocations: UInt64
+        public init(rateBytes: UInt64, seed: UInt64 = 0, recordedLiveBlocks: UInt64 = 0, recordedAllocations: UInt64 = 0) {
+            self.rateBytes = rateBytes
+            self.seed = seed
+            self.recordedLiveBlocks = recordedLiveBlocks
+            self.recordedAllocations = recordedAllocations
+        }
+
+        /// "estimated, sampled every 512 KiB": said wherever a sampled figure is shown.
+        public var description: String { "estimated, sampled every \(SizeFormat.string(rateBytes))" }
+    }
 
     public init(
         formatVersion: UInt32 = 1, pid: UInt32, parentPID: UInt32 = 0,

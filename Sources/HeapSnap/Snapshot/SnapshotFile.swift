@@ -66,7 +66,7 @@ private func readEntireFile(_ path: String) throws -> [UInt8] {
 
 /// Section tags of Docs/FORMAT.md.
 enum SnapshotSection: UInt32 {
-    case header = 1, modules = 2, stacks = 3, traces = 4
+    case header = 1, modules = 2, stacks = 3, traces = 4, sampling = 6
     case end = 0xFFFF_FFFF
 
     var name: String {
@@ -75,6 +75,7 @@ enum SnapshotSection: UInt32 {
         case .modules: return "MODULES"
         case .stacks: return "STACKS"
         case .traces: return "TRACES"
+        case .sampling: return "SAMPLING"
         case .end: return "END"
         }
     }
@@ -222,7 +223,10 @@ private struct SnapshotParser {
         guard var headerCursor = try payload(.header) else { throw fail("has no HEADER section") }
         guard var modulesCursor = try payload(.modules) else { throw fail("has no MODULES section") }
         guard var stacksCursor = try payload(.stacks) else { throw fail("has no STACKS section") }
-        let header = try parseHeader(&headerCursor, version: version)
+        var header = try parseHeader(&headerCursor, version: version)
+        if var samplingCursor = try payload(.sampling) {
+            header.sampling = try parseSampling(&samplingCursor)
+        }
         let modules = try parseModules(&modulesCursor)
         let stacks = try parseStacks(&stacksCursor)
         var traces: [TraceRecord]? = nil
@@ -234,6 +238,15 @@ private struct SnapshotParser {
                                         : "has a TRACES section but the HEADER says live blocks were not recorded")
         }
         return RawSnapshot(header: header, modules: modules, stacks: stacks, traces: traces)
+    }
+
+    func parseSampling(_ c: inout Cursor) throws -> SnapshotHeader.Sampling {
+        let rate = try c.u64()
+        guard rate > 0 else { throw fail("the SAMPLING section has a sampling interval of 0 bytes") }
+        let sampling = SnapshotHeader.Sampling(
+            rateBytes: rate, seed: try c.u64(), recordedLiveBlocks: try c.u64(), recordedAllocations: try c.u64())
+        try c.finish()
+        return sampling
     }
 
     func parseHeader(_ c: inout Cursor, version: UInt32) throws -> SnapshotHeader {

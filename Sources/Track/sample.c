@@ -1,0 +1,173 @@
+/* Sampling mode (HEAPSNAP_SAMPLE=R): each thread counts down an exponentially distributed number of
+ * bytes with mean R and records only the allocation during which the count reaches zero. Sample
+ * points then form a Poisson process of rate 1/R over the allocated bytes, so a block of k bytes is
+ * recorded with probability p(k) = 1 - e^(-k/R), independently of every other block, and weighing it
+ * by 1/p(k) (jemalloc's per-size unbiasing, Docs/DESIGN.md says why this one) makes every sum over
+ * recorded blocks -- live bytes of one stack, its allocations -- an unbiased estimate of the same sum
+ * over all blocks. The weight depends on the size alone, so a free subtracts exactly what its
+ * allocation added without storing it.
+ *
+ * A free must learn cheaply that its block was never recorded: a table of counters indexed by a hash
+ * of the address, raised when a recorded block enters the live table and lowered when it leaves. A
+ * zero counter proves the block is not there: such a free reads one shared word and writes nothing.
+ *
+ * No libm (the tracker needs nothing but libc): ln and e^x are computed here, on recorded
+ * allocations only. */
+#include "sample.h"
+
+#include <string.h>
+
+#define FILTER_BITS 18
+#define FILTER_SIZE ((size_t)1 << FILTER_BITS)
+
+static _Atomic uint32_t *filter; /* FILTER_SIZE counters, mapped at start when sampling */
+static _Atomic uint32_t thread_ordinal;
+
+struct sampler {
+    uint64_t rng;      /* xorshift64* state, 0 = not seeded yet */
+    int64_t left;      /* bytes until the next sample point */
+};
+static __thread struct sampler sampler __attribute__((tls_model("initial-exec")));
+
+/* Sampling starts only once the filter exists: a block recorded without its counter would be missed
+ * by its free. */
+int hs_sample_init(void) {
+    if (!hs_config.sample_requested || hs_config.sample_rate) return 0;
+    if (hs_stack_count() != 0) { /* recorded exactly already (before the environment could be read) */
+        hs_config.sample_requested = 0;
+        hs_warn("HEAPSNAP_SAMPLE came too late for this process; tracking every allocation", NULL, 0);
+        return -1;
+    }
+    if (!filter && !(filter = hs_map(FILTER_SIZE * sizeof *filter))) {
+        hs_config.sample_requested = 0;
+        hs_warn("cannot map the sampling filter; tracking every allocation instead", NULL, 0);
+        return -1;
+    }
+    hs_config.sample_rate = hs_config.sample_requested;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- ln and e^-x without libm */
+
+/* ln x for x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(z), z = (m-1)/(m+1),
+ * |z| < 0.172, so the odd series to z^17 is accurate to 1e-15. */
+static double log_positive(double x) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7FF) - 1023;
+    bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    if (m > 1.4142135623730951) {
+        m /= 2;
+        e++;
+    }
+    double z = (m - 1) / (m + 1), z2 = z * z, term = z, sum = 0;
+    for (int k = 1; k <= 17; k += 2) {
+        sum += term / k;
+        term *= z2;
+    }
+    return e * 0.6931471805599453 + 2 * sum;
+}
+
+/* 1 - e^(-x) for x >= 0, accurate also for tiny x (where 1 - exp(-x) would cancel). */
+static double one_minus_exp_neg(double x) {
+    if (x > 40) return 1.0;
+    if (x < 0.5) { /* x - x^2/2! + x^3/3! - ... */
+        double term = x, sum = 0;
+        for (int k = 1; k <= 18; k++) {
+            sum += term;
+            term *= -x / (k + 1);
+        }
+        return sum;
+    }
+    /* e^-x = 2^-n e^-r, x = n ln2 + r, 0 <= r < ln2 */
+    int n = (int)(x / 0.6931471805599453);
+    double r = x - n * 0.6931471805599453, term = 1, e = 0;
+    for (int k = 1; k <= 20; k++) {
+        e += term;
+        term *= -r / k;
+    }
+    while (n-- > 0) e *= 0.5;
+    return 1 - e;
+}
+
+/* ---------------------------------------------------------------- the countdown */
+
+static uint64_t next_random(struct sampler *s) {
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return s->rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* Exponential with mean R, at least 1 byte: -R ln u, u uniform in (0, 1]. */
+static int64_t draw(struct sampler *s) {
+    double u = ((double)(next_random(s) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double bytes = -(double)hs_config.sample_rate * log_positive(u);
+    if (bytes < 1) return 1;
+    if (bytes > 9.0e18) return INT64_MAX;
+    return (int64_t)bytes;
+}
+
+/* Threads get distinct streams: the seed (HEAPSNAP_SAMPLE_SEED, else the clock and pid) mixed with
+ * the order in which they first allocate. */
+static void seed(struct sampler *s) {
+    uint64_t base = hs_config.sample_seed ? hs_config.sample_seed : hs_monotonic_ns() ^ ((uint64_t)hs_pid << 32);
+    uint64_t z = base + 0x9E3779B97F4A7C15ull * (atomic_fetch_add(&thread_ordinal, 1) + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    s->rng = (z ^ (z >> 31)) | 1;
+    s->left = draw(s);
+}
+
+bool hs_sample_hit(uint64_t size) {
+    struct sampler *s = &sampler;
+    if (__builtin_expect(s->rng == 0, 0)) seed(s);
+    if ((uint64_t)s->left > size) {
+        s->left -= (int64_t)size;
+        return false;
+    }
+    /* the count reached zero inside this block: it is recorded; the next point is drawn from the
+     * rest of it (memoryless: the bytes after the point start a fresh exponential wait) */
+    uint64_t rest = size - (uint64_t)s->left;
+    for (;;) {
+        s->left = draw(s);
+        if ((uint64_t)s->left > rest) break;
+        rest -= (uint64_t)s->left;
+    }
+    s->left -= (int64_t)rest;
+    return true;
+}
+
+struct hs_weight hs_sample_weight(uint64_t size) {
+    double p = one_minus_exp_neg((double)size / (double)hs_config.sample_rate);
+    if (size == 0) return (struct hs_weight){0, HS_SAMPLE_UNIT}; /* p(0) = 0: never drawn, but realloc(p, 0) */
+    double bytes = (double)size / p, count = (double)HS_SAMPLE_UNIT / p;
+    return (struct hs_weight){(uint64_t)(bytes + 0.5), (uint64_t)(count + 0.5)};
+}
+
+/* ---------------------------------------------------------------- the filter */
+
+static inline size_t filter_slot(uint32_t domain, uintptr_t address) {
+    uint64_t h = ((uint64_t)address ^ ((uint64_t)domain << 48)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> (64 - FILTER_BITS));
+}
+
+void hs_sample_filter_add(uint32_t domain, uintptr_t address) {
+    atomic_fetch_add_explicit(&filter[filter_slot(domain, address)], 1, memory_order_relaxed);
+}
+
+void hs_sample_filter_remove(uint32_t domain, uintptr_t address) {
+    atomic_fetch_sub_explicit(&filter[filter_slot(domain, address)], 1, memory_order_relaxed);
+}
+
+/* The allocation that handed `address` to the program happened before this free (the program's own
+ * synchronisation orders them), so its increment is visible here. */
+bool hs_sample_maybe_live(uint32_t domain, uintptr_t address) {
+    return atomic_load_explicit(&filter[filter_slot(domain, address)], memory_order_relaxed) != 0;
+}
+
+void hs_sample_after_fork_child(void) {
+    sampler.rng = 0; /* a fresh stream: the child must not repeat the parent's sample points */
+}
