@@ -193,6 +193,42 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(mixed[objects: "stats"]?.first?[int: "size_diff"], 20_000)
     }
 
+    /// `run --sample` gives sampled snapshots that every command reads, saying the figures are estimates.
+    func testSampledSnapshotsWorkInEveryCommand() throws {
+        let program = try TestPaths.program("cli_alloc")
+        let run = try CLI.run(["run", "--dir", folder.path, "--sample", "2K", "--", program, "0"],
+                              directory: folder.path, stdin: "x\n")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("(estimated, sampled every 2048 B)"), run.stderr)
+        let files = folder.files()
+        XCTAssertEqual(files.count, 3)
+        let top = try CLI.json(try CLI.run(["top", files[2], "--format", "json"]))
+        XCTAssertEqual(top["estimated"] as? Bool, true)
+        XCTAssertEqual(top[string: "sampling"], "estimated, sampled every 2048 B")
+        XCTAssertEqual(top[object: "snapshot"]?[object: "sampling"]?[int: "rate_bytes"], 2048)
+        let diff = try CLI.run(["diff", files[0], files[1]])
+        XCTAssertEqual(diff.status, 0, diff.stderr)
+        XCTAssertTrue(diff.stdout.contains("(estimated, sampled every 2048 B)"), diff.stdout)
+        let growth = try CLI.run(["growth"] + files)
+        XCTAssertEqual(growth.status, 0, growth.stderr)
+        XCTAssertTrue(growth.stdout.contains("(estimated, sampled every 2048 B)"), growth.stdout)
+        let info = try CLI.run(["info", files[2]])
+        XCTAssertTrue(info.stdout.contains("Sampling     estimated, sampled every 2048 B: every figure is an estimate"), info.stdout)
+        // The JSON export keeps the sampling, and a diff of sampled against exact says both.
+        let exported = folder.path + "/sampled.json"
+        XCTAssertEqual(try CLI.run(["export", files[2], "--format", "json", "-o", exported]).status, 0)
+        let reread = try CLI.json(try CLI.run(["top", exported, "--format", "json"]))
+        XCTAssertEqual(reread[object: "snapshot"]?[object: "sampling"]?[int: "rate_bytes"], 2048)
+        let exactRun = try CLI.run(["run", "--dir", folder.path, "--quiet", "--", program, "0"], directory: folder.path, stdin: "x\n")
+        XCTAssertEqual(exactRun.status, 0, exactRun.stderr)
+        let exact = try XCTUnwrap(folder.files().last { !files.contains($0) })
+        let mixed = try CLI.run(["diff", exact, files[2]])
+        XCTAssertTrue(mixed.stdout.contains("(estimated: exact vs sampled every 2048 B)"), mixed.stdout)
+        let bad = try CLI.run(["run", "--sample", "0", "--", program])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--sample takes a byte count above 0"), bad.stderr)
+    }
+
     func testCPlusPlusSitesAreTheUsersLinesWithDemangledNames() throws {
         let program = try TestPaths.program("cli_cpp")
         let cpp = TestPaths.programSource("cli_cpp.cpp")

@@ -36,13 +36,28 @@ private struct JSONInfo: Codable {
     var untrackedFrees: UInt64
     var executable: String
     var arguments: [String]
+    /// Absent for exact snapshots.
+    var sampling: JSONSampling? = nil
 
     enum CodingKeys: String, CodingKey {
+        case sampling
         case formatVersion = "format_version", pid, parentPID = "ppid", timeNanoseconds = "time_ns"
         case startNanoseconds = "start_ns", sequence, trigger, maxFrames = "max_frames"
         case currentBytes = "current_bytes", peakBytes = "peak_bytes", liveBlocks = "live_blocks"
         case totalAllocations = "total_allocations", totalBytes = "total_bytes", trackerBytes = "tracker_bytes"
         case untrackedFrees = "untracked_frees", executable, arguments
+    }
+}
+
+private struct JSONSampling: Codable {
+    var rateBytes: UInt64
+    var seed: UInt64
+    var recordedLiveBlocks: UInt64
+    var recordedAllocations: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case rateBytes = "rate_bytes", seed, recordedLiveBlocks = "recorded_live_blocks"
+        case recordedAllocations = "recorded_allocations"
     }
 }
 
@@ -164,7 +179,11 @@ extension Snapshot {
                 currentBytes: info.currentBytes, peakBytes: info.peakBytes, liveBlocks: info.liveBlocks,
                 totalAllocations: info.totalAllocations, totalBytes: info.totalBytes,
                 trackerBytes: info.trackerBytes, untrackedFrees: info.untrackedFrees,
-                executable: info.executable, arguments: info.arguments),
+                executable: info.executable, arguments: info.arguments,
+                sampling: info.sampling.map {
+                    JSONSampling(rateBytes: $0.rateBytes, seed: $0.seed, recordedLiveBlocks: $0.recordedLiveBlocks,
+                                 recordedAllocations: $0.recordedAllocations)
+                }),
             modules: info.modules.map {
                 JSONModule(path: $0.path, buildID: $0.buildID, loadBias: $0.loadBias, hasDebugInfo: $0.hasDebugInfo,
                            isMainExecutable: $0.isMainExecutable, wasUnloaded: $0.wasUnloaded, problem: $0.problem)
@@ -257,12 +276,17 @@ extension Snapshot {
                 traceback: Traceback(frames: trace.frames.map { frames[$0] }, isTruncated: trace.truncated)))
         }
         let i = document.info
-        let header = SnapshotHeader(
+        var header = SnapshotHeader(
             formatVersion: i.formatVersion, pid: i.pid, parentPID: i.parentPID, timeNanoseconds: i.timeNanoseconds,
             startNanoseconds: i.startNanoseconds, sequence: i.sequence, trigger: trigger, maxFrames: i.maxFrames,
             currentBytes: i.currentBytes, peakBytes: i.peakBytes, liveBlocks: i.liveBlocks,
             totalAllocations: i.totalAllocations, totalBytes: i.totalBytes, trackerBytes: i.trackerBytes,
             untrackedFrees: i.untrackedFrees, executable: i.executable, arguments: i.arguments)
+        if let s = i.sampling {
+            guard s.rateBytes > 0 else { throw AnalysisError("\(name): sampling.rate_bytes must be above 0") }
+            header.sampling = .init(rateBytes: s.rateBytes, seed: s.seed, recordedLiveBlocks: s.recordedLiveBlocks,
+                                    recordedAllocations: s.recordedAllocations)
+        }
         let modules = document.modules.map {
             ModuleInfo(path: $0.path, buildID: $0.buildID, hasDebugInfo: $0.hasDebugInfo, wasUnloaded: $0.wasUnloaded,
                        isMainExecutable: $0.isMainExecutable, loadBias: $0.loadBias, problem: $0.problem)
