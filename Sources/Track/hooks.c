@@ -124,8 +124,8 @@ static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintp
     return raw;
 }
 
-int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
-    if (hs_sampling() && !hs_sample_hit(size)) return 0; /* not recorded: no unwind, no table */
+/* Captures, interns and inserts: the allocation is to be recorded (sampled mode has chosen it). */
+static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
     uintptr_t raw[hs_config.max_frames + 24]; /* sized by the setting: threads with small stacks exist */
     bool truncated;
     int depth;
@@ -137,6 +137,11 @@ int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t calle
         return -1;
     }
     return hs_live_insert(domain, address, size, id, stack, true);
+}
+
+int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
+    if (hs_sampling() && !hs_sample_hit(size)) return 0; /* not recorded: no unwind, no table */
+    return record_chosen(domain, address, size, caller);
 }
 
 /* ---------------------------------------------------------------- the malloc family */
@@ -157,8 +162,12 @@ static inline void after_allocation(void) {
 }
 
 static inline void track_new(void *p, size_t size, uintptr_t caller) {
+    if (hs_sampling() && !hs_sample_hit(size)) { /* sampled mode's common case: a subtraction */
+        if (__builtin_expect(atomic_load_explicit(&hs_thread_wanted, memory_order_relaxed), 0)) hs_start_thread();
+        return;
+    }
     int saved = errno;
-    hs_record(0, (uintptr_t)p, size, caller);
+    record_chosen(0, (uintptr_t)p, size, caller);
     after_allocation();
     errno = saved;
 }

@@ -17,17 +17,17 @@
 
 #include <string.h>
 
-#define FILTER_BITS 18
+/* 2^17 counters of 16 bits: 256 KiB, small enough to stay mostly in cache next to the program's own
+ * data (every free reads one). A counter that reaches its maximum stays there: it then only ever
+ * answers "maybe", never a wrong "no". */
+#define FILTER_BITS 17
 #define FILTER_SIZE ((size_t)1 << FILTER_BITS)
+#define FILTER_STUCK UINT16_MAX
 
-static _Atomic uint32_t *filter; /* FILTER_SIZE counters, mapped at start when sampling */
+static _Atomic uint16_t *filter; /* FILTER_SIZE counters, mapped at start when sampling */
 static _Atomic uint32_t thread_ordinal;
 
-struct sampler {
-    uint64_t rng;      /* xorshift64* state, 0 = not seeded yet */
-    int64_t left;      /* bytes until the next sample point */
-};
-static __thread struct sampler sampler __attribute__((tls_model("initial-exec")));
+__thread struct hs_sampler hs_sampler __attribute__((tls_model("initial-exec")));
 
 /* Sampling starts only once the filter exists: a block recorded without its counter would be missed
  * by its free. */
@@ -94,7 +94,7 @@ static double one_minus_exp_neg(double x) {
 
 /* ---------------------------------------------------------------- the countdown */
 
-static uint64_t next_random(struct sampler *s) {
+static uint64_t next_random(struct hs_sampler *s) {
     s->rng ^= s->rng >> 12;
     s->rng ^= s->rng << 25;
     s->rng ^= s->rng >> 27;
@@ -102,7 +102,7 @@ static uint64_t next_random(struct sampler *s) {
 }
 
 /* Exponential with mean R, at least 1 byte: -R ln u, u uniform in (0, 1]. */
-static int64_t draw(struct sampler *s) {
+static int64_t draw(struct hs_sampler *s) {
     double u = ((double)(next_random(s) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
     double bytes = -(double)hs_config.sample_rate * log_positive(u);
     if (bytes < 1) return 1;
@@ -112,7 +112,7 @@ static int64_t draw(struct sampler *s) {
 
 /* Threads get distinct streams: the seed (HEAPSNAP_SAMPLE_SEED, else the clock and pid) mixed with
  * the order in which they first allocate. */
-static void seed(struct sampler *s) {
+static void seed(struct hs_sampler *s) {
     uint64_t base = hs_config.sample_seed ? hs_config.sample_seed : hs_monotonic_ns() ^ ((uint64_t)hs_pid << 32);
     uint64_t z = base + 0x9E3779B97F4A7C15ull * (atomic_fetch_add(&thread_ordinal, 1) + 1);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -121,12 +121,14 @@ static void seed(struct sampler *s) {
     s->left = draw(s);
 }
 
-bool hs_sample_hit(uint64_t size) {
-    struct sampler *s = &sampler;
-    if (__builtin_expect(s->rng == 0, 0)) seed(s);
-    if ((uint64_t)s->left > size) {
-        s->left -= (int64_t)size;
-        return false;
+bool hs_sample_crossed(uint64_t size) {
+    struct hs_sampler *s = &hs_sampler;
+    if (s->rng == 0) {
+        seed(s);
+        if ((uint64_t)s->left > size) {
+            s->left -= (int64_t)size;
+            return false;
+        }
     }
     /* the count reached zero inside this block: it is recorded; the next point is drawn from the
      * rest of it (memoryless: the bytes after the point start a fresh exponential wait) */
@@ -155,11 +157,20 @@ static inline size_t filter_slot(uint32_t domain, uintptr_t address) {
 }
 
 void hs_sample_filter_add(uint32_t domain, uintptr_t address) {
-    atomic_fetch_add_explicit(&filter[filter_slot(domain, address)], 1, memory_order_relaxed);
+    _Atomic uint16_t *counter = &filter[filter_slot(domain, address)];
+    uint16_t v = atomic_load_explicit(counter, memory_order_relaxed);
+    while (v != FILTER_STUCK && !atomic_compare_exchange_weak_explicit(counter, &v, (uint16_t)(v + 1),
+                                                                       memory_order_relaxed, memory_order_relaxed)) {
+    }
 }
 
 void hs_sample_filter_remove(uint32_t domain, uintptr_t address) {
-    atomic_fetch_sub_explicit(&filter[filter_slot(domain, address)], 1, memory_order_relaxed);
+    _Atomic uint16_t *counter = &filter[filter_slot(domain, address)];
+    uint16_t v = atomic_load_explicit(counter, memory_order_relaxed);
+    while (v != FILTER_STUCK && v != 0 &&
+           !atomic_compare_exchange_weak_explicit(counter, &v, (uint16_t)(v - 1), memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
 }
 
 /* The allocation that handed `address` to the program happened before this free (the program's own
@@ -169,5 +180,6 @@ bool hs_sample_maybe_live(uint32_t domain, uintptr_t address) {
 }
 
 void hs_sample_after_fork_child(void) {
-    sampler.rng = 0; /* a fresh stream: the child must not repeat the parent's sample points */
+    hs_sampler.left = 0;
+    hs_sampler.rng = 0; /* a fresh stream: the child must not repeat the parent's sample points */
 }

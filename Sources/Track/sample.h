@@ -18,8 +18,24 @@ struct hs_weight {
 
 /* Maps the filter and turns sampling on if requested (hs_config.sample_requested); idempotent. */
 int hs_sample_init(void);
+/* Per-thread countdown. `rng` 0 = not seeded yet; `left` 0 then too, so the first allocation of a
+ * thread takes the slow path, which seeds it. */
+struct hs_sampler {
+    uint64_t rng;      /* xorshift64* state */
+    int64_t left;      /* bytes until the next sample point */
+};
+extern __thread struct hs_sampler hs_sampler __attribute__((tls_model("initial-exec")));
+/* The slow path of hs_sample_hit: the count reached zero in this block (or the thread is new). */
+bool hs_sample_crossed(uint64_t size);
+
 /* Counts `size` bytes down on this thread's countdown: true when this allocation is to be recorded. */
-bool hs_sample_hit(uint64_t size);
+static inline bool hs_sample_hit(uint64_t size) {
+    if (__builtin_expect((uint64_t)hs_sampler.left > size, 1)) {
+        hs_sampler.left -= (int64_t)size;
+        return false;
+    }
+    return hs_sample_crossed(size);
+}
 struct hs_weight hs_sample_weight(uint64_t size);
 void hs_sample_filter_add(uint32_t domain, uintptr_t address);
 void hs_sample_filter_remove(uint32_t domain, uintptr_t address);
