@@ -67,7 +67,7 @@ timed() {
 # ------------------------------------------------------------------------------------------------
 # 1. The churn workload: plain, unwind only, heapsnap, heaptrack; interleaved, median of $repeat.
 if [[ $skip != *" churn "* ]]; then
-    tools="plain floor heapsnap heaptrack"
+    tools="plain floor heapsnap sampled-512K sampled-2M heaptrack"
     results=$work/churn-results
     rm -rf "$results" && mkdir -p "$results"
     echo
@@ -84,6 +84,10 @@ if [[ $skip != *" churn "* ]]; then
                 heapsnap)
                     rm -rf "$work/churn-snapshots-$threads" && mkdir -p "$work/churn-snapshots-$threads"
                     timed env LD_PRELOAD="$lib" HEAPSNAP_DIR="$work/churn-snapshots-$threads" "${args[@]}" ;;
+                sampled-*)
+                    rm -rf "$work/churn-sampled" && mkdir -p "$work/churn-sampled"
+                    timed env LD_PRELOAD="$lib" HEAPSNAP_SAMPLE="${tool#sampled-}" HEAPSNAP_DIR="$work/churn-sampled" \
+                        "${args[@]}" ;;
                 heaptrack)
                     rm -f "$work"/heaptrack.churn.*
                     timed heaptrack -o "$work/heaptrack.churn" "${args[@]}" ;;
@@ -99,7 +103,7 @@ if [[ $skip != *" churn "* ]]; then
             done
         done
     done
-    rm -f "$work"/heaptrack.churn.*
+    rm -f "$work"/heaptrack.churn.* && rm -rf "$work/churn-sampled"
 
     # Ratios and added CPU are paired: each run against the plain run of the same round (they ran
     # seconds apart), then the median over rounds, which follows the machine's changing load better
@@ -119,7 +123,7 @@ if [[ $skip != *" churn "* ]]; then
             printf "%-7s %-12s %7s %7s %6s %6s %14s %19s\n", "threads", "tool", "wall s", "cpu s", "wall×", "cpu×", "+cpu ns/alloc", "program peak RSS"
             nt = split(thread_counts, ts, " "); nk = split(tools, ks, " ")
             for (a = 1; a <= nt; a++) for (b = 1; b <= nk; b++) {
-                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k
+                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k == "heapsnap" ? "heapsnap exact" : k
                 w = c = wr = cr = ad = r = s = tr = inside = ""
                 for (i = 1; i <= rounds; i++) {
                     if (!((t, k, i) in seen)) continue
@@ -140,7 +144,19 @@ if [[ $skip != *" churn "* ]]; then
                            "%-20s  + %.2f s in heaptrack_interpret and zstd; largest process of its tree %.0f MiB)\n",
                            "", median(s), median(inside), "", median(c) - median(s), median(tr) / 1024
                 added[t, k] = median(ad)
+                ratio[t, k] = median(cr)
                 if (k == "heaptrack") inprogram[t] = median(inside)
+            }
+            print ""
+            print "target: sampled mode adds at most 5 % CPU at 512 KiB and 2 % at 2 MiB (paired cpu ratio)"
+            for (a = 1; a <= nt; a++) {
+                t = ts[a]
+                for (b = 1; b <= nk; b++) {
+                    k = ks[b]
+                    if (k !~ /^sampled-/ || !((t, k) in added)) continue
+                    goal = k == "sampled-512K" ? 1.05 : 1.02
+                    printf "   %s thread(s) %s: cpu x%.3f, %s\n", t, k, ratio[t, k], ratio[t, k] <= goal ? "MET" : "MISSED"
+                }
             }
             print ""
             print "target: heapsnap adds at most half the CPU per allocation that heaptrack adds"

@@ -521,7 +521,8 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", last_path, err);
         if (trigger == HS_PEAK) peak_failure_reported = true;
     }
-    if (trigger == HS_EXIT && write_peak(NULL) != 0 && errno != EEXIST && !peak_failure_reported)
+    /* one warning per problem: a folder that took no exit snapshot takes no peak file either */
+    if (trigger == HS_EXIT && write_peak(NULL) != 0 && rc == 0 && errno != EEXIST && !peak_failure_reported)
         hs_warn("cannot write the peak snapshot", last_path, errno);
 done:
     pthread_mutex_unlock(&hs_snapshot_lock);
