@@ -97,6 +97,7 @@ public struct SiteRules: Sendable, Hashable {
                     return true
                 }
             }
+            if Self.isBuiltInAllocator(frame) { return true }
         }
         if !modulePatterns.isEmpty, !frame.module.isEmpty,
            modulePatterns.contains(where: { globMatches($0, moduleName) || globMatches($0, frame.module) }) {
@@ -137,10 +138,11 @@ public struct SiteRules: Sendable, Hashable {
         return name
     }
 
-    /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
-    /// or 0 when every frame is plumbing (or there are none).
+    /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing;
+    /// when every frame is plumbing, the frame that called into the allocator from outside it
+    /// (ld.so's _dl_new_object, not calloc); 0 when even that is missing (or there are no frames).
     public func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+        Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isAllocator: isAllocator)
     }
 
     /// The allocation site of `traceback`, nil for an empty traceback.
@@ -170,10 +172,15 @@ final class FrameMemo {
 /// The site of each traceback under `rules`, with the plumbing verdict remembered per frame.
 final class SiteCache {
     private let isPlumbing: FrameMemo
+    private let isAllocator: FrameMemo
 
-    init(rules: SiteRules) { isPlumbing = FrameMemo(rules.isPlumbing) }
+    init(rules: SiteRules) {
+        isPlumbing = FrameMemo(rules.isPlumbing)
+        isAllocator = FrameMemo(rules.isAllocator)
+    }
 
     func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+        SiteRules.siteIndex(
+            in: traceback.frames, isPlumbing: { self.isPlumbing($0) }, isAllocator: { self.isAllocator($0) })
     }
 }
