@@ -16,10 +16,12 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibDW", path: "Sources/CLibDW"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "HeapSnap",
             dependencies: [
                 "CLibDW",
+                "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/HeapSnap"

@@ -116,26 +116,50 @@ struct InfoCommand: ParsableCommand {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a symbolized, self-contained JSON snapshot (Docs/SNAPSHOT-JSON.md).",
-        discussion: "The JSON file needs neither the binaries nor their debug info any more: top, diff, growth and info read it like a .heapsnap file. Without -o it goes to standard output."
+        abstract: "Write a snapshot as self-contained JSON, a pprof heap profile or folded stacks.",
+        discussion: """
+            json (Docs/SNAPSHOT-JSON.md) needs neither the binaries nor their debug info any more: top, diff, growth and info read it like a .heapsnap file.
+            pprof is a gzip-compressed profile.proto heap profile (inuse_space, inuse_objects, alloc_space, alloc_objects) for go tool pprof, Pyroscope, Grafana and Parca; frames above the allocation site are left out unless --keep-plumbing.
+            folded is one "root;…;leaf VALUE" line per traceback for flamegraph.pl, inferno and speedscope; --value chooses the number.
+            Without -o the export goes to standard output.
+            """
     )
 
-    enum ExportFormat: String, CaseIterable, ExpressibleByArgument { case json }
+    enum ExportFormat: String, CaseIterable, ExpressibleByArgument { case json, pprof, folded }
 
     @Argument(help: "The snapshot file.") var snapshot: String
-    @Option(help: "Export format (json).") var format: ExportFormat = .json
+    @Option(help: "Export format: json, pprof or folded.") var format: ExportFormat = .json
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
+    @Option(help: ArgumentHelp("folded: the value of each line: live-bytes, live-blocks, calls or allocated-bytes.",
+                               valueName: "value"))
+    var value: FoldedExport.Value?
+    @Flag(help: "pprof: keep the frames above the allocation site (malloc wrappers, operator new, …) in each sample.")
+    var keepPlumbing = false
+    @OptionGroup var filtering: FilterOptions
+
+    func validate() throws {
+        if value != nil && format != .folded { throw ValidationError("--value applies to --format folded only.") }
+        if keepPlumbing && format != .pprof { throw ValidationError("--keep-plumbing applies to --format pprof only.") }
+    }
 
     func run() throws {
         if let output { try checkWritable(output) }
-        let loaded = try SnapshotLoader.load(snapshot)
-        if let output {
-            try loaded.write(jsonTo: output)
-        } else {
-            var data = try loaded.jsonData()
+        let loaded = try SnapshotLoader.load(snapshot, filtering: filtering)
+        var data: Data
+        switch format {
+        case .json:
+            if let output { return try loaded.write(jsonTo: output) }
+            data = try loaded.jsonData()
             data.append(UInt8(ascii: "\n"))
-            FileHandle.standardOutput.write(data)
+        case .pprof:
+            data = Data(try PprofExport(sites: filtering.sites, keepsPlumbing: keepPlumbing).compressedProfile(of: loaded))
+        case .folded:
+            data = Data(FoldedExport(value: value ?? .liveBytes).text(of: loaded).utf8)
+        }
+        guard let output else { return FileHandle.standardOutput.write(data) }
+        do { try data.write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+            throw CLIError("\(output): cannot write: \(error.localizedDescription)")
         }
     }
 

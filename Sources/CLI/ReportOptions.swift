@@ -5,6 +5,7 @@ import HeapSnap
 
 extension GroupKey: ExpressibleByArgument {}
 extension ColorChoice: ExpressibleByArgument {}
+extension FoldedExport.Value: ExpressibleByArgument {}
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json

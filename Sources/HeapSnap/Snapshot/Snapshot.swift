@@ -17,12 +17,13 @@ public struct Frame: Hashable, Sendable, Codable {
         let moduleOffset: UInt64?
         let symbolOffset: UInt64?
         let isInlined: Bool
+        let functionLine: Int
         let hash: Int
         let location: String
         let moduleName: String
 
         init(module: String, function: String?, file: String?, line: Int, address: UInt64?, moduleOffset: UInt64?,
-             symbolOffset: UInt64?, isInlined: Bool) {
+             symbolOffset: UInt64?, isInlined: Bool, functionLine: Int = 0) {
             self.module = module
             self.function = function
             self.file = file
@@ -31,6 +32,7 @@ public struct Frame: Hashable, Sendable, Codable {
             self.moduleOffset = moduleOffset
             self.symbolOffset = symbolOffset
             self.isInlined = isInlined
+            self.functionLine = functionLine
             var hasher = Hasher()
             hasher.combine(module)
             hasher.combine(function)
@@ -40,6 +42,7 @@ public struct Frame: Hashable, Sendable, Codable {
             hasher.combine(moduleOffset)
             hasher.combine(symbolOffset)
             hasher.combine(isInlined)
+            hasher.combine(functionLine)
             hash = hasher.finalize()
             if let slash = module.lastIndex(of: "/") {
                 moduleName = String(module[module.index(after: slash)...])
@@ -53,15 +56,18 @@ public struct Frame: Hashable, Sendable, Codable {
 
         func with(_ change: (inout Fields) -> Void) -> Storage {
             var fields = Fields(module: module, function: function, file: file, line: line, address: address,
-                                moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
+                                moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
+                                functionLine: functionLine)
             change(&fields)
             return Storage(module: fields.module, function: fields.function, file: fields.file, line: fields.line,
                            address: fields.address, moduleOffset: fields.moduleOffset,
-                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined)
+                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined,
+                           functionLine: fields.functionLine)
         }
 
         func equals(_ other: Storage) -> Bool {
             self === other || (hash == other.hash && line == other.line && isInlined == other.isInlined
+                && functionLine == other.functionLine
                 && address == other.address && moduleOffset == other.moduleOffset
                 && symbolOffset == other.symbolOffset && file == other.file && function == other.function
                 && module == other.module)
@@ -92,16 +98,19 @@ public struct Frame: Hashable, Sendable, Codable {
         var moduleOffset: UInt64?
         var symbolOffset: UInt64?
         var isInlined: Bool
+        var functionLine: Int
     }
 
     var storage: Storage
 
     public init(
         module: String, function: String? = nil, file: String? = nil, line: Int = 0,
-        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false
+        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false,
+        functionLine: Int = 0
     ) {
         storage = Storage(module: module, function: function, file: file, line: line, address: address,
-                          moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
+                          moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
+                          functionLine: functionLine)
     }
 
     /// Path of the module (executable or shared library) the address belongs to; "" when none.
@@ -145,6 +154,12 @@ public struct Frame: Hashable, Sendable, Codable {
         set { storage = storage.with { $0.isInlined = newValue } }
     }
 
+    /// The line where `function` is declared (DWARF DW_AT_decl_line); 0 when unknown. pprof's start_line.
+    public var functionLine: Int {
+        get { storage.functionLine }
+        set { storage = storage.with { $0.functionLine = newValue } }
+    }
+
     /// The frame of an empty traceback. One shared value, so caches keyed by a frame's box stay valid.
     static let unknown = Frame(module: "")
 
@@ -158,7 +173,7 @@ public struct Frame: Hashable, Sendable, Codable {
     public func hash(into hasher: inout Hasher) { hasher.combine(storage.hash) }
 
     enum CodingKeys: String, CodingKey {
-        case module, function, file, line, address, moduleOffset, symbolOffset, isInlined
+        case module, function, file, line, address, moduleOffset, symbolOffset, isInlined, functionLine
     }
 
     public init(from decoder: Decoder) throws {
@@ -171,7 +186,8 @@ public struct Frame: Hashable, Sendable, Codable {
             address: try container.decodeIfPresent(UInt64.self, forKey: .address),
             moduleOffset: try container.decodeIfPresent(UInt64.self, forKey: .moduleOffset),
             symbolOffset: try container.decodeIfPresent(UInt64.self, forKey: .symbolOffset),
-            isInlined: try container.decode(Bool.self, forKey: .isInlined))
+            isInlined: try container.decode(Bool.self, forKey: .isInlined),
+            functionLine: try container.decodeIfPresent(Int.self, forKey: .functionLine) ?? 0)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -184,6 +200,7 @@ public struct Frame: Hashable, Sendable, Codable {
         try container.encodeIfPresent(moduleOffset, forKey: .moduleOffset)
         try container.encodeIfPresent(symbolOffset, forKey: .symbolOffset)
         try container.encode(isInlined, forKey: .isInlined)
+        if functionLine > 0 { try container.encode(functionLine, forKey: .functionLine) }
     }
 }
 
