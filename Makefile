@@ -92,9 +92,14 @@ test: deps $(LIB) programs
 demo: build
 	@bash Examples/demo.sh $(RELEASE_BIN)/heapsnap $(BUILD)/examples
 
-bench: build
+# The same tracker without the temporary-allocation counter, to measure the counter's cost side by side.
+$(BUILD)/lib/libheapsnap-nochurn.so: $(TRACK_SRC) $(TRACK_HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(TRACK_CFLAGS) -DHS_NO_CHURN -o $@ $(TRACK_SRC) $(TRACK_LDFLAGS)
+
+bench: build $(BUILD)/lib/libheapsnap-nochurn.so
 	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_BENCH)"
-	@bash Benchmarks/run.sh $(abspath $(LIB)) $(BUILD)/bench
+	@BENCH_NOCHURN_LIB=$(abspath $(BUILD)/lib/libheapsnap-nochurn.so) bash Benchmarks/run.sh $(abspath $(LIB)) $(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD)

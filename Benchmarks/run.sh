@@ -68,6 +68,9 @@ timed() {
 # 1. The churn workload: plain, unwind only, heapsnap, heaptrack; interleaved, median of $repeat.
 if [[ $skip != *" churn "* ]]; then
     tools="plain floor heapsnap heaptrack"
+    # heapsnap built without the temporary-allocation counter (Makefile), to show what the counter costs
+    nochurn_lib=${BENCH_NOCHURN_LIB:-}
+    [[ -n $nochurn_lib && -f $nochurn_lib ]] && tools="plain floor nochurn heapsnap heaptrack"
     results=$work/churn-results
     rm -rf "$results" && mkdir -p "$results"
     echo
@@ -84,6 +87,9 @@ if [[ $skip != *" churn "* ]]; then
                 heapsnap)
                     rm -rf "$work/churn-snapshots-$threads" && mkdir -p "$work/churn-snapshots-$threads"
                     timed env LD_PRELOAD="$lib" HEAPSNAP_DIR="$work/churn-snapshots-$threads" "${args[@]}" ;;
+                nochurn)
+                    rm -rf "$work/churn-snapshots-$threads" && mkdir -p "$work/churn-snapshots-$threads"
+                    timed env LD_PRELOAD="$nochurn_lib" HEAPSNAP_DIR="$work/churn-snapshots-$threads" "${args[@]}" ;;
                 heaptrack)
                     rm -f "$work"/heaptrack.churn.*
                     timed heaptrack -o "$work/heaptrack.churn" "${args[@]}" ;;
@@ -119,7 +125,7 @@ if [[ $skip != *" churn "* ]]; then
             printf "%-7s %-12s %7s %7s %6s %6s %14s %19s\n", "threads", "tool", "wall s", "cpu s", "wall×", "cpu×", "+cpu ns/alloc", "program peak RSS"
             nt = split(thread_counts, ts, " "); nk = split(tools, ks, " ")
             for (a = 1; a <= nt; a++) for (b = 1; b <= nk; b++) {
-                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k
+                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k == "nochurn" ? "no temporaries" : k
                 w = c = wr = cr = ad = r = s = tr = inside = ""
                 for (i = 1; i <= rounds; i++) {
                     if (!((t, k, i) in seen)) continue
@@ -142,6 +148,9 @@ if [[ $skip != *" churn "* ]]; then
                 added[t, k] = median(ad)
                 if (k == "heaptrack") inprogram[t] = median(inside)
             }
+            for (a = 1; a <= nt; a++) if ((ts[a], "nochurn") in added && (ts[a], "heapsnap") in added)
+                printf "temporary-allocation counter, %s thread(s): %+.1f ns per allocation (heapsnap minus heapsnap without it, paired medians)\n",
+                    ts[a], added[ts[a], "heapsnap"] - added[ts[a], "nochurn"]
             print ""
             print "target: heapsnap adds at most half the CPU per allocation that heaptrack adds"
             for (a = 1; a <= nt; a++) {

@@ -12,15 +12,18 @@ struct TopCommand: ParsableCommand {
 
     @Argument(help: "The snapshot file.") var snapshot: String
     @OptionGroup var grouping: GroupingOptions
+    @OptionGroup var sorting: SortOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot, filtering: filtering)
         let sites = filtering.sites
+        let statistics = loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites,
+                                           sort: sorting.sort)
         let report = StatisticsReport(
-            top: loaded, statistics: loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites),
-            groupBy: grouping.by, cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
+            top: loaded, statistics: statistics, groupBy: grouping.by, cumulative: grouping.cumulative,
+            limit: grouping.shownLimit, sites: sites, sort: sorting.sort)
         output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
     }
 }
@@ -38,6 +41,7 @@ struct DiffCommand: ParsableCommand {
         "Exit with status 3 when total growth exceeds this many bytes (suffixes K, M, G).", valueName: "bytes"))
     var failAbove: String?
     @OptionGroup var grouping: GroupingOptions
+    @OptionGroup var sorting: SortOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
 
@@ -52,10 +56,10 @@ struct DiffCommand: ParsableCommand {
         let newSnapshot = try SnapshotLoader.load(new, filtering: filtering)
         let sites = filtering.sites
         let differences = newSnapshot.compare(
-            to: oldSnapshot, by: grouping.by, cumulative: grouping.cumulative, sites: sites)
+            to: oldSnapshot, by: grouping.by, cumulative: grouping.cumulative, sites: sites, sort: sorting.sort)
         let report = StatisticsReport(
             diff: differences, old: oldSnapshot, new: newSnapshot, groupBy: grouping.by,
-            cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
+            cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites, sort: sorting.sort)
         output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
         if let failAbove, let threshold = TrackerEnvironment.parseByteCount(failAbove),
            let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {

@@ -66,6 +66,7 @@ struct hs_stack {
      * from the live table, which keeps frees free of any shared write. */
     _Atomic uint64_t total_allocs;
     _Atomic uint64_t total_bytes;
+    _Atomic uint64_t temporary_allocs; /* freed before their thread allocated again (churn.c) */
     uintptr_t frames[];
 };
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
@@ -116,6 +117,12 @@ void hs_tables_after_fork_child(void);
 int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller);
 void hs_unwind_init(void);
 void hs_check_peak(void);
+
+/* ---- temporary allocations (churn.c) ---- */
+/* The snapshot format's version: 2 adds temporary_allocs to each STACKS record. */
+#define HS_FORMAT_VERSION 2
+void hs_churn_allocated(uintptr_t address, uint32_t stack_id);
+void hs_churn_freed(uintptr_t address, uint32_t stack_id);
 
 /* ---- the tracker thread (control.c): signal and interval snapshots ---- */
 extern _Atomic int hs_thread_wanted; /* set in a fork child; the next allocation starts the thread */

@@ -13,6 +13,7 @@ public enum JSONReport {
             ("report", .string(report.kind.rawValue)),
             ("group_by", .string(report.groupBy.rawValue)),
             ("cumulative", .bool(report.cumulative)),
+            ("sort", .string(report.sort.rawValue)),
             ("snapshot", report.snapshots.last.map(snapshot) ?? .null),
         ]
         switch report.kind {
@@ -87,6 +88,16 @@ public enum JSONReport {
         if let sizes = entry.sizes { members.append(("sizes", .array(sizes.map(JSONValue.uint)))) }
         if let counts = entry.counts { members.append(("counts", .array(counts.map(JSONValue.uint)))) }
         if let rate = entry.growthPerSnapshot { members.append(("growth_per_snapshot", .double(rate))) }
+        if let churn = entry.churn {
+            members.append(("calls", .uint(churn.calls)))
+            members.append(("allocated_bytes", .uint(churn.allocated)))
+            members.append(("temporary_allocations", .uint(churn.temporary)))
+        }
+        if let diff = entry.churnDiff {
+            members.append(("calls_diff", .uint(diff.calls)))
+            members.append(("allocated_bytes_diff", .uint(diff.allocated)))
+            members.append(("temporary_allocations_diff", .uint(diff.temporary)))
+        }
         members.append(contentsOf: siteMembers(entry.site))
         members.append(("traceback", .array(entry.traceback.frames.map(frame))))
         members.append(("traceback_truncated", .bool(entry.traceback.isTruncated)))

@@ -225,12 +225,15 @@ public struct Trace: Sendable {
     public var count: UInt64
     public var totalAllocations: UInt64
     public var totalBytes: UInt64
+    /// Allocations freed before the thread that made them allocated again (heaptrack's temporaries).
+    public var temporaryAllocations: UInt64
     public var traceback: Traceback
 
     public init(
         domain: UInt32 = 0, size: UInt64, count: UInt64, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0,
-        traceback: Traceback
+        temporaryAllocations: UInt64 = 0, traceback: Traceback
     ) {
+        self.temporaryAllocations = temporaryAllocations
         self.domain = domain
         self.size = size
         self.count = count
@@ -325,6 +328,7 @@ public struct Snapshot: Sendable {
             traces.append(Trace(
                 domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
                 totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                temporaryAllocations: stack.temporaryAllocations,
                 traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
         }
         self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces)

@@ -161,8 +161,8 @@ private struct SnapshotParser {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == 1 else {
-            throw fail("unsupported format version \(version) (this reader knows version 1)")
+        guard version == 1 || version == 2 else {
+            throw fail("unsupported format version \(version) (this reader knows versions 1 and 2)")
         }
         guard raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self) == 0 else {
             throw fail("the preamble's reserved field is not zero")
@@ -224,7 +224,7 @@ private struct SnapshotParser {
         guard var stacksCursor = try payload(.stacks) else { throw fail("has no STACKS section") }
         let header = try parseHeader(&headerCursor, version: version)
         let modules = try parseModules(&modulesCursor)
-        let stacks = try parseStacks(&stacksCursor)
+        let stacks = try parseStacks(&stacksCursor, version: version)
         var traces: [TraceRecord]? = nil
         if var tracesCursor = try payload(.traces) {
             traces = try parseTraces(&tracesCursor, stackCount: stacks.count)
@@ -296,8 +296,8 @@ private struct SnapshotParser {
         return modules
     }
 
-    func parseStacks(_ c: inout Cursor) throws -> [StackRecord] {
-        let count = try c.count(try c.u32(), minimumSize: 40, of: "stacks")
+    func parseStacks(_ c: inout Cursor, version: UInt32) throws -> [StackRecord] {
+        let count = try c.count(try c.u32(), minimumSize: version >= 2 ? 48 : 40, of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
         for _ in 0..<count {
@@ -308,12 +308,14 @@ private struct SnapshotParser {
             let liveBlocks = try c.u64()
             let totalAllocations = try c.u64()
             let totalBytes = try c.u64()
+            let temporaryAllocations = version >= 2 ? try c.u64() : 0
             try c.need(depth * 8)
             var frames = [UInt64](repeating: 0, count: depth)
             for i in 0..<depth { frames[i] = try c.u64() }
             stacks.append(StackRecord(
                 domain: domain, frames: frames, isTruncated: flags & 1 != 0, liveBytes: liveBytes,
-                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes))
+                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes,
+                temporaryAllocations: temporaryAllocations))
         }
         try c.finish()
         return stacks

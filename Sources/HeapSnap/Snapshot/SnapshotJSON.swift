@@ -84,11 +84,14 @@ struct JSONTrace: Codable {
     var count: UInt64
     var totalAllocations: UInt64
     var totalBytes: UInt64
+    /// Absent in documents written before the tracker counted temporary allocations.
+    var temporaryAllocations: UInt64?
     var truncated: Bool
     var frames: [Int]
 
     enum CodingKeys: String, CodingKey {
         case domain, size, count, totalAllocations = "total_allocations", totalBytes = "total_bytes"
+        case temporaryAllocations = "temporary_allocations"
         case truncated, frames
     }
 }
@@ -152,6 +155,8 @@ extension Snapshot {
             append(trace.totalAllocations)
             append(",\"total_bytes\":")
             append(trace.totalBytes)
+            append(",\"temporary_allocations\":")
+            append(trace.temporaryAllocations)
             append(trace.traceback.isTruncated ? ",\"truncated\":true}" : ",\"truncated\":false}")
         }
         tracesText.append(UInt8(ascii: "]"))
@@ -256,6 +261,7 @@ extension Snapshot {
             traces.append(Trace(
                 domain: trace.domain, size: trace.size, count: trace.count,
                 totalAllocations: trace.totalAllocations, totalBytes: trace.totalBytes,
+                temporaryAllocations: trace.temporaryAllocations ?? 0,
                 traceback: Traceback(frames: trace.frames.map { frames[$0] }, isTruncated: trace.truncated)))
         }
         let i = document.info

@@ -75,6 +75,7 @@ struct JSONTraceReader {
 
     private mutating func trace(number: Int) throws -> JSONTrace {
         var count: UInt64?, domain: UInt64?, size: UInt64?, totalAllocations: UInt64?, totalBytes: UInt64?
+        var temporaryAllocations: UInt64?
         var truncated: Bool?
         var frames: [Int]?
         try expect(UInt8(ascii: "{"))
@@ -92,6 +93,7 @@ struct JSONTraceReader {
                 case "size": size = try unsigned(at: number, key)
                 case "total_allocations": totalAllocations = try unsigned(at: number, key)
                 case "total_bytes": totalBytes = try unsigned(at: number, key)
+                case "temporary_allocations": temporaryAllocations = try unsigned(at: number, key)
                 case "truncated": truncated = try boolean(at: number, key)
                 case "frames": frames = try indices(at: number)
                 default: try skipValue(depth: 0)
@@ -116,7 +118,8 @@ struct JSONTraceReader {
         return JSONTrace(
             domain: UInt32(domainValue), size: try required(size, "size"), count: try required(count, "count"),
             totalAllocations: try required(totalAllocations, "total_allocations"),
-            totalBytes: try required(totalBytes, "total_bytes"), truncated: try required(truncated, "truncated"),
+            totalBytes: try required(totalBytes, "total_bytes"), temporaryAllocations: temporaryAllocations,
+            truncated: try required(truncated, "truncated"),
             frames: try required(frames, "frames"))
     }
 
