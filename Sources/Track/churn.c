@@ -7,14 +7,14 @@
  * compare per free. */
 #include "internal.h"
 
-static __thread uintptr_t last_address __attribute__((tls_model("initial-exec")));
-static __thread uint32_t last_stack __attribute__((tls_model("initial-exec")));
-
 /* -DHS_NO_CHURN builds the tracker without the counter, for `make bench` to measure what it costs. */
 #ifdef HS_NO_CHURN
 void hs_churn_allocated(uintptr_t address, uint32_t stack_id) {}
 void hs_churn_freed(uintptr_t address, uint32_t stack_id) {}
 #else
+static __thread uintptr_t last_address __attribute__((tls_model("initial-exec")));
+static __thread uint32_t last_stack __attribute__((tls_model("initial-exec")));
+
 void hs_churn_allocated(uintptr_t address, uint32_t stack_id) {
     last_address = address;
     last_stack = stack_id;
