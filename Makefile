@@ -8,7 +8,7 @@ SWIFTC      ?= swiftc
 
 # System packages the build, the tests and the benchmark need (installed only when missing).
 APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils libc6-dbg
-APT_BENCH   := heaptrack time
+APT_BENCH   := heaptrack time chromium python3
 # Peers the export and report tests check against: go tool pprof, protoc --decode, headless Chromium.
 APT_TEST    := golang-go protobuf-compiler chromium
 

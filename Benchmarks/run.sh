@@ -7,7 +7,7 @@
 # The machine is shared and noisy, so every figure is a median of interleaved runs and the verdicts
 # use ratios measured side by side. Knobs (environment): BENCH_ALLOCATIONS (per thread, 2000000),
 # BENCH_LIVE (live blocks, 10000), BENCH_REPEAT (3), BENCH_THREADS ("1 2"), BENCH_SKIP (words among
-# churn, pause, symbols), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
+# churn, counter, pause, symbols, report), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
 set -uo pipefail
 
 if (($# != 2)); then
@@ -202,6 +202,26 @@ if [[ $skip != *" churn "* ]]; then
 fi
 
 # ------------------------------------------------------------------------------------------------
+# 1b. The temporary-allocation counter alone (churn.c with and without -DHS_NO_CHURN), median of $repeat.
+if [[ $skip != *" counter "* ]]; then
+    echo
+    echo "== temporary-allocation counter: ns per allocation+free pair, counter minus no counter, median of $repeat"
+    track=$root/Sources/Track
+    gcc -O2 -I"$track" -I"$track/include" -o "$work/counter_on" "$here/churn_counter.c" "$track/churn.c" &&
+        gcc -O2 -DHS_NO_CHURN -I"$track" -I"$track/include" -o "$work/counter_off" "$here/churn_counter.c" "$track/churn.c" ||
+        fail "cannot build churn_counter"
+    for mode in kept temporary; do
+        deltas=""
+        for ((run = 1; run <= repeat; run++)); do
+            off=$("$work/counter_off" "$mode" | sed -n 's/.*ns_per_pair=\([^ ]*\).*/\1/p')
+            on=$("$work/counter_on" "$mode" | sed -n 's/.*ns_per_pair=\([^ ]*\).*/\1/p')
+            deltas="$deltas $(calc "$on - $off")"
+        done
+        printf '   free of a %-9s block: %+5.1f ns per pair (runs:%s)\n' "$mode" "$(echo "$deltas" | median)" "$deltas"
+    done
+fi
+
+# ------------------------------------------------------------------------------------------------
 # 2. The pause of heapsnap_snapshot() with 1,000,000 live blocks, without and with HEAPSNAP_TRACES=1.
 if [[ $skip != *" pause "* ]]; then
     echo
@@ -285,6 +305,20 @@ EOF
         fi
         echo "   top 3 sites as the CLI prints them:"
         "$cli" top "$snapshot" -n 3 2>&1 | sed 's/^/      /'
+    fi
+fi
+# ------------------------------------------------------------------------------------------------
+# 4. `heapsnap report` of 100,000 distinct stacks: writing it, and Chromium opening and drawing it.
+if [[ $skip != *" report "* ]]; then
+    echo
+    echo "== HTML report: 100,000 distinct stacks"
+    if [[ -x $cli ]] && command -v chromium >/dev/null && command -v python3 >/dev/null; then
+        for ((run = 1; run <= repeat; run++)); do
+            bash "$here/report_open.sh" "$cli" "$work/report" 100000 || echo "   run $run FAILED"
+        done
+        rm -rf "$work/report"
+    else
+        echo "   not measured: needs $cli, chromium and python3"
     fi
 fi
 exit 0

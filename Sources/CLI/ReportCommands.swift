@@ -180,3 +180,39 @@ struct ExportCommand: ParsableCommand {
         guard access(folder, W_OK) == 0 else { throw CLIError("\(path): cannot write in \(folder): permission denied") }
     }
 }
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write one self-contained HTML page: flame graphs, a memory chart and the top table.",
+        discussion: "With one snapshot: its flame graph of live memory by traceback and the table of `heapsnap top`. With several snapshots of one process (taken in the order they were written): also a diff flame graph of the first against the last and a chart of traced memory with the fastest-growing sites. The page needs no network: mail it to a colleague."
+    )
+
+    @Argument(help: "One snapshot, or several of one process.") var snapshots: [String] = []
+    @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write.", valueName: "file"))
+    var output: String
+    @Option(name: .customShort("n"), help: "Rows of the table (0 for all).") var limit: Int = 200
+    @Option(help: "Group the table and the chart by the site's line, file, function or module.")
+    var by: GroupKey = .line
+    @OptionGroup var sorting: SortOptions
+    @OptionGroup var filtering: FilterOptions
+
+    func validate() throws {
+        guard !snapshots.isEmpty else { throw ValidationError("report needs at least one snapshot.") }
+        guard limit >= 0 else { throw ValidationError("-n must be 0 (all) or more, not \(limit).") }
+        if by == .traceback { throw ValidationError("report shows tracebacks in its flame graphs; --by traceback is not a table.") }
+    }
+
+    func run() throws {
+        let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
+            .enumerated().sorted { ($0.element.info.timeNanoseconds, $0.offset) < ($1.element.info.timeNanoseconds, $1.offset) }
+            .map(\.element)
+        let text = TextReport(options: TextReportOptions(pathBase: FileManager.default.currentDirectoryPath))
+        let report = HTMLReport(groupBy: by, sort: sorting.sort, sites: filtering.sites,
+                                tableLimit: limit == 0 ? nil : limit, text: text)
+        let page = try report.render(series)
+        do { try Data(page.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+            throw CLIError("\(output): cannot write: \(error.localizedDescription)")
+        }
+    }
+}
