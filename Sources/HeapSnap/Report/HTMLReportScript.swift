@@ -281,7 +281,7 @@ enum HTMLReportScript {
   if (data.chart) {
     const section = el("section", { id: "chart-section" }, [el("h2", { text: "Traced memory over " + data.snapshots.length + " snapshots" })]);
     const ns = "http://www.w3.org/2000/svg";
-    const width = 900, height = 280, left = 70, right = 20, top = 14, bottom = 40;
+    const width = 900, height = 290, left = 70, right = 20, top = 28, bottom = 40;
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("id", "chart"); svg.setAttribute("viewBox", "0 0 " + width + " " + height);
     const series = [{ name: "traced memory", values: data.chart.total, cls: "total" }]
