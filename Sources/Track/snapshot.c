@@ -75,7 +75,6 @@ static void flush(struct hs_writer *w) {
 void hs_put(struct hs_writer *w, const void *data, size_t size) {
     const unsigned char *p = data;
     w->crc = crc_update(w->crc, p, size);
-    w->offset += size;
     if (w->used + size > w->capacity) {
         flush(w);
         if (size > w->capacity / 2) {
@@ -222,8 +221,8 @@ static void read_cmdline(void) {
 }
 
 static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
-    hs_put(w, "HEAPSNAP", 8);
-    hs_put_u32(w, 1);
+    hs_put(w, HEAPSNAP_MAGIC, HEAPSNAP_MAGIC_LENGTH);
+    hs_put_u32(w, HEAPSNAP_FORMAT_VERSION);
     hs_put_u32(w, 0);
 
     uint32_t argc = 0;
@@ -236,7 +235,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
     size_t exe_length = strlen(hs_exe_path);
     uint64_t header_length = 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 8 * 7 + 4 + exe_length + 4 + argv_bytes;
-    put_section(w, 1, header_length);
+    put_section(w, HEAPSNAP_SECTION_HEADER, header_length);
     hs_put_u32(w, (uint32_t)hs_pid);
     hs_put_u32(w, (uint32_t)getppid());
     hs_put_u64(w, hs_realtime_ns());
@@ -244,7 +243,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     hs_put_u32(w, sequence);
     hs_put_u32(w, trigger);
     hs_put_u32(w, (uint32_t)hs_config.max_frames);
-    hs_put_u32(w, c->traces ? 1 : 0);
+    hs_put_u32(w, c->traces ? HEAPSNAP_HEADER_HAS_TRACES : 0);
     hs_put_u64(w, c->current_bytes);
     hs_put_u64(w, c->peak_bytes);
     hs_put_u64(w, c->live_blocks);
@@ -261,12 +260,12 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         start = end + 1;
     }
 
-    put_section(w, 2, hs_modules_payload_size());
+    put_section(w, HEAPSNAP_SECTION_MODULES, hs_modules_payload_size());
     hs_modules_write(w);
 
     uint64_t stacks_length = 4;
     for (uint32_t id = 0; id < c->stack_count; id++) stacks_length += 32 + 8 + 8ull * hs_stack_at(id)->depth;
-    put_section(w, 3, stacks_length);
+    put_section(w, HEAPSNAP_SECTION_STACKS, stacks_length);
     hs_put_u32(w, c->stack_count);
     for (uint32_t id = 0; id < c->stack_count; id++) {
         struct hs_stack *s = hs_stack_at(id);
@@ -285,7 +284,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
 
     if (c->traces) {
-        put_section(w, 4, 8 + 24 * c->trace_count);
+        put_section(w, HEAPSNAP_SECTION_TRACES, 8 + 24 * c->trace_count);
         hs_put_u64(w, c->trace_count);
         for (uint64_t i = 0; i < c->trace_count; i++) {
             unsigned char record[24];
@@ -300,7 +299,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
 
     uint32_t crc = w->crc ^ 0xFFFFFFFFu;
-    put_section(w, 0xFFFFFFFFu, 4);
+    put_section(w, HEAPSNAP_SECTION_END, 4);
     hs_put_u32(w, crc);
     flush(w);
 }
@@ -338,8 +337,8 @@ static void default_name(char *out, const char *what, uint32_t sequence) {
     at = append(out, at, ".");
     at = append_number(out, at, (uint64_t)hs_pid, 1);
     at = append(out, at, ".");
-    at = what ? append(out, at, what) : append_number(out, at, sequence, 4);
-    append(out, at, ".heapsnap");
+    at = what ? append(out, at, what) : append_number(out, at, sequence, HEAPSNAP_FILE_SEQUENCE_DIGITS);
+    append(out, at, HEAPSNAP_FILE_SUFFIX);
 }
 
 /* Writes `path` through `<path>.tmp.<pid>`. Without `replace`, an existing `path` is never touched. */
@@ -366,7 +365,7 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
         return -1;
     }
     crc_init();
-    struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE, 0};
+    struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE};
     write_snapshot(&w, c, trigger, sequence);
     if (close(fd) != 0 && !w.error) w.error = errno;
     if (w.error) {
@@ -452,7 +451,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     }
     if (trigger == HS_PEAK) {
         static char peak_path[HS_PATH_MAX];
-        default_name(peak_path, "peak", 0);
+        default_name(peak_path, HEAPSNAP_FILE_PEAK_NAME, 0);
         rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
         if (rc == 0) peak_file_is_ours = true;
         err = errno;
