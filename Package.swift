@@ -18,7 +18,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibDW", path: "Sources/CLibDW"),
-        .target(name: "CHeapSnapContract", path: "Sources/Track", sources: ["settings.c"], publicHeadersPath: "include"),
+        .target(name: "CHeapSnapContract", path: "Sources/Track", sources: ["settings.c", "crc32.c"], publicHeadersPath: "include"),
         .target(
             name: "HeapSnap",
             dependencies: [

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "heapsnap.h"
+#include "heapsnap_crc32.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -20,37 +21,6 @@ _Atomic uint64_t hs_last_peak_snapshot;
 static bool peak_file_is_ours; /* the rolling peak file may replace only its own earlier version */
 static bool finished;          /* the exit snapshot has been taken */
 static bool peak_failure_reported;
-
-/* ---------------------------------------------------------------- CRC-32 (slicing by 8) */
-
-static uint32_t crc_table[8][256];
-
-static void crc_init(void) {
-    if (crc_table[0][1]) return;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-}
-
-/* `crc` is the running value without the final xor */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n) {
-    while (n >= 8) {
-        uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-        lo ^= crc;
-        crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
-              crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
-              crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return crc;
-}
 
 /* ---------------------------------------------------------------- buffered writer */
 
@@ -74,7 +44,7 @@ static void flush(struct hs_writer *w) {
 
 void hs_put(struct hs_writer *w, const void *data, size_t size) {
     const unsigned char *p = data;
-    w->crc = crc_update(w->crc, p, size);
+    w->crc = heapsnap_crc32_update(w->crc, p, size);
     if (w->used + size > w->capacity) {
         flush(w);
         if (size > w->capacity / 2) {
@@ -364,7 +334,6 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
         errno = ENOMEM;
         return -1;
     }
-    crc_init();
     struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE};
     write_snapshot(&w, c, trigger, sequence);
     if (close(fd) != 0 && !w.error) w.error = errno;

@@ -360,42 +360,9 @@ private struct SnapshotParser {
     }
 }
 
-/// CRC-32 of IEEE 802.3 (zlib's), as the END section stores it; slicing by 8 bytes, since a snapshot
-/// with every live block recorded runs to tens of megabytes.
+/// CRC-32 of IEEE 802.3 (zlib's), as the END section stores it: the tracker's own implementation.
 enum CRC32 {
-    /// table[k * 256 + b]: the CRC of byte b followed by k zero bytes.
-    static let table: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 8 * 256)
-        for i in 0..<256 {
-            var c = UInt32(i)
-            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            t[i] = c
-        }
-        for k in 1..<8 {
-            for i in 0..<256 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xFF)] }
-        }
-        return t
-    }()
-
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            var offset = 0
-            let count = bytes.count
-            while count - offset >= 8 {
-                let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) ^ crc
-                let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-                crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                offset += 8
-            }
-            while offset < count {
-                crc = t[Int((crc ^ UInt32(bytes[offset])) & 0xFF)] ^ (crc >> 8)
-                offset += 1
-            }
-        }
-        return crc ^ 0xFFFF_FFFF
+        heapsnap_crc32(bytes.baseAddress, bytes.count)
     }
 }
