@@ -109,6 +109,12 @@ result = {
     "chart_peak": evaluate("[...document.querySelectorAll('#chart .peak-label')].map(e => e.textContent)"),
 }
 
+# The page as it first appears, before any interaction.
+import base64
+shot = call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session)
+with open(screenshot, "wb") as out:
+    out.write(base64.b64decode(shot["data"]))
+
 if click_frame:
     rect = evaluate("window.heapsnapReport.graphs.flame.rectOf(%s)" % json.dumps(click_frame))
     result["click_rect"] = rect
@@ -130,10 +136,6 @@ result["search"] = evaluate("document.getElementById('flame-matched').textConten
 evaluate("[...document.querySelectorAll('#top th')].find(t => t.textContent.startsWith('Calls')).click()")
 result["rows_by_calls"] = evaluate("[...document.querySelectorAll('#top tbody tr')].slice(0, 3).map(r => [...r.children].map(c => c.textContent))")
 
-shot = call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session)
-import base64
-with open(screenshot, "wb") as out:
-    out.write(base64.b64decode(shot["data"]))
 
 # Drain what arrived meanwhile, then sort the events out.
 errors, requests = [], []
