@@ -99,6 +99,7 @@ opened = time.monotonic() - started
 result = {
     "open_seconds": round(opened, 3),
     "render_ms": evaluate("window.heapsnapReport ? window.heapsnapReport.renderMs : null"),
+    "timings": evaluate("window.heapsnapReport ? window.heapsnapReport.timings : null"),
     "ready": evaluate("!!(window.heapsnapReport && window.heapsnapReport.ready)"),
     "totals": evaluate("Object.fromEntries([...document.querySelectorAll('.card .value')].map(e => [e.id, e.textContent]))"),
     "table_heading": evaluate("document.querySelector('#table-section h2').textContent"),

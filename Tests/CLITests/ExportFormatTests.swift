@@ -1,6 +1,7 @@
 // `heapsnap export --format pprof|folded` read back by real peers: go tool pprof (top, traces, diff_base,
 // the -http UI), protoc --decode with profile.proto's schema, and the folded-stack line grammar.
 import Foundation
+import HeapSnap
 import TestSupport
 import XCTest
 
@@ -192,6 +193,48 @@ final class ExportFormatTests: XCTestCase {
         for sample in samples {
             XCTAssertEqual(sample.components(separatedBy: "value:").count - 1, 4, sample)
         }
+    }
+
+    /// An address with an inlined call is one location with two lines, the inlined callee first; frames
+    /// above the site (strdup in libc) are left out unless --keep-plumbing.
+    func testInlineChainsAreOneLocationAndPlumbingIsLeftOut() throws {
+        let protoc = try tool("protoc")
+        let inlined = Frame(module: Fixtures.program, function: "key_hash", file: "\(Fixtures.source)/cache.h",
+                            line: 7, address: 0x5555_0000_2000, moduleOffset: 0x2000, isInlined: true, functionLine: 5)
+        let caller = Frame(module: Fixtures.program, function: "cache_put", file: "\(Fixtures.source)/cache.c",
+                           line: 90, address: 0x5555_0000_2000, moduleOffset: 0x2000, functionLine: 80)
+        var snapshot = Fixtures.snapshot(index: 1)
+        snapshot.traces = [Trace(size: 320, count: 10, totalAllocations: 12, totalBytes: 384,
+                                 traceback: Traceback(frames: [Fixtures.mallocFrame, inlined, caller, Fixtures.main]))]
+        let json = "\(folder.path)/inline.json"
+        try snapshot.write(jsonTo: json)
+        let schema = "\(folder.path)/profile.proto"
+        try Self.profileSchema.write(toFile: schema, atomically: true, encoding: .utf8)
+        func decode(_ arguments: [String]) throws -> String {
+            let path = "\(folder.path)/inline.pb.gz"
+            XCTAssertEqual(try CLI.run(["export", json, "--format", "pprof", "-o", path] + arguments).status, 0)
+            let decoded = try runProcess("/bin/sh", ["-c", "gzip -dc inline.pb.gz | '\(protoc)' --decode=pprofcheck.Profile profile.proto"],
+                                         directory: folder.path)
+            XCTAssertEqual(decoded.status, 0, decoded.stderr)
+            return decoded.stdout
+        }
+        let text = try decode([])
+        let locations = text.components(separatedBy: "location {").dropFirst()
+        XCTAssertEqual(locations.count, 2, "cache_put with key_hash inlined, and main: \(text)")
+        let first = try XCTUnwrap(locations.first)
+        XCTAssertEqual(first.components(separatedBy: "line {").count - 1, 2, first)
+        XCTAssertTrue(first.contains("address: \(0x5555_0000_2000 - 1)"), first)
+        let lineNumbers = first.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("line: ") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(lineNumbers, ["line: 7", "line: 90"], "the inlined callee's line first")
+        XCTAssertTrue(text.contains("start_line: 5") && text.contains("start_line: 80"), text)
+        XCTAssertTrue(text.contains("has_inline_frames: true"), text)
+        XCTAssertFalse(text.contains("\"strdup\""), "the allocator frame above the site is left out")
+        XCTAssertTrue(try decode(["--keep-plumbing"]).contains("\"strdup\""))
+        // The values: alloc_objects, alloc_space, inuse_objects, inuse_space.
+        let sample = try XCTUnwrap(text.components(separatedBy: "sample {").dropFirst().first)
+        XCTAssertEqual(sample.split(separator: "\n").filter { $0.contains("value:") }.map { $0.trimmingCharacters(in: .whitespaces) },
+                       ["value: 12", "value: 384", "value: 10", "value: 320"])
     }
 
     func testFoldedStacksSumToTheLiveBytesAndParse() throws {

@@ -12,10 +12,12 @@ enum HTMLReportScript {
     static let javascript = #"""
 "use strict";
 (function () {
+  const timings = {};  // ms since navigation start at the end of each step, for `make bench`
   const data = JSON.parse(document.getElementById("heapsnap-data").textContent);
+  timings.parsed = performance.now();
   const tree = data.tree, frames = data.frames;
   const newest = data.snapshots[data.snapshots.length - 1];
-  const api = { ready: false, renderMs: 0, graphs: {} };
+  const api = { ready: false, renderMs: 0, graphs: {}, timings };
   window.heapsnapReport = api;
 
   // ---- small helpers
@@ -70,6 +72,8 @@ enum HTMLReportScript {
   }
   function nameOf(node) { return node === 0 ? "all" : frames.name[tree.frame[node]]; }
   function placeOf(node) { return node === 0 ? "" : frames.place[tree.frame[node]]; }
+
+  timings.tree = performance.now();
 
   // ---- header
   const header = el("header", {}, [
@@ -272,10 +276,13 @@ enum HTMLReportScript {
 
   api.graphs.flame = new FlameGraph("flame", "Flame graph of " + newest.name, {
     legend: "Icicle: the root at the top, each frame as wide as its share; orange native, blue Python, grey allocator frames. Click to zoom." });
+  timings.flame = performance.now();
   if (values.oldSize) {
     api.graphs.diff = new FlameGraph("diff-flame", "Diff flame graph: " + data.snapshots[0].name + " → " + newest.name,
       { diff: true, legend: "Red grew, blue shrank (live bytes); width is the larger of the two." });
   }
+
+  timings.diff = performance.now();
 
   // ---- chart of traced memory over the series
   if (data.chart) {
