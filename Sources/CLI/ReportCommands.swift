@@ -21,7 +21,7 @@ struct TopCommand: ParsableCommand {
         let report = StatisticsReport(
             top: loaded, statistics: loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites),
             groupBy: grouping.by, cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
     }
 }
 
@@ -56,7 +56,7 @@ struct DiffCommand: ParsableCommand {
         let report = StatisticsReport(
             diff: differences, old: oldSnapshot, new: newSnapshot, groupBy: grouping.by,
             cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
         if let failAbove, let threshold = TrackerEnvironment.parseByteCount(failAbove),
            let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {
             throw CLIError(
@@ -94,7 +94,7 @@ struct GrowthCommand: ParsableCommand {
         let ranked = rankGrowth(series, by: grouping.by, sites: sites)
         let report = StatisticsReport(
             growth: ranked, series: series, groupBy: grouping.by, limit: grouping.shownLimit, sites: sites)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
     }
 }
 
@@ -109,7 +109,7 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot)
-        output.emit(text: { output.textReport.render(info: loaded) }, json: { JSONReport.info(loaded) })
+        try output.emit(text: { output.textReport.render(info: loaded) }, json: { try JSONReport.info(loaded) })
     }
 }
 

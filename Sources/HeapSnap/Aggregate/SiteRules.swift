@@ -140,12 +140,11 @@ public struct SiteRules: Sendable, Hashable {
     /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
     /// or 0 when every frame is plumbing (or there are none).
     public func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+        Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing)
     }
 
-    /// The allocation site of `traceback`, nil for an empty traceback.
-    public func site(of traceback: Traceback) -> Frame? {
-        traceback.frames.isEmpty ? nil : traceback.frames[siteIndex(in: traceback)]
+    static func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool) -> Int {
+        frames.firstIndex { !isPlumbing($0) } ?? 0
     }
 }
 
@@ -167,13 +166,24 @@ final class FrameMemo {
     }
 }
 
-/// The site of each traceback under `rules`, with the plumbing verdict remembered per frame.
-final class SiteCache {
-    private let isPlumbing: FrameMemo
+extension Snapshot {
+    /// Decides the allocation site of every trace under `sites`, with the plumbing verdict asked once
+    /// per distinct frame. The one place a trace's site is worked out; everything else reads
+    /// `traceback.siteIndex`.
+    mutating func decideSites() {
+        let isPlumbing = FrameMemo(sites.isPlumbing)
+        for index in traces.indices where !traces[index].traceback.frames.isEmpty {
+            traces[index].traceback.siteIndex =
+                SiteRules.siteIndex(in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction)
+        }
+    }
 
-    init(rules: SiteRules) { isPlumbing = FrameMemo(rules.isPlumbing) }
-
-    func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+    /// This snapshot with its sites decided under `rules` (itself when those are already its rules).
+    public func withSites(_ rules: SiteRules) -> Snapshot {
+        if rules == sites { return self }
+        var result = self
+        result.sites = rules
+        result.decideSites()
+        return result
     }
 }
