@@ -129,7 +129,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         if let output { try checkWritable(output) }
-        let loaded = try SnapshotLoader.load(snapshot)
+        // The export carries whole tracebacks, no sites: none are worked out.
+        let loaded = try SnapshotLoader.load(snapshot, sites: .none)
         if let output {
             try loaded.write(jsonTo: output)
         } else {

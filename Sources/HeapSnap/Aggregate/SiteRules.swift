@@ -79,6 +79,11 @@ public struct SiteRules: Sendable, Hashable {
         "PyObject_GC_*", "_PyObject_GC_*", "pymalloc_*", "_PyBytes_*", "_PyUnicode_*",
     ]
 
+    /// No built-in rules and no patterns: every site is the most recent frame (as `.none`).
+    var callsNothingPlumbing: Bool {
+        !useBuiltIn && functionPatterns.isEmpty && modulePatterns.isEmpty && filePatterns.isEmpty
+    }
+
     /// True when `frame` is plumbing under these rules.
     public func isPlumbing(_ frame: Frame) -> Bool {
         let moduleName = frame.moduleName
@@ -171,6 +176,11 @@ extension Snapshot {
     /// per distinct frame. The one place a trace's site is worked out; everything else reads
     /// `traceback.siteIndex`.
     mutating func decideSites() {
+        // Under rules that call nothing plumbing every site is frame 0, where a traceback starts out.
+        if sites.callsNothingPlumbing {
+            for index in traces.indices { traces[index].traceback.siteIndex = 0 }
+            return
+        }
         let isPlumbing = FrameMemo(sites.isPlumbing)
         for index in traces.indices where !traces[index].traceback.frames.isEmpty {
             traces[index].traceback.siteIndex =

@@ -84,27 +84,29 @@ extension ReportTotal: Encodable {
     }
 
     public func encode(to encoder: any Encoder) throws {
+        try Self.encodeAmounts(size: size, count: count, sizeDiff: sizeDiff, countDiff: countDiff, to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entries, forKey: .entries)
+    }
+
+    /// Live bytes and blocks and their changes: the first fields of totals and entries alike.
+    static func encodeAmounts(size: UInt64, count: UInt64, sizeDiff: Int64?, countDiff: Int64?, to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(size, forKey: .size)
         try container.encode(count, forKey: .count)
         try container.encodeIfPresent(sizeDiff, forKey: .sizeDiff)
         try container.encodeIfPresent(countDiff, forKey: .countDiff)
-        try container.encode(entries, forKey: .entries)
     }
 }
 
 extension ReportEntry: Encodable {
     enum CodingKeys: String, CodingKey {
-        case size, count, sizeDiff = "size_diff", countDiff = "count_diff", sizes, counts
-        case growthPerSnapshot = "growth_per_snapshot", traceback, tracebackTruncated = "traceback_truncated"
+        case sizes, counts, growthPerSnapshot = "growth_per_snapshot", traceback, tracebackTruncated = "traceback_truncated"
     }
 
     public func encode(to encoder: any Encoder) throws {
+        try ReportTotal.encodeAmounts(size: size, count: count, sizeDiff: sizeDiff, countDiff: countDiff, to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(size, forKey: .size)
-        try container.encode(count, forKey: .count)
-        try container.encodeIfPresent(sizeDiff, forKey: .sizeDiff)
-        try container.encodeIfPresent(countDiff, forKey: .countDiff)
         try container.encodeIfPresent(sizes, forKey: .sizes)
         try container.encodeIfPresent(counts, forKey: .counts)
         try container.encodeIfPresent(growthPerSnapshot, forKey: .growthPerSnapshot)

@@ -24,16 +24,42 @@ public struct JSONWriter: Sendable {
 
 /// The text written so far and the containers still open, innermost last.
 final class JSONOutput {
-    var bytes: [UInt8] = []
+    private struct State {
+        var bytes: [UInt8] = []
+        /// Per open container: whether it is an object, and how many members it has so far.
+        var open: [(isObject: Bool, members: Int)] = []
+        /// Set whenever a value or container is written: a value whose encode(to:) wrote nothing is `{}`.
+        var wrote = false
+    }
+
+    // Behind a pointer: a class's stored properties pay a dynamic exclusivity check on every access,
+    // which is most of the cost of writing a number.
+    private let state: UnsafeMutablePointer<State>
     let pretty: Bool
-    /// Per open container: whether it is an object, and how many members it has so far.
-    private var open: [(isObject: Bool, members: Int)] = []
-    /// Set whenever a value or container is written: a value whose encode(to:) wrote nothing is `{}`.
-    private var wrote = false
+
+    var bytes: [UInt8] {
+        get { state.pointee.bytes }
+        _modify { yield &state.pointee.bytes }
+    }
+    private var open: [(isObject: Bool, members: Int)] {
+        get { state.pointee.open }
+        _modify { yield &state.pointee.open }
+    }
+    private var wrote: Bool {
+        get { state.pointee.wrote }
+        _modify { yield &state.pointee.wrote }
+    }
 
     init(pretty: Bool) {
         self.pretty = pretty
-        bytes.reserveCapacity(4096)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State())
+        state.pointee.bytes.reserveCapacity(1 << 16)
+    }
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     var depth: Int { open.count }
@@ -78,21 +104,39 @@ final class JSONOutput {
 
     // MARK: values
 
-    func value<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
-        switch value {
-        case let text as String: string(text)
-        case let number as Int: signed(Int64(number))
-        case let number as UInt64: unsigned(number)
-        case let number as UInt32: unsigned(UInt64(number))
-        case let flag as Bool: boolean(flag)
-        default:
-            let level = open.count
-            wrote = false
-            try value.encode(to: JSONStreamEncoder(output: self, level: level, codingPath: codingPath))
-            close(to: level)
-            if !wrote { bytes.append(contentsOf: "{}".utf8) }
-        }
+    func value<Value: Encodable>(_ value: Value, codingPath: @autoclosure () -> [any CodingKey]) throws {
+        if primitive(value) { return }
+        let level = open.count
+        wrote = false
+        try value.encode(to: JSONStreamEncoder(output: self, level: level, codingPath: codingPath()))
+        close(to: level)
+        if !wrote { bytes.append(contentsOf: "{}".utf8) }
         wrote = true
+    }
+
+    /// Writes `value` when it is one of the common plain types. Generic code (Array's encode, Optional's)
+    /// reaches the writer this way for every element: the types are told apart by their metatype, which
+    /// costs a comparison, not a dynamic cast.
+    private func primitive<Value>(_ value: Value) -> Bool {
+        if Value.self == Int.self {
+            signed(Int64(unsafeBitCast(value, to: Int.self)))
+        } else if Value.self == UInt64.self {
+            unsigned(unsafeBitCast(value, to: UInt64.self))
+        } else if Value.self == String.self {
+            string(unsafeBitCast(value, to: String.self))
+        } else if Value.self == [Int].self {
+            let numbers = unsafeBitCast(value, to: [Int].self)
+            openContainer(object: false)
+            let level = open.count - 1
+            for number in numbers {
+                member(at: level, key: nil)
+                signed(Int64(number))
+            }
+            close(to: level)
+        } else {
+            return false
+        }
+        return true
     }
 
     func null() { bytes.append(contentsOf: "null".utf8); wrote = true }

@@ -1,7 +1,8 @@
 // The offline snapshot: a symbolized, self-contained JSON document (schema: Docs/SNAPSHOT-JSON.md).
 // Frames are stored once in a table and traces refer to them by index, so a deep program's file stays
-// proportional to its distinct frames. Written by JSONWriter, read by JSONDecoder, both from the one
-// Codable shape below; the header and modules are the model's own Codable types, shared with reports.
+// proportional to its distinct frames. Written by JSONWriter, read by JSONDecoder (its traces by the
+// parser of SnapshotJSONTraces.swift, for speed), all from the one Codable shape below; the header and
+// modules are the model's own Codable types, shared with reports.
 import Foundation
 
 /// The document's marker and the version this build writes and reads.
@@ -10,13 +11,17 @@ public enum SnapshotJSON {
     public static let version = 1
 }
 
-private struct SnapshotDocument: Codable {
+struct SnapshotDocument: Codable {
     var format: String
     var version: Int
     var info: SnapshotHeader
     var modules: [ModuleInfo]
     var frames: [FrameRecord]
     var traces: [TraceRecord]
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, info, modules, frames, traces
+    }
 
     /// One entry of the frame table.
     struct FrameRecord: Codable {
@@ -149,10 +154,14 @@ extension Snapshot {
     /// in errors.
     public init(jsonData data: Data, name: String = "JSON snapshot", sites: SiteRules = .default) throws {
         let document: SnapshotDocument
-        do {
-            document = try JSONDecoder().decode(SnapshotDocument.self, from: data)
-        } catch {
-            throw Self.explain(error, in: data, name: name)
+        if let split = try Self.decodeSplitting(data, name: name) {
+            document = split
+        } else {
+            do {
+                document = try JSONDecoder().decode(SnapshotDocument.self, from: data)
+            } catch {
+                throw Self.explain(error, in: data, name: name)
+            }
         }
         guard document.format == SnapshotJSON.format, document.version == SnapshotJSON.version else {
             throw Self.explain(nil, in: data, name: name)
@@ -174,6 +183,26 @@ extension Snapshot {
         }
         self.init(info: SnapshotInfo(header: document.info, modules: document.modules, source: ""), traces: traces,
                   sites: sites)
+    }
+
+    /// The fast path: the traces by JSONTraceReader, the rest (with an empty "traces") by JSONDecoder.
+    /// nil when the document does not split cleanly or is not a snapshot; the plain path then decides.
+    private static func decodeSplitting(_ data: Data, name: String) throws -> SnapshotDocument? {
+        try data.withUnsafeBytes { raw -> SnapshotDocument? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let range = JSONTraceReader.tracesRange(in: bytes) else { return nil }
+            var rest = Data(UnsafeBufferPointer(rebasing: bytes[..<range.lowerBound]))
+            rest.append(contentsOf: Array("[]".utf8))
+            rest.append(UnsafeBufferPointer(rebasing: bytes[range.upperBound...]))
+            guard var document = try? JSONDecoder().decode(SnapshotDocument.self, from: rest),
+                  document.format == SnapshotJSON.format, document.version == SnapshotJSON.version else { return nil }
+            do {
+                document.traces = try JSONTraceReader.traces(in: bytes, range: range)
+            } catch let failure as JSONTraceReader.Failure {
+                throw AnalysisError("\(name): \(failure.message)")
+            }
+            return document
+        }
     }
 
     /// Why a document did not decode, in one line: the marker and version first, so other JSON gets a
