@@ -11,8 +11,9 @@ public struct JSONWriter: Sendable {
         self.pretty = pretty
     }
 
-    public func bytes<Value: Encodable>(_ value: Value) throws -> [UInt8] {
-        let output = JSONOutput(pretty: pretty)
+    /// `capacity`: a guess at the size, so that a large document is not copied as it grows.
+    public func bytes<Value: Encodable>(_ value: Value, capacity: Int = 1 << 16) throws -> [UInt8] {
+        let output = JSONOutput(pretty: pretty, capacity: capacity)
         try output.value(value, codingPath: [])
         return output.bytes
     }
@@ -50,11 +51,11 @@ final class JSONOutput {
         _modify { yield &state.pointee.wrote }
     }
 
-    init(pretty: Bool) {
+    init(pretty: Bool, capacity: Int = 1 << 16) {
         self.pretty = pretty
         state = .allocate(capacity: 1)
         state.initialize(to: State())
-        state.pointee.bytes.reserveCapacity(1 << 16)
+        state.pointee.bytes.reserveCapacity(capacity)
     }
 
     deinit {

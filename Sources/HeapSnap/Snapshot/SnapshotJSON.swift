@@ -139,7 +139,10 @@ extension Snapshot {
         let document = SnapshotDocument(
             format: SnapshotJSON.format, version: SnapshotJSON.version, info: info.header, modules: info.modules,
             frames: frames, traces: traces)
-        return Data(try JSONWriter(pretty: false).bytes(document))
+        // About 100 bytes a trace besides its frame numbers, 200 a frame.
+        let frameNumbers = traces.reduce(0) { $0 + $1.frames.count }
+        let capacity = 4096 + 100 * traces.count + 7 * frameNumbers + 200 * frames.count
+        return Data(try JSONWriter(pretty: false).bytes(document, capacity: capacity))
     }
 
     /// Writes the offline JSON form to `path`.
