@@ -1,4 +1,5 @@
 // The names of the files the tracker writes (Docs/FORMAT.md), parsed back to find a run's snapshots.
+import CHeapSnapContract
 import Foundation
 
 /// One snapshot file name of the tracker: `<program>.<pid>.<seq>.heapsnap` or `<program>.<pid>.peak.heapsnap`.
@@ -10,11 +11,11 @@ struct SnapshotFileName: Comparable {
     var name: String
 
     init?(_ name: String) {
-        guard name.hasSuffix(".heapsnap") else { return nil }
-        let parts = name.dropLast(".heapsnap".count).split(separator: ".", omittingEmptySubsequences: false)
+        guard name.hasSuffix(HEAPSNAP_FILE_SUFFIX) else { return nil }
+        let parts = name.dropLast(HEAPSNAP_FILE_SUFFIX.count).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { return nil }
         let last = parts[parts.count - 1]
-        if last == "peak" {
+        if last == HEAPSNAP_FILE_PEAK_NAME {
             sequence = nil
         } else if let number = Int(last), last.allSatisfy(\.isASCII) {
             sequence = number
