@@ -25,7 +25,7 @@ struct TopCommand: ParsableCommand {
         let report = StatisticsReport(
             top: loaded, statistics: statistics, groupBy: grouping.by, cumulative: grouping.cumulative,
             limit: grouping.shownLimit, sites: sites, sort: sorting.sort)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
     }
 }
 
@@ -61,7 +61,7 @@ struct DiffCommand: ParsableCommand {
         let report = StatisticsReport(
             diff: differences, old: oldSnapshot, new: newSnapshot, groupBy: grouping.by,
             cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites, sort: sorting.sort)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
         if let threshold = failAbove?.value, let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {
             throw CLIError(
                 "total live memory grew by \(growth) bytes (\(SizeFormat.string(growth, signed: true))), "
@@ -98,7 +98,7 @@ struct GrowthCommand: ParsableCommand {
         let ranked = rankGrowth(series, by: grouping.by, sites: sites)
         let report = StatisticsReport(
             growth: ranked, series: series, groupBy: grouping.by, limit: grouping.shownLimit, sites: sites)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
     }
 }
 
@@ -113,7 +113,7 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot)
-        output.emit(text: { output.textReport.render(info: loaded) }, json: { JSONReport.info(loaded) })
+        try output.emit(text: { output.textReport.render(info: loaded) }, json: { try JSONReport.info(loaded) })
     }
 }
 
@@ -149,7 +149,9 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         if let output { try checkWritable(output) }
-        let loaded = try SnapshotLoader.load(snapshot, filtering: filtering)
+        // A JSON export carries whole tracebacks, no sites: none are worked out unless filters need them.
+        let loaded = format == .json && filtering.filters.isEmpty
+            ? try SnapshotLoader.load(snapshot, sites: .none) : try SnapshotLoader.load(snapshot, filtering: filtering)
         var data: Data
         switch format {
         case .json:
@@ -157,7 +159,7 @@ struct ExportCommand: ParsableCommand {
             data = try loaded.jsonData()
             data.append(UInt8(ascii: "\n"))
         case .pprof:
-            data = Data(try PprofExport(sites: filtering.sites, keepsPlumbing: keepPlumbing).compressedProfile(of: loaded))
+            data = Data(try PprofExport(keepsPlumbing: keepPlumbing).compressedProfile(of: loaded))
         case .folded:
             data = Data(FoldedExport(value: value ?? .liveBytes).text(of: loaded).utf8)
         }

@@ -203,9 +203,9 @@ final class ExportFormatTests: XCTestCase {
                             line: 7, address: 0x5555_0000_2000, moduleOffset: 0x2000, isInlined: true, functionLine: 5)
         let caller = Frame(module: Fixtures.program, function: "cache_put", file: "\(Fixtures.source)/cache.c",
                            line: 90, address: 0x5555_0000_2000, moduleOffset: 0x2000, functionLine: 80)
-        var snapshot = Fixtures.snapshot(index: 1)
-        snapshot.traces = [Trace(size: 320, count: 10, totalAllocations: 12, totalBytes: 384,
-                                 traceback: Traceback(frames: [Fixtures.mallocFrame, inlined, caller, Fixtures.main]))]
+        let snapshot = Snapshot(info: Fixtures.snapshot(index: 1).info, traces: [
+            Trace(size: 320, count: 10, totalAllocations: 12, totalBytes: 384,
+                  traceback: Traceback(frames: [Fixtures.mallocFrame, inlined, caller, Fixtures.main]))])
         let json = "\(folder.path)/inline.json"
         try snapshot.write(jsonTo: json)
         let schema = "\(folder.path)/profile.proto"

@@ -31,23 +31,21 @@ public struct PprofExport {
     ]
 
     /// Frames above the allocation site (malloc wrappers, operator new, …) are left out of each sample,
-    /// as Go's runtime leaves out mallocgc, so pprof's "flat" is heapsnap's site. True keeps them.
+    /// as Go's runtime leaves out mallocgc, so pprof's "flat" is heapsnap's site (the one the snapshot
+    /// decided under its site rules when it was loaded). True keeps them.
     public var keepsPlumbing: Bool
-    public var sites: SiteRules
 
-    public init(sites: SiteRules = .default, keepsPlumbing: Bool = false) {
-        self.sites = sites
+    public init(keepsPlumbing: Bool = false) {
         self.keepsPlumbing = keepsPlumbing
     }
 
     /// The encoded profile, uncompressed.
     public func profile(of snapshot: Snapshot) -> [UInt8] {
         var builder = Builder(snapshot: snapshot)
-        let cache = SiteCache(rules: sites)
         var samples = ProtobufWriter()
         for trace in snapshot.traces where trace.count > 0 || trace.totalAllocations > 0 || trace.size > 0 {
             let frames = trace.traceback.frames
-            let first = keepsPlumbing || frames.isEmpty ? 0 : cache.siteIndex(in: trace.traceback)
+            let first = keepsPlumbing || frames.isEmpty ? 0 : trace.traceback.siteIndex
             let locations = builder.locations(of: frames, from: first)
             samples.message(Field.Profile.sample) { sample in
                 sample.packed(Field.Sample.locationID, locations)

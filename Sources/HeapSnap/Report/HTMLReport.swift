@@ -36,7 +36,7 @@ public struct HTMLReport {
                     + "(pid \(snapshot.info.pid) vs \(first.pid)); a report of several snapshots is about one process")
             }
         }
-        let data = model(series, newest: newest)
+        let data = try model(series, newest: newest)
         // Inside <script>, "</" could close the element: JSON allows "<\/" for it.
         let embedded = data.replacingOccurrences(of: "</", with: "<\\/")
         let title = "heapsnap: " + programName(newest.info)
@@ -68,29 +68,22 @@ public struct HTMLReport {
 
     // MARK: The page's data
 
-    /// The page's data as JSON text: the tree (the bulk, numbers only) written directly, the rest
-    /// through JSONValue.
-    private func model(_ series: [Snapshot], newest: Snapshot) -> String {
+    /// The page's data as JSON text (JSONWriter; the tree is the bulk, numbers only).
+    private func model(_ series: [Snapshot], newest: Snapshot) throws -> String {
         var frames = FrameTable(sites: sites)
         let oldest = series.count > 1 ? series[0] : nil
         let tree = FlameTree(newest: newest, oldest: oldest, frames: &frames)
         let header = newest.info.header
-        var members: [(String, JSONValue)] = [
-            ("program", .string(programName(newest.info))),
-            ("command", .string(header.arguments.joined(separator: " "))),
-            ("pid", .uint(UInt64(header.pid))),
-            ("groupBy", .string(groupBy.rawValue)),
-            ("sort", .string(sort.rawValue)),
-            ("snapshots", .array(series.map(snapshotSummary))),
-            ("frames", frames.json),
-            ("table", table(newest)),
-        ]
-        if series.count > 1 { members.append(("chart", chart(series))) }
-        let rest = JSONValue.object(members).serialized(pretty: false)
-        return "{\"tree\":" + String(decoding: tree.json, as: UTF8.self) + "," + rest.dropFirst()
+        let page = PageData(
+            tree: tree, program: programName(newest.info), command: header.arguments.joined(separator: " "),
+            pid: header.pid, groupBy: groupBy.rawValue, sort: sort.rawValue,
+            snapshots: series.map(snapshotSummary), frames: frames, table: table(newest),
+            chart: series.count > 1 ? chart(series) : nil)
+        return String(decoding: try JSONWriter(pretty: false).bytes(page, capacity: tree.parent.count * 10 + (1 << 16)),
+                      as: UTF8.self)
     }
 
-    private func snapshotSummary(_ snapshot: Snapshot) -> JSONValue {
+    private func snapshotSummary(_ snapshot: Snapshot) -> PageData.SnapshotCard {
         let info = snapshot.info
         var churn = Churn()
         for trace in snapshot.traces { churn.add(trace) }
@@ -98,51 +91,28 @@ public struct HTMLReport {
             + (info.currentBytes > 0
                 ? String(format: " (%.1f%% of the traced memory)", Double(info.trackerBytes) * 100 / Double(info.currentBytes))
                 : "")
-        return .object([
-            ("name", .string(text.displayName(info))),
-            ("time", .string(TextReport.timeText(info.timeNanoseconds))),
-            ("timeNs", .uint(info.timeNanoseconds)),
-            ("trigger", .string(info.trigger.name)),
-            ("isPeak", .bool(info.trigger == .peak)),
-            ("size", .uint(snapshot.size)),
-            ("count", .uint(snapshot.count)),
-            ("sizeText", .string(SizeFormat.string(snapshot.size))),
-            ("peakText", .string(SizeFormat.string(info.peakBytes))),
-            ("calls", .uint(churn.calls)),
-            ("allocatedText", .string(SizeFormat.string(churn.allocated))),
-            ("temporary", .uint(churn.temporary)),
-            ("trackerCost", .string(trackerCost)),
-        ])
+        return PageData.SnapshotCard(
+            name: text.displayName(info), time: TextReport.timeText(info.timeNanoseconds),
+            timeNs: info.timeNanoseconds, trigger: info.trigger.name, isPeak: info.trigger == .peak,
+            size: snapshot.size, count: snapshot.count, sizeText: SizeFormat.string(snapshot.size),
+            peakText: SizeFormat.string(info.peakBytes), calls: churn.calls,
+            allocatedText: SizeFormat.string(churn.allocated), temporary: churn.temporary, trackerCost: trackerCost)
     }
 
     /// The rows of `heapsnap top` for the newest snapshot, with the text it prints for each value.
-    private func table(_ snapshot: Snapshot) -> JSONValue {
+    private func table(_ snapshot: Snapshot) -> PageData.Table {
         let statistics = snapshot.statistics(by: groupBy, sites: sites, sort: sort)
         let report = StatisticsReport(top: snapshot, statistics: statistics, groupBy: groupBy, limit: tableLimit,
                                       sites: sites, sort: sort)
-        let rows: [JSONValue] = report.shown.map { entry in
-            let churn = entry.churn ?? Churn()
-            let average = entry.count == 0 ? 0 : Double(entry.size) / Double(entry.count)
-            return .array([
-                .string(text.siteText(entry.site, group: groupBy)),
-                .uint(entry.size), .string(SizeFormat.string(entry.size)),
-                .uint(entry.count),
-                .double(average), .string(entry.count == 0 ? "" : SizeFormat.string(average)),
-                .uint(churn.calls),
-                .uint(churn.allocated), .string(SizeFormat.string(churn.allocated)),
-                .uint(churn.temporary),
-            ])
+        let rows = report.shown.map { entry in
+            PageData.Row(location: text.siteText(entry.site, group: groupBy), size: entry.size, count: entry.count,
+                         churn: entry.churn ?? Churn())
         }
-        return .object([
-            ("rows", .array(rows)),
-            ("entries", .int(Int64(report.entries.count))),
-            ("totalText", .string(SizeFormat.string(report.total.size))),
-            ("totalCount", .uint(report.total.count)),
-        ])
+        return PageData.Table(rows: Array(rows), entries: report.entries.count)
     }
 
     /// Traced memory per snapshot and the fastest-growing groups as lines.
-    private func chart(_ series: [Snapshot]) -> JSONValue {
+    private func chart(_ series: [Snapshot]) -> PageData.Chart {
         let perSnapshot = series.map { snapshot -> [StatisticKey: (size: UInt64, site: Frame)] in
             var result: [StatisticKey: (UInt64, Frame)] = [:]
             for statistic in snapshot.statistics(by: groupBy, sites: sites) { result[statistic.key] = (statistic.size, statistic.site) }
@@ -155,47 +125,101 @@ public struct HTMLReport {
             if growth > 0 { growing.append((key, value.site, growth)) }
         }
         growing.sort { $0.growth != $1.growth ? $0.growth > $1.growth : $1.key < $0.key }
-        var lines: [JSONValue] = []
-        for item in growing.prefix(chartSites) {
-            let values: [JSONValue] = perSnapshot.map { JSONValue.uint($0[item.key]?.size ?? 0) }
-            lines.append(.object([("name", .string(text.siteText(item.site, group: groupBy))), ("values", .array(values))]))
+        let lines = growing.prefix(chartSites).map { item in
+            PageData.Line(name: text.siteText(item.site, group: groupBy),
+                          values: perSnapshot.map { $0[item.key]?.size ?? 0 })
         }
-        return .object([
-            ("total", .array(series.map { .uint($0.size) })),
-            ("peak", .array(series.map { .uint($0.info.peakBytes) })),
-            ("sites", .array(lines)),
-        ])
+        return PageData.Chart(total: series.map(\.size), peak: series.map(\.info.peakBytes), sites: Array(lines))
+    }
+}
+
+/// What the page's script reads (HTMLReportScript.swift), in the order it is written.
+private struct PageData: Encodable {
+    var tree: FlameTree
+    var program: String
+    var command: String
+    var pid: UInt32
+    var groupBy: String
+    var sort: String
+    var snapshots: [SnapshotCard]
+    var frames: FrameTable
+    var table: Table
+    var chart: Chart?
+
+    struct SnapshotCard: Encodable {
+        var name: String, time: String, timeNs: UInt64, trigger: String, isPeak: Bool
+        var size: UInt64, count: UInt64, sizeText: String, peakText: String
+        var calls: UInt64, allocatedText: String, temporary: UInt64, trackerCost: String
+    }
+
+    /// A row as a JSON array: [location, size, size text, count, average, average text, calls,
+    /// allocated, allocated text, temporary] (the script's column numbers).
+    struct Row: Encodable {
+        var location: String, size: UInt64, count: UInt64, churn: Churn
+
+        func encode(to encoder: any Encoder) throws {
+            var row = encoder.unkeyedContainer()
+            let average = count == 0 ? 0 : Double(size) / Double(count)
+            try row.encode(location)
+            try row.encode(size)
+            try row.encode(SizeFormat.string(size))
+            try row.encode(count)
+            try row.encode(average)
+            try row.encode(count == 0 ? "" : SizeFormat.string(average))
+            try row.encode(churn.calls)
+            try row.encode(churn.allocated)
+            try row.encode(SizeFormat.string(churn.allocated))
+            try row.encode(churn.temporary)
+        }
+    }
+
+    struct Table: Encodable {
+        var rows: [Row]
+        var entries: Int
+    }
+
+    struct Line: Encodable {
+        var name: String
+        var values: [UInt64]
+    }
+
+    struct Chart: Encodable {
+        var total: [UInt64]
+        var peak: [UInt64]
+        var sites: [Line]
     }
 }
 
 /// The distinct frames of the flame graphs: a name, where it is, its kind and whether it is plumbing.
-struct FrameTable {
+struct FrameTable: Encodable {
     let sites: SiteRules
-    var names: [JSONValue] = []
-    var places: [JSONValue] = []
-    var kinds: [JSONValue] = []
-    var plumbing: [JSONValue] = []
+    var name: [String] = []
+    var place: [String] = []
+    var kind: [String] = []
+    var plumbing: [Int] = []
     private var index: [String: Int] = [:]
     private var byBox: [ObjectIdentifier: Int] = [:]
+
+    enum CodingKeys: String, CodingKey { case name, place, kind, plumbing }
 
     init(sites: SiteRules) { self.sites = sites }
 
     mutating func number(of frame: Frame) -> Int {
         if let known = byBox[ObjectIdentifier(frame.storage)] { return known }
-        let name = frame.function ?? frame.location
-        let place = frame.file.map { frame.line > 0 ? "\($0):\(frame.line)" : $0 } ?? frame.location
-        let kind = Self.kind(of: frame)
-        let key = "\(name)\u{0}\(place)\u{0}\(kind)"
+        let title = frame.function ?? frame.location
+        let position = frame.file.map { frame.line > 0 ? "\($0):\(frame.line)" : $0 } ?? frame.location
+        let frameKind = Self.kind(of: frame)
+        let key = "\(title)\u{0}\(position)\u{0}\(frameKind)"
         let number: Int
         if let known = index[key] {
             number = known
         } else {
-            number = names.count
+            number = name.count
             index[key] = number
-            names.append(.string(name))
-            places.append(.string(frame.isInlined ? place + " (inlined)" : place))
-            kinds.append(.string(kind))
-            plumbing.append(.int(sites.isPlumbing(frame) ? 1 : 0))
+            name.append(title)
+            place.append(frame.isInlined ? position + " (inlined)" : position)
+            kind.append(frameKind)
+            plumbing.append(sites.isPlumbing(frame) ? 1 : 0)
         }
         byBox[ObjectIdentifier(frame.storage)] = number
         return number
@@ -203,16 +227,12 @@ struct FrameTable {
 
     /// "native" or "python": the flame graph colours them differently.
     static func kind(of frame: Frame) -> String { "native" }
-
-    var json: JSONValue {
-        .object([("name", .array(names)), ("place", .array(places)), ("kind", .array(kinds)), ("plumbing", .array(plumbing))])
-    }
 }
 
 /// Tracebacks merged root first into a tree. Nodes are numbered in creation order, so a node's parent
 /// has a smaller number (the page sums values towards the root in one backward pass). The values are
 /// per trace ("leaves": the node a traceback ends at), not per node: most nodes carry none of their own.
-struct FlameTree {
+struct FlameTree: Encodable {
     var parent: [Int] = [-1]
     var frame: [Int] = [-1]
     var leafOfNode: [Int: Int] = [:]
@@ -257,37 +277,21 @@ struct FlameTree {
         for trace in oldest?.traces ?? [] where trace.size > 0 { oldSize[leaf(trace)] += trace.size }
     }
 
-    /// {"parentDelta":[…],"frame":[…],"leaves":[…],"size":[…],…}: node i's parent is i - parentDelta[i].
-    var json: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(parent.count * 8 + leaves.count * 40)
-        func key(_ name: String, first: Bool = false) {
-            out.append(contentsOf: Array(((first ? "{" : ",") + "\"\(name)\":").utf8))
-        }
-        func numbers<S: Sequence>(_ values: S) where S.Element: BinaryInteger {
-            out.append(UInt8(ascii: "["))
-            var separator = false
-            for value in values {
-                if separator { out.append(UInt8(ascii: ",")) }
-                separator = true
-                if value < 0 { out.append(UInt8(ascii: "-")) }
-                var digits = UInt64(value.magnitude)
-                var buffer: [UInt8] = []
-                repeat { buffer.append(UInt8(ascii: "0") + UInt8(digits % 10)); digits /= 10 } while digits > 0
-                out.append(contentsOf: buffer.reversed())
-            }
-            out.append(UInt8(ascii: "]"))
-        }
-        key("parentDelta", first: true); numbers(parent.indices.map { $0 == 0 ? 0 : $0 - parent[$0] })
-        key("frame"); numbers(frame)
-        key("leaves"); numbers(leaves)
-        key("size"); numbers(size)
-        key("count"); numbers(count)
-        key("calls"); numbers(calls)
-        key("allocated"); numbers(allocated)
-        key("temporary"); numbers(temporary)
-        if hasOld { key("oldSize"); numbers(oldSize) }
-        out.append(UInt8(ascii: "}"))
-        return out
+    enum CodingKeys: String, CodingKey {
+        case parentDelta, frame, leaves, size, count, calls, allocated, temporary, oldSize
+    }
+
+    /// Node i's parent is i - parentDelta[i]: mostly 1, so the page stays small.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(parent.indices.map { $0 == 0 ? 0 : $0 - parent[$0] }, forKey: .parentDelta)
+        try container.encode(frame, forKey: .frame)
+        try container.encode(leaves, forKey: .leaves)
+        try container.encode(size, forKey: .size)
+        try container.encode(count, forKey: .count)
+        try container.encode(calls, forKey: .calls)
+        try container.encode(allocated, forKey: .allocated)
+        try container.encode(temporary, forKey: .temporary)
+        if hasOld { try container.encode(oldSize, forKey: .oldSize) }
     }
 }
