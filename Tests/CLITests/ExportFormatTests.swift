@@ -174,7 +174,7 @@ final class ExportFormatTests: XCTestCase {
         XCTAssertTrue(text.contains("default_sample_type: \(index("inuse_space")!)"), text)
         // The main program's mapping carries its build-id and says it is symbolized.
         let info = try CLI.json(try CLI.run(["info", "--format", "json", second]))
-        let main = try XCTUnwrap(info[object: "snapshot"]?[objects: "modules"]?.first { ($0["main"] as? Bool) == true })
+        let main = try XCTUnwrap(info[object: "snapshot"]?[objects: "modules"]?.first { ($0["main_executable"] as? Bool) == true })
         let buildID = try XCTUnwrap(main[string: "build_id"])
         let mapping = try XCTUnwrap(text.components(separatedBy: "mapping {").dropFirst().first { $0.contains("build_id: \(index(buildID)!)\n") })
         XCTAssertTrue(mapping.contains("has_functions: true") && mapping.contains("has_filenames: true")
