@@ -17,7 +17,7 @@
 /* ---- configuration (control.c), read once from the environment without allocating ---- */
 struct hs_config {
     int max_frames;          /* HEAPSNAP_FRAMES, default 64 */
-    int signal;              /* HEAPSNAP_SIGNAL, default SIGUSR2, 0 = off */
+    int signal;              /* HEAPSNAP_SIGNAL, default 0 = off */
     uint64_t interval_ns;    /* HEAPSNAP_INTERVAL, 0 = off */
     uint64_t peak_step;      /* HEAPSNAP_PEAK_STEP, 0 = off */
     bool traces;             /* HEAPSNAP_TRACES=1 */
@@ -115,11 +115,19 @@ void hs_tables_after_fork_child(void);
 /* Records the calling allocation in domain `domain`: captures the stack, interns it, inserts. */
 int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller);
 void hs_unwind_init(void);
+/* Points libunwind's pipe2/read/close/syscall imports at descriptor-free stand-ins (unwinder_io.c). */
+int hs_unwinder_redirect_io(void *libunwind_handle);
 void hs_check_peak(void);
 
-/* ---- the tracker thread (control.c): signal and interval snapshots ---- */
+/* ---- the tracker thread (tracker_thread.c): heapsnap snap, signal and interval snapshots ---- */
 extern _Atomic int hs_thread_wanted; /* set in a fork child; the next allocation starts the thread */
 void hs_start_thread(void);
+void hs_thread_after_fork_child(void);
+void hs_on_snapshot_signal(int sig); /* the HEAPSNAP_SIGNAL handler, installed only when one is set */
+/* `heapsnap snap PID` connects to the abstract Unix socket "\0" HS_CONTROL_SOCKET_PREFIX "<pid>" */
+#define HS_CONTROL_SOCKET_PREFIX "heapsnap."
+/* Descriptors the tracker must hold in the program's own table go at or above this number. */
+#define HS_HIGH_FD 512
 
 /* ---- modules (modules.c) ---- */
 void hs_modules_refresh(void);
@@ -132,10 +140,12 @@ extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), control.c f
 extern pthread_mutex_t hs_modules_lock;
 
 /* ---- snapshots (snapshot.c) ---- */
-enum hs_trigger { HS_API = 0, HS_EXIT = 1, HS_SIGNAL = 2, HS_INTERVAL = 3, HS_PEAK = 4 };
+enum hs_trigger { HS_API = 0, HS_EXIT = 1, HS_SIGNAL = 2, HS_INTERVAL = 3, HS_PEAK = 4, HS_CONTROL = 5 };
 /* Writes a snapshot; `path` NULL = default name. Blocks on the snapshot lock unless `try_only`.
  * Returns 0, or -1 with errno (EBUSY when try_only and another snapshot runs). */
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only);
+/* The same with the default name, copying the path written (or attempted) into `written`. */
+int hs_take_snapshot_reporting(enum hs_trigger trigger, char *written, size_t size);
 extern pthread_mutex_t hs_snapshot_lock;
 extern _Atomic uint32_t hs_sequence;
 extern _Atomic uint64_t hs_last_peak_snapshot;

@@ -412,7 +412,18 @@ static int write_default(struct capture *c, enum hs_trigger trigger) {
     return -1;
 }
 
+static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_only, char *written, size_t written_size);
+
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
+    return take_snapshot(trigger, path, try_only, NULL, 0);
+}
+
+int hs_take_snapshot_reporting(enum hs_trigger trigger, char *written, size_t size) {
+    return take_snapshot(trigger, NULL, false, written, size);
+}
+
+static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_only, char *written, size_t written_size) {
+    if (written && written_size) written[0] = '\0';
     int guard = hs_in_tracker;
     hs_in_tracker = 1;
     int saved_errno = errno;
@@ -434,7 +445,13 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     int rc = 0, err = 0;
     /* After the exit snapshot only the program itself may ask for more: a signal, interval or peak
      * snapshot started now could be cut off by _exit and leave its temporary file behind. */
-    if (finished && trigger != HS_API) goto done;
+    if (finished && trigger != HS_API) {
+        if (trigger == HS_CONTROL) {
+            rc = -1;
+            err = ESHUTDOWN; /* heapsnap snap is told, not left waiting */
+        }
+        goto done;
+    }
     if (trigger == HS_EXIT) finished = true;
     if (trigger == HS_PEAK) {
         uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
@@ -467,6 +484,12 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     if (rc != 0 && trigger != HS_API) {
         if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", last_path, err);
         if (trigger == HS_PEAK) peak_failure_reported = true;
+    }
+    if (written && written_size) {
+        size_t n = strlen(last_path);
+        if (n >= written_size) n = written_size - 1;
+        memcpy(written, last_path, n);
+        written[n] = '\0';
     }
 done:
     pthread_mutex_unlock(&hs_snapshot_lock);

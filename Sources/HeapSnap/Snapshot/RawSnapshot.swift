@@ -3,7 +3,7 @@
 
 /// What made the tracker write a snapshot.
 public enum SnapshotTrigger: UInt32, Sendable, Codable, CaseIterable {
-    case api = 0, exit = 1, signal = 2, interval = 3, peak = 4
+    case api = 0, exit = 1, signal = 2, interval = 3, peak = 4, snap = 5
 
     /// The trigger's name as the JSON documents spell it.
     public var name: String {
@@ -13,6 +13,7 @@ public enum SnapshotTrigger: UInt32, Sendable, Codable, CaseIterable {
         case .signal: return "signal"
         case .interval: return "interval"
         case .peak: return "peak"
+        case .snap: return "snap"
         }
     }
 }
