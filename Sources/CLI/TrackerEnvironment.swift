@@ -11,7 +11,8 @@ enum TrackerEnvironment {
     static let peakStep = "HEAPSNAP_PEAK_STEP"
     static let traces = "HEAPSNAP_TRACES"
     static let only = "HEAPSNAP_ONLY"
-    static let defaultSignal: Int32 = SIGUSR2
+    /// `heapsnap snap PID` connects to the abstract Unix socket "\0" + this + PID (HS_CONTROL_SOCKET_PREFIX).
+    static let controlSocketPrefix = "heapsnap."
 
     /// libheapsnap.so: HEAPSNAP_LIB, else next to the heapsnap executable (where the Makefile copies
     /// it), else in ../lib of an installed prefix.
