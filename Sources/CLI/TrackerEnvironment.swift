@@ -11,6 +11,10 @@ enum TrackerEnvironment {
     static let peakStep = "HEAPSNAP_PEAK_STEP"
     static let traces = "HEAPSNAP_TRACES"
     static let only = "HEAPSNAP_ONLY"
+    static let minPeak = "HEAPSNAP_MIN_PEAK"
+    static let maxDisk = "HEAPSNAP_MAX_DISK"
+    /// <dir>/.heapsnap-budget.<process group>: the run's HEAPSNAP_MAX_DISK ledger (HS_BUDGET_LEDGER_PREFIX).
+    static let budgetLedgerPrefix = ".heapsnap-budget."
     /// `heapsnap snap PID` connects to the abstract Unix socket "\0" + this + PID (HS_CONTROL_SOCKET_PREFIX).
     static let controlSocketPrefix = "heapsnap."
 

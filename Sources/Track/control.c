@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct hs_config hs_config = {.max_frames = 64};
+struct hs_config hs_config = {.max_frames = 64, .min_peak = HS_DEFAULT_MIN_PEAK, .max_disk = HS_DEFAULT_MAX_DISK};
 _Atomic int hs_state;
 pid_t hs_pid;
 uint64_t hs_start_ns;
@@ -180,6 +180,16 @@ static void parse_config(bool report) {
         if (parse_bytes(v, &bytes)) hs_config.peak_step = bytes;
         else if (report) hs_warn("HEAPSNAP_PEAK_STEP must be bytes like 1048576, 512K, 64M or 1G; peak snapshots are off", v, 0);
     }
+    if ((v = getenv("HEAPSNAP_MIN_PEAK")) && *v) {
+        uint64_t bytes;
+        if (parse_bytes(v, &bytes)) hs_config.min_peak = bytes;
+        else if (report) hs_warn("HEAPSNAP_MIN_PEAK must be bytes like 0, 512K or 4M; using 4M", v, 0);
+    }
+    if ((v = getenv("HEAPSNAP_MAX_DISK")) && *v) {
+        uint64_t bytes;
+        if (parse_bytes(v, &bytes)) hs_config.max_disk = bytes;
+        else if (report) hs_warn("HEAPSNAP_MAX_DISK must be bytes like 0, 100M or 2G; using 1G", v, 0);
+    }
     if ((v = getenv("HEAPSNAP_TRACES"))) hs_config.traces = v[0] == '1' || equal_ignoring_case(v, "YES") || equal_ignoring_case(v, "TRUE");
     if ((v = getenv("HEAPSNAP_DIR")) && *v) {
         size_t n = strlen(v);
@@ -204,6 +214,7 @@ static void anchor_directory(void) {
 
 static void read_identity(void) {
     hs_pid = getpid();
+    hs_parent_pid = getppid();
     hs_start_ns = hs_realtime_ns();
     ssize_t n = readlink("/proc/self/exe", hs_exe_path, sizeof hs_exe_path - 1);
     hs_exe_path[n > 0 ? n : 0] = '\0';
@@ -284,6 +295,7 @@ static void after_fork_child(void) {
     hs_modules_after_fork_child();
     hs_snapshot_after_fork_child();
     hs_thread_after_fork_child(); /* started by the next allocation */
+    hs_budget_after_fork_child();
     hs_in_tracker = guard_before_fork;
 }
 
@@ -300,6 +312,8 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     }
     atomic_store(&hs_state, 2);
     parse_config(true);
+    const char *only = getenv("HEAPSNAP_ONLY");
+    hs_config.named_by_only = only && *only;
     anchor_directory();
     if (!hs_exe_path[0]) read_identity();
     hs_unwind_init();

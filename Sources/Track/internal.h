@@ -21,6 +21,9 @@ struct hs_config {
     uint64_t interval_ns;    /* HEAPSNAP_INTERVAL, 0 = off */
     uint64_t peak_step;      /* HEAPSNAP_PEAK_STEP, 0 = off */
     bool traces;             /* HEAPSNAP_TRACES=1 */
+    uint64_t min_peak;       /* HEAPSNAP_MIN_PEAK, default 4 MiB, 0 = every exit snapshot */
+    uint64_t max_disk;       /* HEAPSNAP_MAX_DISK, default 1 GiB, 0 = no limit */
+    bool named_by_only;      /* HEAPSNAP_ONLY is set and names this program */
     char dir[HS_PATH_MAX];   /* HEAPSNAP_DIR, "" = working directory */
 };
 extern struct hs_config hs_config;
@@ -138,6 +141,16 @@ uint64_t hs_modules_payload_size(void);
 void hs_modules_after_fork_child(void);
 extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), control.c fills it */
 extern pthread_mutex_t hs_modules_lock;
+
+/* ---- bounded output (output_budget.c) ---- */
+#define HS_DEFAULT_MIN_PEAK ((uint64_t)4 << 20)
+#define HS_DEFAULT_MAX_DISK ((uint64_t)1 << 30)
+#define HS_BUDGET_LEDGER_PREFIX ".heapsnap-budget."
+extern pid_t hs_parent_pid;        /* getppid() at start (and in a fork child) */
+bool hs_exit_snapshot_wanted(void); /* the exit snapshot is worth a file */
+bool hs_budget_allows(void);       /* false (errno EDQUOT) once the run's HEAPSNAP_MAX_DISK is spent */
+void hs_budget_add(uint64_t bytes);
+void hs_budget_after_fork_child(void);
 
 /* ---- snapshots (snapshot.c) ---- */
 enum hs_trigger { HS_API = 0, HS_EXIT = 1, HS_SIGNAL = 2, HS_INTERVAL = 3, HS_PEAK = 4, HS_CONTROL = 5 };
