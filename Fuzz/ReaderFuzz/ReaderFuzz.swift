@@ -1,0 +1,67 @@
+// The reader under libFuzzer (`make fuzz`): any bytes go through the binary or JSON reader and, when
+// they read, through grouping and diffing as `heapsnap top` and `diff` do (unsymbolized: frames are
+// module offsets, so no file the input names is ever opened). Anything but a clean result or a thrown
+// error (a trap, an overflow, a crash) is a finding. Built normally, it replays files and folders of
+// inputs instead, which is how a crash found once is checked again.
+import Foundation
+import HeapSnap
+
+enum ReaderFuzz {
+    static func exercise(_ bytes: [UInt8]) {
+        let snapshot: Snapshot
+        if bytes.first == UInt8(ascii: "{") {
+            guard let parsed = try? Snapshot(jsonData: Data(bytes), name: "input") else { return }
+            snapshot = parsed
+        } else {
+            guard let raw = try? RawSnapshot(bytes: bytes, path: "input") else { return }
+            let traces = raw.stacks.map { stack in
+                Trace(domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
+                      totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                      traceback: Traceback(frames: stack.frames.map { Frame(module: "m", moduleOffset: $0) },
+                                           isTruncated: stack.isTruncated))
+            }
+            snapshot = Snapshot(info: SnapshotInfo(header: raw.header), traces: traces)
+        }
+        _ = snapshot.size
+        _ = snapshot.count
+        let empty = Snapshot(info: snapshot.info, traces: [])
+        for group in GroupKey.allCases {
+            for cumulative in [false, true] where !(cumulative && group == .traceback) {
+                _ = snapshot.statistics(by: group, cumulative: cumulative)
+                _ = snapshot.compare(to: empty, by: group, cumulative: cumulative)
+                _ = empty.compare(to: snapshot, by: group, cumulative: cumulative)
+            }
+        }
+    }
+}
+
+#if HEAPSNAP_FUZZ
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    ReaderFuzz.exercise(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+#else
+@main
+struct ReaderReplay {
+    static func main() {
+        var count = 0
+        for argument in CommandLine.arguments.dropFirst() {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+                FileHandle.standardError.write(Data("heapsnap-fuzz: \(argument): no such file\n".utf8))
+                exit(1)
+            }
+            let paths = isDirectory.boolValue
+                ? ((try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []).sorted().map { argument + "/" + $0 }
+                : [argument]
+            for path in paths {
+                guard let data = FileManager.default.contents(atPath: path) else { continue }
+                ReaderFuzz.exercise(Array(data))
+                count += 1
+            }
+        }
+        print("heapsnap-fuzz: \(count) inputs replayed")
+    }
+}
+#endif
