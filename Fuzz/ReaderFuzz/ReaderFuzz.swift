@@ -7,7 +7,28 @@ import Foundation
 import HeapSnap
 
 enum ReaderFuzz {
+    /// The input as is, and resealed: a mutated file's checksum would stop almost every input at the
+    /// CRC check, so the END section's CRC is recomputed to let mutations reach the section parsers.
     static func exercise(_ bytes: [UInt8]) {
+        read(bytes)
+        if let resealed = resealed(bytes) { read(resealed) }
+    }
+
+    static func resealed(_ bytes: [UInt8]) -> [UInt8]? {
+        let n = bytes.count
+        guard n >= 36, bytes[(n - 20)..<(n - 16)].allSatisfy({ $0 == 0xFF }) else { return nil }
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes[0..<(n - 20)] {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
+        }
+        crc ^= 0xFFFF_FFFF
+        var copy = bytes
+        for i in 0..<4 { copy[n - 4 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        return copy == bytes ? nil : copy
+    }
+
+    static func read(_ bytes: [UInt8]) {
         let snapshot: Snapshot
         if bytes.first == UInt8(ascii: "{") {
             guard let parsed = try? Snapshot(jsonData: Data(bytes), name: "input") else { return }
