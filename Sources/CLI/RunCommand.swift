@@ -8,7 +8,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a program with the tracker preloaded, then summarize its final snapshot.",
-        discussion: "The program's standard input, output and error are its own; heapsnap writes its summary to stderr after the program ends and exits with the program's status (128+N if a signal N killed it, 127 if it could not be started). A snapshot is written at exit, on the signal (SIGUSR2 by default: `heapsnap snap PID`), every --interval seconds, at each new peak with --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md)."
+        discussion: "The program's standard input, output and error are its own; heapsnap writes its summary to stderr after the program ends and exits with the program's status (128+N if a signal N killed it, 127 if it could not be started). A snapshot is written at exit (by a child process only when its traced peak reached --min-peak), on `heapsnap snap PID`, on --signal if given, every --interval seconds, at each new peak with --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md)."
     )
 
     @Option(help: ArgumentHelp("Folder for the snapshots (HEAPSNAP_DIR; default: the working directory).", valueName: "dir"))
@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also take a snapshot every so many seconds, fractions allowed (HEAPSNAP_INTERVAL).", valueName: "seconds"))
     var interval: String?
 
-    @Option(help: ArgumentHelp("Signal that makes the program write a snapshot: a name (USR2) or number, or none (HEAPSNAP_SIGNAL).", valueName: "signal"))
+    @Option(help: ArgumentHelp("A signal that also makes the program write a snapshot: a name (USR2) or number (HEAPSNAP_SIGNAL; default none, every disposition stays the program's).", valueName: "signal"))
     var signal: String?
 
     @Option(help: ArgumentHelp("Rewrite <prog>.<pid>.peak.heapsnap whenever the peak grew by this much, e.g. 16M (HEAPSNAP_PEAK_STEP).", valueName: "bytes"))
