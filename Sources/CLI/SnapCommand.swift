@@ -49,9 +49,10 @@ struct SnapCommand: ParsableCommand {
         }
         let environment = processEnvironment(proc)
         let signalText = environment[TrackerEnvironment.signal] ?? ""
-        let signalNumber = signalText.isEmpty ? nil : TrackerEnvironment.parseSignal(signalText) ?? nil
+        // The tracker's own reading of its setting (0: none, or a rejected value)
+        let signalNumber = SignalSetting(argument: signalText)?.value ?? 0
         // The tracker installs its handler only when it tracks: a signal nobody catches would kill it.
-        guard let signalNumber, catchesSignal(proc, signalNumber) else {
+        guard signalNumber != 0, catchesSignal(proc, signalNumber) else {
             throw CLIError(notTrackingReason(environment: environment, signalText: signalText))
         }
         try snapBySignal(proc: proc, environment: environment, signalNumber: signalNumber)

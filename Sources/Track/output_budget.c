@@ -11,6 +11,8 @@
  * past it no more files are written and the first process to find that says so, once. */
 #include "internal.h"
 
+#include "heapsnap_format.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ static bool budget_spent_here; /* this process found it spent (and stops asking)
 static int open_ledger(void) {
     char path[HS_PATH_MAX];
     const char *dir = hs_config.dir[0] ? hs_config.dir : ".";
-    int n = snprintf(path, sizeof path, "%s/" HS_BUDGET_LEDGER_PREFIX "%d", dir, (int)getpgrp());
+    int n = snprintf(path, sizeof path, "%s/" HEAPSNAP_BUDGET_LEDGER_PREFIX "%d", dir, (int)getpgrp());
     if (n < 0 || (size_t)n >= sizeof path) return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return -1;

@@ -18,6 +18,8 @@
  * - It blocks every signal, so none of the program's is ever delivered to it. */
 #include "internal.h"
 
+#include "heapsnap_format.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,8 @@
 
 #define POLL_NS 100000000ull /* 100 ms: how late the process may end after its last thread, and a signal's snapshot */
 
+_Atomic int hs_thread_wanted;
+
 static _Atomic int thread_running;
 static _Atomic int signal_pending;
 static bool private_table; /* this thread's descriptors are its own */
@@ -42,7 +46,7 @@ static bool uncounted;     /* taken out of glibc's thread count */
 /* ---------------------------------------------------------------- the snapshot signal */
 
 /* Async-signal-safe and descriptor-free: the thread notices within POLL_NS. */
-void hs_on_snapshot_signal(int sig) {
+static void on_snapshot_signal(int sig) {
     (void)sig;
     atomic_store_explicit(&signal_pending, 1, memory_order_relaxed);
 }
@@ -109,7 +113,7 @@ static int open_control_socket(void) {
     memset(&address, 0, sizeof address);
     address.sun_family = AF_UNIX;
     /* abstract name: nothing in the file system to clean up, gone with the process */
-    int length = snprintf(address.sun_path + 1, sizeof address.sun_path - 1, HS_CONTROL_SOCKET_PREFIX "%d", (int)hs_pid);
+    int length = snprintf(address.sun_path + 1, sizeof address.sun_path - 1, HEAPSNAP_CONTROL_SOCKET_PREFIX "%d", (int)hs_pid);
     socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)length);
     if (bind(fd, (struct sockaddr *)&address, size) != 0 || listen(fd, 8) != 0) {
         close(fd);
@@ -140,7 +144,7 @@ static void serve_one(int listen_fd) {
     struct ucred peer;
     socklen_t size = sizeof peer;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || (peer.uid != 0 && peer.uid != geteuid())) {
-        reply(fd, "error permission denied: only the process's user or root may ask for a snapshot", NULL);
+        reply(fd, HEAPSNAP_CONTROL_ANSWER_ERROR "permission denied: only the process's user or root may ask for a snapshot", NULL);
         close(fd);
         return;
     }
@@ -156,10 +160,10 @@ static void serve_one(int listen_fd) {
         if (memchr(request, '\n', used)) break;
     }
     request[used] = '\0';
-    if (strncmp(request, "snap\n", 5) == 0) {
+    if (strcmp(request, HEAPSNAP_CONTROL_REQUEST_SNAP) == 0) {
         char path[HS_PATH_MAX];
         if (hs_take_snapshot_reporting(HS_CONTROL, path, sizeof path) == 0) {
-            reply(fd, "ok ", path);
+            reply(fd, HEAPSNAP_CONTROL_ANSWER_OK, path);
         } else {
             int err = errno;
             char reason[HS_PATH_MAX + 128];
@@ -167,10 +171,10 @@ static void serve_one(int listen_fd) {
             else if (err == ESHUTDOWN) snprintf(reason, sizeof reason, "the process is exiting (its exit snapshot is written or being written)");
             else if (err == EDQUOT) snprintf(reason, sizeof reason, "the run's disk budget (HEAPSNAP_MAX_DISK) is spent");
             else snprintf(reason, sizeof reason, "cannot write %s: %s", path[0] ? path : "a snapshot", strerror(err));
-            reply(fd, "error ", reason);
+            reply(fd, HEAPSNAP_CONTROL_ANSWER_ERROR, reason);
         }
     } else {
-        reply(fd, "error unknown request", NULL);
+        reply(fd, HEAPSNAP_CONTROL_ANSWER_ERROR "unknown request", NULL);
     }
     close(fd);
 }
@@ -247,8 +251,23 @@ void hs_start_thread(void) {
     pthread_setname_np(thread, "heapsnap");
 }
 
+/* The constructor: the snapshot signal's handler, only when HEAPSNAP_SIGNAL names one (by default every
+ * disposition stays the program's), and the thread. */
+void hs_start_snapshot_triggers(void) {
+    if (hs_config.signal) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = on_snapshot_signal;
+        action.sa_flags = SA_RESTART; /* the program's system calls must not see EINTR */
+        sigemptyset(&action.sa_mask);
+        sigaction(hs_config.signal, &action, NULL);
+    }
+    atomic_store(&hs_thread_wanted, 1);
+    hs_start_thread();
+}
+
 /* In a fork child: no thread runs; the next allocation starts one. */
-void hs_thread_after_fork_child(void) {
+void hs_tracker_thread_after_fork_child(void) {
     atomic_store(&thread_running, 0);
     atomic_store(&signal_pending, 0);
     atomic_store(&hs_thread_wanted, 1);

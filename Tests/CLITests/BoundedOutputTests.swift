@@ -69,6 +69,6 @@ final class BoundedOutputTests: XCTestCase {
         XCTAssertEqual(told, 1, result.stderr)
         let bad = try CLI.run(["run", "--max-disk", "lots", "--", "/bin/true"])
         XCTAssertEqual(bad.status, 64)
-        XCTAssertTrue(bad.stderr.contains("--max-disk takes a byte count like 0, 200M or 2G, not 'lots'."), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--max-disk takes a byte count like 1048576, 512K, 64M or 1GiB (0 = off); 'lots' is not accepted."), bad.stderr)
     }
 }
