@@ -54,7 +54,7 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(names.count, 3, "\(names)")
         XCTAssertTrue(names.allSatisfy { $0.hasPrefix("cli_alloc.") }, "sh and true stay dormant: \(names)")
         XCTAssertTrue(result.stderr.contains("no snapshot of its own, 3 from its child processes in \(folder.path)\nchild processes by peak traced memory:\n  cli_alloc  peak "), result.stderr)
-        XCTAssertTrue(result.stderr.contains("  3 snapshots, biggest cli_alloc."), result.stderr)
+        XCTAssertTrue(result.stderr.contains(" KiB  3 snapshots of 1 process, biggest cli_alloc."), result.stderr)
         XCTAssertTrue(result.stderr.contains("(keep_blocks): size=29.3 KiB, count=30, average=1000 B"), result.stderr)
     }
 

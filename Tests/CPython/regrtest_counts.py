@@ -6,9 +6,15 @@ through, so LD_PRELOAD=libheapsnap.so traces the interpreter and every process i
 
 usage: regrtest_counts.py PYTHON MODULE TIMEOUT_SECONDS LOG_FILE
 Used by Tests/TrackTests/CPythonSuiteTests.swift; other suites may call it the same way."""
-import json, re, subprocess, sys, time
+import json, re, signal, subprocess, sys, time
 
 python, module, timeout, log = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+# The test runner may start us from a thread that blocks signals, or with some ignored: regrtest's
+# signal tests expect what a shell gives, so both runs (with and without the tracker) start from that.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+    if signal.getsignal(number) == signal.SIG_IGN:
+        signal.signal(number, signal.SIG_DFL)
 started = time.monotonic()
 with open(log, "wb") as out:
     try:

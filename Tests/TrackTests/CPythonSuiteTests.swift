@@ -68,8 +68,15 @@ final class CPythonSuiteTests: XCTestCase {
             results.set(index, outcome)
         }
         for (index, (module, traced)) in jobs.enumerated() where traced {
-            let plain = try results.get(index - 1).get()
-            let withTracker = try results.get(index).get()
+            var plain = try results.get(index - 1).get()
+            var withTracker = try results.get(index).get()
+            if withTracker.counts != plain.counts || withTracker.not_ok != plain.not_ok {
+                // A timing test can lose a race on a loaded machine either way: both runs again, one
+                // after the other, before calling it a difference.
+                print("CPythonSuiteTests: \(module) differed (traced \(withTracker.not_ok), plain \(plain.not_ok)); running both again")
+                plain = try runModule(module, traced: false, folder: folder)
+                withTracker = try runModule(module, traced: true, folder: folder)
+            }
             XCTAssertGreaterThan(plain.run, 0, "\(module) ran no test")
             XCTAssertEqual(withTracker.counts, plain.counts,
                            "\(module) [run, failures, errors, skipped, xfail, xpass]: traced \(withTracker.not_ok) vs plain \(plain.not_ok); logs in \(folder.path)")

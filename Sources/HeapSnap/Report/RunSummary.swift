@@ -81,7 +81,7 @@ extension TextReport {
                 let padding = String(repeating: " ", count: width - child.program.count)
                 let counts = child.processes == child.files
                     ? "\(child.files) snapshot\(child.files == 1 ? "" : "s")"
-                    : "\(child.files) snapshots of \(child.processes) processes"
+                    : "\(child.files) snapshots of \(child.processes) process\(child.processes == 1 ? "" : "es")"
                 lines.append("  \(child.program)\(padding)  peak \(SizeFormat.string(child.peakBytes))  \(counts), biggest \(child.biggest)")
             }
             if summary.children.count > 10 { lines.append("  … \(summary.children.count - 10) more programs …") }
