@@ -1,5 +1,5 @@
 // The reader under libFuzzer (`make fuzz`): any bytes go through the binary or JSON reader and, when
-// they read, through grouping and diffing as `heapsnap top` and `diff` do (unsymbolized: frames are
+// they read, through grouping, diffing and the text reports as `heapsnap top`, `diff` and `info` do (unsymbolized: frames are
 // module offsets, so no file the input names is ever opened). Anything but a clean result or a thrown
 // error (a trap, an overflow, a crash) is a finding. Built normally, it replays files and folders of
 // inputs instead, which is how a crash found once is checked again.
@@ -46,11 +46,16 @@ enum ReaderFuzz {
         _ = snapshot.size
         _ = snapshot.count
         let empty = Snapshot(info: snapshot.info, traces: [])
+        let text = TextReport()
+        _ = text.render(info: snapshot)
         for group in GroupKey.allCases {
             for cumulative in [false, true] where !(cumulative && group == .traceback) {
-                _ = snapshot.statistics(by: group, cumulative: cumulative)
-                _ = snapshot.compare(to: empty, by: group, cumulative: cumulative)
-                _ = empty.compare(to: snapshot, by: group, cumulative: cumulative)
+                let statistics = snapshot.statistics(by: group, cumulative: cumulative)
+                _ = text.render(StatisticsReport(top: snapshot, statistics: statistics, groupBy: group, cumulative: cumulative))
+                for (old, new) in [(empty, snapshot), (snapshot, empty), (snapshot, snapshot)] {
+                    let diff = new.compare(to: old, by: group, cumulative: cumulative)
+                    _ = text.render(StatisticsReport(diff: diff, old: old, new: new, groupBy: group, cumulative: cumulative))
+                }
             }
         }
     }
