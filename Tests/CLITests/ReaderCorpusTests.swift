@@ -37,8 +37,9 @@ final class ReaderCorpusTests: XCTestCase {
             "total-bytes-max-plus-one": "corrupt: the sum of allocated bytes over the stacks (at stack 0) overflows",
             "header-peak-2p63": "corrupt: the HEADER's peak bytes overflows",
         ]
-        for (name, problem) in expected {
-            let file = "\(corpus)/\(name).heapsnap"
+        for (name, problem) in expected.map({ ("\($0.key).heapsnap", $0.value) })
+            + [("json-sizes-past-2p63.json", "corrupt: the sum of the traces' size overflows (at trace 1)")] {
+            let file = "\(corpus)/\(name)"
             for command in ["top", "info"] {
                 let result = try CLI.run([command, file])
                 XCTAssertEqual(result.status, 1, "\(command) \(name)")

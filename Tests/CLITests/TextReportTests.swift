@@ -68,8 +68,11 @@ final class TextReportTests: XCTestCase {
     func testTracebackLimitFoldsAllocatorFramesAndCallers() {
         let limited = TextReport(options: TextReportOptions(
             style: .plain, pathBase: Fixtures.source, showsSource: false, tracebackLimit: 2))
-        let traceback = Traceback(frames: [Fixtures.mallocFrame, Fixtures.cacheKey, Fixtures.handle, Fixtures.main])
-        XCTAssertEqual(limited.tracebackLines(traceback, sites: .default, indent: 2), [
+        // The site is the snapshot's to decide: the traceback as a snapshot carries it.
+        let traceback = Snapshot(info: SnapshotInfo(header: SnapshotHeader(pid: 1)), traces: [
+            Trace(size: 1, count: 1, traceback: Traceback(frames: [Fixtures.mallocFrame, Fixtures.cacheKey, Fixtures.handle, Fixtures.main])),
+        ]).traces[0].traceback
+        XCTAssertEqual(limited.tracebackLines(traceback, indent: 2), [
             "    … 1 allocator frame",
             "  > cache.c:90 in cache_put",
             "    server.c:120 in handle_request",

@@ -1,8 +1,12 @@
-// The one reader of the snapshot file format (Docs/FORMAT.md). It trusts nothing in the file: every
-// length is checked against the bytes that remain, every count against its section, every stack index
-// against the stack table, and the CRC before any payload is decoded. Failures are one-line errors that
-// name the file; no input makes it allocate more than the file's size justifies.
+// Bytes to model: a snapshot file is read once, recognised by its first bytes (a binary snapshot or an
+// offline JSON snapshot), decoded, and symbolized into the Snapshot every command works on.
+//
+// The binary reader (Docs/FORMAT.md) trusts nothing in the file: every length is checked against the
+// bytes that remain, every count against its section, every stack index against the stack table, and
+// the CRC before any payload is decoded. Failures are one-line errors that name the file; no input
+// makes it allocate more than the file's size justifies.
 import CHeapSnapContract
+import Foundation
 import SystemPackage
 
 /// Why a snapshot file could not be read, e.g.
@@ -19,10 +23,74 @@ public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Send
     public var description: String { "\(path): \(problem)" }
 }
 
+extension Snapshot {
+    /// Reads a binary snapshot (symbolizing it) or an offline JSON snapshot, whichever the file is.
+    public static func load(
+        path: String, symbolizer: Symbolizer = Symbolizer(), sites: SiteRules = .default,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> Snapshot {
+        let bytes: [UInt8]
+        do throws(FileReadFailure) {
+            bytes = try readEntireFile(path)
+        } catch .open(let errno) {
+            throw AnalysisError("\(path): \(errno == .noSuchFileOrDirectory ? "no such file" : "cannot be read")")
+        } catch {
+            throw AnalysisError("\(path): cannot be read")
+        }
+        if bytes.starts(with: snapshotMagic) {
+            let raw: RawSnapshot
+            do { raw = try RawSnapshot(bytes: bytes, path: path) } catch let error as SnapshotFileError {
+                throw AnalysisError(error.description)
+            }
+            return try Snapshot(raw: raw, symbolizer: symbolizer, source: path, sites: sites, progress: progress)
+        }
+        if let first = bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), first == UInt8(ascii: "{") {
+            var snapshot = try Snapshot(jsonData: Data(bytes), name: path, sites: sites)
+            snapshot.info.source = path
+            return snapshot
+        }
+        if bytes.isEmpty { throw AnalysisError("\(path): empty file, not a heapsnap snapshot") }
+        throw AnalysisError("\(path): not a heapsnap snapshot (neither a binary snapshot nor heapsnap JSON)")
+    }
+
+    /// Symbolizes a raw snapshot and decides each trace's allocation site under `sites`. `progress` is
+    /// called with (modules done, modules total).
+    public init(
+        raw: RawSnapshot, symbolizer: Symbolizer = Symbolizer(), source: String = "", sites: SiteRules = .default,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws {
+        let symbols = symbolizer.symbolize(raw, progress: progress)
+        var traces: [Trace] = []
+        traces.reserveCapacity(raw.stacks.count)
+        for stack in raw.stacks {
+            var frames: [Frame] = []
+            frames.reserveCapacity(stack.frames.count)
+            for address in stack.frames {
+                frames.append(contentsOf: symbols.frames(for: address))
+            }
+            traces.append(Trace(
+                domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
+                totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
+        }
+        self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces,
+                  sites: sites)
+    }
+}
+
 extension RawSnapshot {
     /// Reads and validates the snapshot file at `path`.
     public init(contentsOf path: String) throws {
-        let bytes = try readEntireFile(path)
+        let bytes: [UInt8]
+        do throws(FileReadFailure) {
+            bytes = try readEntireFile(path)
+        } catch .open(let errno) {
+            throw SnapshotFileError(path: path, problem: "cannot open: \(errno.description)")
+        } catch .read(let errno) {
+            throw SnapshotFileError(path: path, problem: "cannot read: \(errno.description)")
+        } catch .size {
+            throw SnapshotFileError(path: path, problem: "is not a regular file of a sensible size")
+        }
         try self.init(bytes: bytes, path: path)
     }
 
@@ -35,20 +103,26 @@ extension RawSnapshot {
     }
 }
 
-private func readEntireFile(_ path: String) throws -> [UInt8] {
+/// The first bytes of every binary snapshot.
+private let snapshotMagic = Array(HEAPSNAP_MAGIC.utf8)
+
+private enum FileReadFailure: Error {
+    case open(Errno), read(Errno), size
+}
+
+/// The whole file in one read (the file is opened once, whatever it turns out to hold).
+private func readEntireFile(_ path: String) throws(FileReadFailure) -> [UInt8] {
     let fd: FileDescriptor
     do {
         fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
-    } catch let errno as Errno {
-        throw SnapshotFileError(path: path, problem: "cannot open: \(errno.description)")
+    } catch {
+        throw .open(error as? Errno ?? .ioError)
     }
     defer { try? fd.close() }
     do {
         let size = try fd.seek(offset: 0, from: .end)
         _ = try fd.seek(offset: 0, from: .start)
-        guard size >= 0, size < Int64(Int.max / 2) else {
-            throw SnapshotFileError(path: path, problem: "is not a regular file of a sensible size")
-        }
+        guard size >= 0, size < Int64(Int.max / 2) else { throw FileReadFailure.size }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         var filled = 0
         while filled < bytes.count {
@@ -60,8 +134,10 @@ private func readEntireFile(_ path: String) throws -> [UInt8] {
         }
         if filled < bytes.count { bytes.removeSubrange(filled...) }
         return bytes
-    } catch let errno as Errno {
-        throw SnapshotFileError(path: path, problem: "cannot read: \(errno.description)")
+    } catch let failure as FileReadFailure {
+        throw failure
+    } catch {
+        throw .read(error as? Errno ?? .ioError)
     }
 }
 
@@ -173,7 +249,7 @@ private struct SnapshotParser {
         guard size >= preamble else {
             throw fail("truncated in the preamble (needs \(preamble) bytes at offset 0, file has \(size))")
         }
-        guard Array(raw[0..<Int(HEAPSNAP_MAGIC_LENGTH)]) == Array(HEAPSNAP_MAGIC.utf8) else {
+        guard Array(raw[0..<Int(HEAPSNAP_MAGIC_LENGTH)]) == snapshotMagic else {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
