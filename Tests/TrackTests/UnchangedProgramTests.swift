@@ -61,3 +61,21 @@ final class UnchangedProgramTests: XCTestCase {
         XCTAssertTrue(result.stdout.hasPrefix("0 "), result.stdout)
     }
 }
+
+final class UnwinderValidationTests: XCTestCase {
+    override func setUpWithError() throws { try requireLibrary() }
+
+    /// libunwind validates addresses past a signal frame; without its pipe the walk still reaches main.
+    func testAStackThroughASignalFrameReachesMain() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/signal.heapsnap"
+        try runTracked("track_signal_frame", [path], directory: dir)
+        let snapshot = try RawSnapshot(contentsOf: path)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_signal_frame"))
+        let stacks = snapshot.stacks(allocatedIn: try symbols.function("handler_site"))
+        XCTAssertEqual(stacks.map(\.liveBytes), [7777])
+        XCTAssertFalse(snapshot.stacks(passingThrough: try symbols.function("raising_frame"), depth: 20).isEmpty,
+                       "the walk crosses the signal frame")
+        XCTAssertFalse(snapshot.stacks(passingThrough: try symbols.function("main"), depth: 20).filter { $0.liveBytes == 7777 }.isEmpty)
+    }
+}
