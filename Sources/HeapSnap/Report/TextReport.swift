@@ -250,6 +250,7 @@ public struct TextReport {
         case .signal: return "signal"
         case .interval: return "interval"
         case .peak: return "peak"
+        case .snap: return "heapsnap snap"
         }
     }
 

@@ -4,7 +4,7 @@ import CHeapSnapContract
 
 /// What made the tracker write a snapshot.
 public enum SnapshotTrigger: Sendable, CaseIterable, Codable {
-    case api, exit, signal, interval, peak
+    case api, exit, signal, interval, peak, snap
 
     /// The value in the HEADER section (heapsnap_format.h).
     public var value: UInt32 {
@@ -14,6 +14,7 @@ public enum SnapshotTrigger: Sendable, CaseIterable, Codable {
         case .signal: return HEAPSNAP_TRIGGER_SIGNAL
         case .interval: return HEAPSNAP_TRIGGER_INTERVAL
         case .peak: return HEAPSNAP_TRIGGER_PEAK
+        case .snap: return HEAPSNAP_TRIGGER_SNAP
         }
     }
 

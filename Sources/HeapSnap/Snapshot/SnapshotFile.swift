@@ -351,6 +351,13 @@ private struct SnapshotParser {
         header.totalBytes = try c.u64()
         header.trackerBytes = try c.u64()
         header.untrackedFrees = try c.u64()
+        for (value, name) in [(header.currentBytes, "current bytes"), (header.peakBytes, "peak bytes"),
+                              (header.liveBlocks, "live blocks"), (header.totalAllocations, "allocations"),
+                              (header.totalBytes, "allocated bytes"), (header.trackerBytes, "tracker bytes"),
+                              (header.untrackedFrees, "untracked frees")] {
+            var total: UInt64 = 0
+            try sum(&total, value, "the HEADER's \(name)")
+        }
         header.executable = try c.string()
         let argc = try c.count(try c.u32(), minimumSize: 4, of: "arguments")
         var arguments: [String] = []
@@ -377,6 +384,9 @@ private struct SnapshotParser {
             for _ in 0..<segmentCount {
                 let start = try c.u64()
                 let size = try c.u64()
+                guard !start.addingReportingOverflow(size).overflow else {
+                    throw fail("corrupt: a segment of module \(path) overflows the address space")
+                }
                 let segmentFlags = try c.u32()
                 _ = try c.u32()
                 segments.append(.init(start: start, size: size, flags: segmentFlags))
@@ -390,11 +400,20 @@ private struct SnapshotParser {
         return modules
     }
 
+    /// Adds a count or size from the file to a running total that must stay a signed 64-bit value,
+    /// so that no sum, difference or signed conversion made from the file later can overflow.
+    func sum(_ total: inout UInt64, _ value: UInt64, _ what: @autoclosure () -> String) throws {
+        let (result, overflow) = total.addingReportingOverflow(value)
+        guard !overflow, result <= UInt64(Int64.max) else { throw fail("corrupt: \(what()) overflows") }
+        total = result
+    }
+
     func parseStacks(_ c: inout Cursor, version: UInt32) throws -> [StackRecord] {
         let count = try c.count(try c.u32(), minimumSize: Int(version >= 2 ? HEAPSNAP_STACK_RECORD_SIZE : HEAPSNAP_STACK_RECORD_SIZE_V1), of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
-        for _ in 0..<count {
+        var sums: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for index in 0..<count {
             let domain = try c.u32()
             let depth = Int(try c.u16())
             let flags = try c.u16()
@@ -403,6 +422,10 @@ private struct SnapshotParser {
             let totalAllocations = try c.u64()
             let totalBytes = try c.u64()
             let temporaryAllocations = version >= 2 ? try c.u64() : 0
+            try sum(&sums.0, liveBytes, "the sum of live bytes over the stacks (at stack \(index))")
+            try sum(&sums.1, liveBlocks, "the sum of live blocks over the stacks (at stack \(index))")
+            try sum(&sums.2, totalAllocations, "the sum of allocations over the stacks (at stack \(index))")
+            try sum(&sums.3, totalBytes, "the sum of allocated bytes over the stacks (at stack \(index))")
             try c.need(depth * 8)
             var frames = [UInt64](repeating: 0, count: depth)
             for i in 0..<depth { frames[i] = try c.u64() }
@@ -419,9 +442,14 @@ private struct SnapshotParser {
         let count = try c.count(try c.u64(), minimumSize: 24, of: "live blocks")
         var traces: [TraceRecord] = []
         traces.reserveCapacity(count)
+        var total: UInt64 = 0
         for index in 0..<count {
             let address = try c.u64()
             let size = try c.u64()
+            try sum(&total, size, "the sum of the live blocks' sizes (at block \(index))")
+            guard !address.addingReportingOverflow(size).overflow else {
+                throw fail("corrupt: live block \(index)'s address plus size overflows")
+            }
             let stack = try c.u32()
             _ = try c.u32()
             guard Int(stack) < stackCount else {

@@ -185,9 +185,19 @@ extension Snapshot {
         }
         var traces: [Trace] = []
         traces.reserveCapacity(document.traces.count)
+        // as in the binary reader: every total stays a signed 64-bit value, so no later sum can overflow
+        var sums: [UInt64] = [0, 0, 0, 0]
+        let names = ["size", "count", "total_allocations", "total_bytes"]
         for (number, trace) in document.traces.enumerated() {
             guard trace.frames.allSatisfy({ $0 >= 0 && $0 < frames.count }) else {
                 throw AnalysisError("\(name): trace \(number) refers to a frame that is not in \"frames\"")
+            }
+            for (i, value) in [trace.size, trace.count, trace.totalAllocations, trace.totalBytes].enumerated() {
+                let (sum, overflow) = sums[i].addingReportingOverflow(value)
+                guard !overflow, sum <= UInt64(Int64.max) else {
+                    throw AnalysisError("\(name): corrupt: the sum of the traces' \(names[i]) overflows (at trace \(number))")
+                }
+                sums[i] = sum
             }
             traces.append(Trace(
                 domain: trace.domain, size: trace.size, count: trace.count,
