@@ -107,7 +107,7 @@ extension SiteRules {
 
     /// The site among `frames` (most recent first): the first frame that is not plumbing; when all are,
     /// the first frame outside the allocator (the caller of malloc or of its wrappers); when even that
-    /// is missing, frame 0. The one definition SiteRules and SiteCache share.
+    /// is missing, frame 0. The one definition every site comes from.
     static func siteIndex(
         in frames: [Frame], isPlumbing: (Frame) -> Bool, isAllocator: (Frame) -> Bool
     ) -> Int {

@@ -79,6 +79,11 @@ public struct SiteRules: Sendable, Hashable {
         "PyObject_GC_*", "_PyObject_GC_*", "pymalloc_*", "_PyBytes_*", "_PyUnicode_*",
     ]
 
+    /// No built-in rules and no patterns: every site is the most recent frame (as `.none`).
+    var callsNothingPlumbing: Bool {
+        !useBuiltIn && functionPatterns.isEmpty && modulePatterns.isEmpty && filePatterns.isEmpty
+    }
+
     /// True when `frame` is plumbing under these rules.
     public func isPlumbing(_ frame: Frame) -> Bool {
         let moduleName = frame.moduleName
@@ -144,11 +149,6 @@ public struct SiteRules: Sendable, Hashable {
     public func siteIndex(in traceback: Traceback) -> Int {
         Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isAllocator: isAllocator)
     }
-
-    /// The allocation site of `traceback`, nil for an empty traceback.
-    public func site(of traceback: Traceback) -> Frame? {
-        traceback.frames.isEmpty ? nil : traceback.frames[siteIndex(in: traceback)]
-    }
 }
 
 /// A yes/no question about frames, answered once per distinct frame: a snapshot has few distinct
@@ -169,18 +169,31 @@ final class FrameMemo {
     }
 }
 
-/// The site of each traceback under `rules`, with the plumbing verdict remembered per frame.
-final class SiteCache {
-    private let isPlumbing: FrameMemo
-    private let isAllocator: FrameMemo
-
-    init(rules: SiteRules) {
-        isPlumbing = FrameMemo(rules.isPlumbing)
-        isAllocator = FrameMemo(rules.isAllocator)
+extension Snapshot {
+    /// Decides the allocation site of every trace under `sites`, with the plumbing verdict asked once
+    /// per distinct frame. The one place a trace's site is worked out; everything else reads
+    /// `traceback.siteIndex`.
+    mutating func decideSites() {
+        // Under rules that call nothing plumbing every site is frame 0, where a traceback starts out.
+        if sites.callsNothingPlumbing {
+            for index in traces.indices { traces[index].traceback.siteIndex = 0 }
+            return
+        }
+        let isPlumbing = FrameMemo(sites.isPlumbing)
+        let isAllocator = FrameMemo(sites.isAllocator)
+        for index in traces.indices where !traces[index].traceback.frames.isEmpty {
+            traces[index].traceback.siteIndex = SiteRules.siteIndex(
+                in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction,
+                isAllocator: isAllocator.callAsFunction)
+        }
     }
 
-    func siteIndex(in traceback: Traceback) -> Int {
-        SiteRules.siteIndex(
-            in: traceback.frames, isPlumbing: { self.isPlumbing($0) }, isAllocator: { self.isAllocator($0) })
+    /// This snapshot with its sites decided under `rules` (itself when those are already its rules).
+    public func withSites(_ rules: SiteRules) -> Snapshot {
+        if rules == sites { return self }
+        var result = self
+        result.sites = rules
+        result.decideSites()
+        return result
     }
 }
