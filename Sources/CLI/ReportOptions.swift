@@ -5,13 +5,15 @@ import HeapSnap
 
 extension GroupKey: ExpressibleByArgument {}
 extension ColorChoice: ExpressibleByArgument {}
+extension FoldedExport.Value: ExpressibleByArgument {}
+extension SortKey: ExpressibleByArgument {}
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json
 }
 
 struct GroupingOptions: ParsableArguments {
-    @Option(name: .customShort("n"), help: "Show the top N entries (0 for all).")
+    @Option(name: .customShort("n"), parsing: .unconditional, help: "Show the top N entries (0 for all).")
     var limit: Int = 10
 
     @Option(help: "Group by the allocation site's line, file, function or module, or by whole traceback.")
@@ -28,6 +30,13 @@ struct GroupingOptions: ParsableArguments {
     }
 
     var shownLimit: Int? { limit == 0 ? nil : limit }
+}
+
+struct SortOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Rank by live size, live count, allocation calls, allocated bytes or temporary allocations (freed before their thread allocated again); for diff, what happened between the snapshots.",
+        valueName: "size|count|calls|allocated|temporary"))
+    var sort: SortKey = .size
 }
 
 struct FilterOptions: ParsableArguments {
@@ -128,27 +137,10 @@ struct OutputOptions: ParsableArguments {
     }
 
     /// Writes a report to stdout in the chosen format.
-    func emit(text: () -> String, json: () -> JSONValue) {
+    func emit(text: () -> String, json: () throws -> String) rethrows {
         switch format {
         case .text: FileHandle.standardOutput.write(Data(text().utf8))
-        case .json: FileHandle.standardOutput.write(Data((json().serialized() + "\n").utf8))
+        case .json: FileHandle.standardOutput.write(Data((try json() + "\n").utf8))
         }
-    }
-}
-
-enum SnapshotLoader {
-    /// Loads a binary or JSON snapshot, showing symbolization progress on a terminal's stderr.
-    static func load(_ path: String) throws -> Snapshot {
-        let progress = ProgressLine(
-            label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)", unit: "modules")
-        defer { progress.finish() }
-        return try Snapshot.load(path: path) { done, total in progress.update(done: done, total: total) }
-    }
-
-    /// Loads and filters; module and function filters look at the allocation site under `sites`.
-    static func load(_ path: String, filtering: FilterOptions) throws -> Snapshot {
-        let snapshot = try load(path)
-        let filters = filtering.filters
-        return filters.isEmpty ? snapshot : snapshot.filtered(filters, sites: filtering.sites)
     }
 }

@@ -11,20 +11,24 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HS_MAX_FRAMES_LIMIT 256
+#include "heapsnap_format.h"
+
 #define HS_PATH_MAX 4096
 
-/* ---- configuration (control.c), read once from the environment without allocating ---- */
+/* ---- configuration (configuration.c), read from the environment by settings.c's grammars ---- */
 struct hs_config {
-    int max_frames;          /* HEAPSNAP_FRAMES, default 64 */
-    int signal;              /* HEAPSNAP_SIGNAL, default SIGUSR2, 0 = off */
-    uint64_t interval_ns;    /* HEAPSNAP_INTERVAL, 0 = off */
-    uint64_t peak_step;      /* HEAPSNAP_PEAK_STEP, 0 = off */
-    bool traces;             /* HEAPSNAP_TRACES=1 */
-    uint64_t sample_requested; /* HEAPSNAP_SAMPLE: mean bytes between samples, 0 = exact mode */
+    int max_frames;          /* HEAPSNAP_ENV_FRAMES */
+    int signal;              /* HEAPSNAP_ENV_SIGNAL, 0 = off */
+    uint64_t interval_ns;    /* HEAPSNAP_ENV_INTERVAL, 0 = off */
+    uint64_t peak_step;      /* HEAPSNAP_ENV_PEAK_STEP, 0 = off */
+    bool traces;             /* HEAPSNAP_ENV_TRACES */
+    uint64_t min_peak;       /* HEAPSNAP_ENV_MIN_PEAK, default 4 MiB, 0 = every exit snapshot */
+    uint64_t max_disk;       /* HEAPSNAP_ENV_MAX_DISK, default 1 GiB, 0 = no limit */
+    bool named_by_only;      /* HEAPSNAP_ENV_ONLY is set and names this program */
+    uint64_t sample_requested; /* HEAPSNAP_ENV_SAMPLE: mean bytes between samples, 0 = exact mode */
     uint64_t sample_rate;    /* the same once sampling is on (sample.c), else 0 */
-    uint64_t sample_seed;    /* HEAPSNAP_SAMPLE_SEED, 0 = from the clock */
-    char dir[HS_PATH_MAX];   /* HEAPSNAP_DIR, "" = working directory */
+    uint64_t sample_seed;    /* HEAPSNAP_ENV_SAMPLE_SEED, 0 = from the clock */
+    char dir[HS_PATH_MAX];   /* HEAPSNAP_ENV_DIR, "" = working directory */
 };
 extern struct hs_config hs_config;
 
@@ -37,14 +41,17 @@ extern __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 extern _Atomic int hs_state;
 void hs_early_init(void);
 
-/* process identity, refreshed after fork (control.c) */
+/* process identity, refreshed after fork (identity.c) */
 extern pid_t hs_pid;
 extern uint64_t hs_start_ns;
 extern char hs_program[256];   /* basename of /proc/self/exe */
+void hs_read_identity(void);
 
 uint64_t hs_realtime_ns(void);
 uint64_t hs_monotonic_ns(void);
+/* One line on stderr: "heapsnap: what: detail[: strerror(err)]", or the parts run together. */
 void hs_warn(const char *what, const char *detail, int err);
+void hs_warn_parts(const char *const *parts, size_t count, int err);
 
 /* ---- tracker memory (memory.c): all of it from mmap, never malloc ---- */
 void *hs_map(size_t size);              /* zeroed pages, counted in hs_tracker_bytes; NULL on failure */
@@ -66,13 +73,16 @@ struct hs_stack {
     uint64_t hash;
     uint32_t domain;
     uint16_t depth;
-    uint16_t flags;                 /* bit 0: truncated */
+    uint16_t flags;                 /* HEAPSNAP_STACK_* */
     /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h):
      * `now` is the present, `at_peak` what it was at the high-water mark if it changed since. */
     _Atomic uint32_t lock;
     uint32_t reserved;
     uint64_t generation;            /* hs_peak_generation when `now` last changed */
     struct hs_counts now, at_peak;
+    /* freed before their thread allocated again (churn.c); a running count like total_allocs, not
+     * copied at the peak: a peak file carries the count at the time it is written */
+    _Atomic uint64_t temporary_allocs;
     uintptr_t frames[];
 };
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
@@ -131,28 +141,57 @@ void hs_tables_after_fork_child(void);
 /* Records the calling allocation in domain `domain`: captures the stack, interns it, inserts. */
 int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller);
 void hs_unwind_init(void);
+/* Points libunwind's pipe2/read/close/syscall imports at descriptor-free stand-ins (unwinder_io.c). */
+int hs_unwinder_redirect_io(void *libunwind_handle);
 void hs_check_peak(void);
 
-/* ---- the tracker thread (control.c): signal and interval snapshots ---- */
+/* ---- temporary allocations (churn.c) ---- */
+void hs_churn_allocated(uintptr_t address, uint32_t stack_id);
+void hs_churn_freed(uintptr_t address, uint32_t stack_id);
+
+/* ---- the tracker thread (tracker_thread.c): heapsnap snap, signal and interval snapshots ---- */
 extern _Atomic int hs_thread_wanted; /* set in a fork child; the next allocation starts the thread */
 void hs_start_thread(void);
+void hs_start_snapshot_triggers(void); /* the signal handler if one is set, and the thread (constructor) */
+void hs_tracker_thread_after_fork_child(void);
+/* Descriptors the tracker must hold in the program's own table go at or above this number. */
+#define HS_HIGH_FD 512
+
+/* ---- fork (fork.c) ---- */
+void hs_install_fork_handlers(void);
 
 /* ---- modules (modules.c) ---- */
 void hs_modules_refresh(void);
 /* Writes the MODULES payload: every module ever seen. */
 struct hs_writer;
-int hs_modules_write(struct hs_writer *writer);
+void hs_modules_write(struct hs_writer *writer);
 uint64_t hs_modules_payload_size(void);
 void hs_modules_after_fork_child(void);
-extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), control.c fills it */
+extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), identity.c fills it */
 extern pthread_mutex_t hs_modules_lock;
 
+/* ---- bounded output (output_budget.c) ---- */
+extern pid_t hs_parent_pid;        /* getppid() at start (and in a fork child) */
+bool hs_exit_snapshot_wanted(void); /* the exit snapshot is worth a file */
+bool hs_budget_allows(void);       /* false (errno EDQUOT) once the run's HEAPSNAP_MAX_DISK is spent */
+void hs_budget_add(uint64_t bytes);
+void hs_budget_after_fork_child(void);
+
 /* ---- snapshots (snapshot.c) ---- */
-enum hs_trigger { HS_API = 0, HS_EXIT = 1, HS_SIGNAL = 2, HS_INTERVAL = 3, HS_PEAK = 4 };
+enum hs_trigger {
+    HS_API = HEAPSNAP_TRIGGER_API,
+    HS_EXIT = HEAPSNAP_TRIGGER_EXIT,
+    HS_SIGNAL = HEAPSNAP_TRIGGER_SIGNAL,
+    HS_INTERVAL = HEAPSNAP_TRIGGER_INTERVAL,
+    HS_PEAK = HEAPSNAP_TRIGGER_PEAK,
+    HS_CONTROL = HEAPSNAP_TRIGGER_SNAP,
+};
 /* HS_PEAK files describe the state at the high-water mark, every other trigger the present. */
 /* Writes a snapshot; `path` NULL = default name. Blocks on the snapshot lock unless `try_only`.
  * Returns 0, or -1 with errno (EBUSY when try_only and another snapshot runs). */
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only);
+/* The same with the default name, copying the path written (or attempted) into `written`. */
+int hs_take_snapshot_reporting(enum hs_trigger trigger, char *written, size_t size);
 extern pthread_mutex_t hs_snapshot_lock;
 extern _Atomic uint32_t hs_sequence;
 extern _Atomic uint64_t hs_last_peak_snapshot;
@@ -166,7 +205,6 @@ struct hs_writer {
     unsigned char *buffer;
     size_t used;
     size_t capacity;
-    uint64_t offset;
 };
 void hs_put(struct hs_writer *w, const void *data, size_t size);
 void hs_put_u16(struct hs_writer *w, uint16_t v);

@@ -8,8 +8,6 @@
  * block. Bytes are whole (rounded per block: at most half a byte off per block of >= R/2 bytes). */
 #define HS_SAMPLE_UNIT ((uint64_t)1 << 16)
 
-/* The SAMPLING section's tag (Docs/FORMAT.md). */
-#define HS_SECTION_SAMPLING 6
 
 struct hs_weight {
     uint64_t bytes;   /* estimated bytes one recorded block of this size stands for */

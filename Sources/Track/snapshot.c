@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "heapsnap.h"
+#include "heapsnap_crc32.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -22,37 +23,6 @@ _Atomic uint64_t hs_last_peak_snapshot;
 static bool peak_file_is_ours; /* the rolling peak file may replace only its own earlier version */
 static bool finished;          /* the exit snapshot has been taken */
 static bool peak_failure_reported;
-
-/* ---------------------------------------------------------------- CRC-32 (slicing by 8) */
-
-static uint32_t crc_table[8][256];
-
-static void crc_init(void) {
-    if (crc_table[0][1]) return;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-}
-
-/* `crc` is the running value without the final xor */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n) {
-    while (n >= 8) {
-        uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-        lo ^= crc;
-        crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
-              crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
-              crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return crc;
-}
 
 /* ---------------------------------------------------------------- buffered writer */
 
@@ -76,8 +46,7 @@ static void flush(struct hs_writer *w) {
 
 void hs_put(struct hs_writer *w, const void *data, size_t size) {
     const unsigned char *p = data;
-    w->crc = crc_update(w->crc, p, size);
-    w->offset += size;
+    w->crc = heapsnap_crc32_update(w->crc, p, size);
     if (w->used + size > w->capacity) {
         flush(w);
         if (size > w->capacity / 2) {
@@ -247,8 +216,8 @@ static void read_cmdline(void) {
 }
 
 static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
-    hs_put(w, "HEAPSNAP", 8);
-    hs_put_u32(w, 1);
+    hs_put(w, HEAPSNAP_MAGIC, HEAPSNAP_MAGIC_LENGTH);
+    hs_put_u32(w, HEAPSNAP_FORMAT_VERSION);
     hs_put_u32(w, 0);
 
     uint32_t argc = 0;
@@ -261,7 +230,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
     size_t exe_length = strlen(hs_exe_path);
     uint64_t header_length = 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 8 * 7 + 4 + exe_length + 4 + argv_bytes;
-    put_section(w, 1, header_length);
+    put_section(w, HEAPSNAP_SECTION_HEADER, header_length);
     hs_put_u32(w, (uint32_t)hs_pid);
     hs_put_u32(w, (uint32_t)getppid());
     hs_put_u64(w, c->time_ns);
@@ -269,7 +238,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     hs_put_u32(w, sequence);
     hs_put_u32(w, trigger);
     hs_put_u32(w, (uint32_t)hs_config.max_frames);
-    hs_put_u32(w, c->traces ? 1 : 0);
+    hs_put_u32(w, c->traces ? HEAPSNAP_HEADER_HAS_TRACES : 0);
     hs_put_u64(w, c->current_bytes);
     hs_put_u64(w, c->peak_bytes);
     hs_put_u64(w, c->live_blocks);
@@ -286,12 +255,13 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         start = end + 1;
     }
 
-    put_section(w, 2, hs_modules_payload_size());
+    put_section(w, HEAPSNAP_SECTION_MODULES, hs_modules_payload_size());
     hs_modules_write(w);
 
     uint64_t stacks_length = 4;
-    for (uint32_t id = 0; id < c->stack_count; id++) stacks_length += 32 + 8 + 8ull * hs_stack_at(id)->depth;
-    put_section(w, 3, stacks_length);
+    for (uint32_t id = 0; id < c->stack_count; id++)
+        stacks_length += HEAPSNAP_STACK_RECORD_SIZE + 8ull * hs_stack_at(id)->depth;
+    put_section(w, HEAPSNAP_SECTION_STACKS, stacks_length);
     hs_put_u32(w, c->stack_count);
     for (uint32_t id = 0; id < c->stack_count; id++) {
         struct hs_stack *s = hs_stack_at(id);
@@ -302,6 +272,8 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         hs_put_u64(w, c->counts[id].live_blocks);
         hs_put_u64(w, c->counts[id].total_allocs);
         hs_put_u64(w, c->counts[id].total_bytes);
+        /* a running count (churn.c), read as written: it changes without the table locks anyway */
+        hs_put_u64(w, atomic_load_explicit(&s->temporary_allocs, memory_order_relaxed));
         if (sizeof(uintptr_t) == 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
             hs_put(w, s->frames, 8ull * s->depth);
         } else {
@@ -310,7 +282,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
 
     if (c->traces) {
-        put_section(w, 4, 8 + 24 * c->trace_count);
+        put_section(w, HEAPSNAP_SECTION_TRACES, 8 + 24 * c->trace_count);
         hs_put_u64(w, c->trace_count);
         for (uint64_t i = 0; i < c->trace_count; i++) {
             unsigned char record[24];
@@ -325,7 +297,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
 
     if (hs_sampling()) {
-        put_section(w, HS_SECTION_SAMPLING, 8 * 4);
+        put_section(w, HEAPSNAP_SECTION_SAMPLING, 8 * 4);
         hs_put_u64(w, hs_config.sample_rate);
         hs_put_u64(w, hs_config.sample_seed);
         hs_put_u64(w, c->recorded_blocks);
@@ -333,7 +305,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
 
     uint32_t crc = w->crc ^ 0xFFFFFFFFu;
-    put_section(w, 0xFFFFFFFFu, 4);
+    put_section(w, HEAPSNAP_SECTION_END, 4);
     hs_put_u32(w, crc);
     flush(w);
 }
@@ -371,12 +343,23 @@ static void default_name(char *out, const char *what, uint32_t sequence) {
     at = append(out, at, ".");
     at = append_number(out, at, (uint64_t)hs_pid, 1);
     at = append(out, at, ".");
-    at = what ? append(out, at, what) : append_number(out, at, sequence, 4);
-    append(out, at, ".heapsnap");
+    at = what ? append(out, at, what) : append_number(out, at, sequence, HEAPSNAP_FILE_SEQUENCE_DIGITS);
+    append(out, at, HEAPSNAP_FILE_SUFFIX);
 }
 
 /* Writes `path` through `<path>.tmp.<pid>`. Without `replace`, an existing `path` is never touched. */
 static char last_path[HS_PATH_MAX]; /* for the error message */
+static uint64_t last_size;          /* bytes of the file last written */
+static uint64_t peak_file_size;     /* the rolling peak file's, counted once in the budget */
+
+/* Out of the low numbers a program expects open() to return (it may have closed stdin), for the
+ * moment the file is open. The tracker thread's own file table needs no such care. */
+static int out_of_the_way(int fd) {
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, HS_HIGH_FD);
+    if (high < 0) return fd;
+    close(fd);
+    return high;
+}
 
 static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
     append(last_path, 0, path);
@@ -391,6 +374,7 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
     }
     int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
+    fd = out_of_the_way(fd);
     fchmod(fd, 0600); /* exactly 0600 whatever the umask: the owner must be able to read it back */
     if (!write_buffer && !(write_buffer = hs_map(WRITE_BUFFER_SIZE))) {
         close(fd);
@@ -398,9 +382,10 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
         errno = ENOMEM;
         return -1;
     }
-    crc_init();
-    struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE, 0};
+    struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE};
     write_snapshot(&w, c, trigger, sequence);
+    struct stat written;
+    last_size = fstat(fd, &written) == 0 ? (uint64_t)written.st_size : 0;
     if (close(fd) != 0 && !w.error) w.error = errno;
     if (w.error) {
         unlink(temporary);
@@ -446,18 +431,23 @@ static int write_default(struct capture *c, enum hs_trigger trigger) {
 }
 
 /* The state at the high-water mark, into `path` or the process's peak file (which it may replace only
- * if this process wrote it). */
+ * if this process wrote it; the budget counts the rolling file once). */
 static int write_peak(const char *path) {
     struct capture c;
     int rc = capture_state(&c, false, true);
     if (rc == 0) {
         if (path) {
             rc = write_file(path, false, &c, HS_PEAK, 0);
+            if (rc == 0) hs_budget_add(last_size);
         } else {
             static char peak_path[HS_PATH_MAX];
-            default_name(peak_path, "peak", 0);
+            default_name(peak_path, HEAPSNAP_FILE_PEAK_NAME, 0);
             rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
-            if (rc == 0) peak_file_is_ours = true;
+            if (rc == 0) {
+                peak_file_is_ours = true;
+                hs_budget_add(last_size > peak_file_size ? last_size - peak_file_size : 0);
+                peak_file_size = last_size;
+            }
         }
     }
     int err = errno;
@@ -466,9 +456,21 @@ static int write_peak(const char *path) {
     return rc;
 }
 
+static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_only, char *written, size_t written_size);
+
 /* HS_PEAK with `try_only` is the --peak-step check (from an allocation); HS_PEAK without it is an
- * explicit request (heapsnap_snapshot_peak). Every exit snapshot is followed by the peak file. */
+ * explicit request (heapsnap_snapshot_peak). Every exit snapshot that is written (hs_exit_snapshot_wanted)
+ * is followed by the peak file. */
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
+    return take_snapshot(trigger, path, try_only, NULL, 0);
+}
+
+int hs_take_snapshot_reporting(enum hs_trigger trigger, char *written, size_t size) {
+    return take_snapshot(trigger, NULL, false, written, size);
+}
+
+static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_only, char *written, size_t written_size) {
+    if (written && written_size) written[0] = '\0';
     int guard = hs_in_tracker;
     hs_in_tracker = 1;
     int saved_errno = errno;
@@ -488,15 +490,30 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         pthread_mutex_lock(&hs_snapshot_lock);
     }
     int rc = 0, err = 0;
-    bool explicit_request = trigger == HS_API || (trigger == HS_PEAK && !try_only);
+    /* the program's own requests, heard even after the exit snapshot and never warned about */
+    bool program_request = trigger == HS_API || (trigger == HS_PEAK && !try_only);
     /* After the exit snapshot only the program itself may ask for more: a signal, interval or peak
      * snapshot started now could be cut off by _exit and leave its temporary file behind. */
-    if (finished && !explicit_request) goto done;
-    if (trigger == HS_EXIT) finished = true;
+    if (finished && !program_request) {
+        if (trigger == HS_CONTROL) {
+            rc = -1;
+            err = ESHUTDOWN; /* heapsnap snap is told, not left waiting */
+        }
+        goto done;
+    }
+    if (trigger == HS_EXIT) {
+        finished = true;
+        if (!hs_exit_snapshot_wanted()) goto done; /* a small child, no exit snapshot nor peak file: output_budget.c */
+    }
     if (trigger == HS_PEAK && try_only) {
         uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
         if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
         atomic_store_explicit(&hs_last_peak_snapshot, peak, memory_order_relaxed);
+    }
+    if (!hs_budget_allows()) {
+        rc = -1;
+        err = errno;
+        goto done;
     }
     hs_modules_refresh();
     read_cmdline();
@@ -508,22 +525,28 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         if (capture_state(&c, hs_config.traces, false) != 0) {
             rc = -1;
             err = errno;
-        } else if (path) {
-            rc = write_file(path, false, &c, trigger, atomic_fetch_add(&hs_sequence, 1) + 1);
-            err = errno;
         } else {
-            rc = write_default(&c, trigger);
+            rc = path ? write_file(path, false, &c, trigger, atomic_fetch_add(&hs_sequence, 1) + 1) : write_default(&c, trigger);
             err = errno;
+            if (rc == 0) hs_budget_add(last_size);
         }
         release_capture(&c);
     }
-    if (rc != 0 && !explicit_request) {
+    if (written && written_size) {
+        size_t n = strlen(last_path);
+        if (n >= written_size) n = written_size - 1;
+        memcpy(written, last_path, n);
+        written[n] = '\0';
+    }
+    if (rc != 0 && !program_request && err != EDQUOT) { /* a spent budget was told once */
         if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", last_path, err);
         if (trigger == HS_PEAK) peak_failure_reported = true;
     }
     /* one warning per problem: a folder that took no exit snapshot takes no peak file either */
-    if (trigger == HS_EXIT && write_peak(NULL) != 0 && rc == 0 && errno != EEXIST && !peak_failure_reported)
-        hs_warn("cannot write the peak snapshot", last_path, errno);
+    if (trigger == HS_EXIT && rc == 0 && hs_budget_allows()) {
+        if (write_peak(NULL) != 0 && errno != EEXIST && errno != EDQUOT && !peak_failure_reported)
+            hs_warn("cannot write the peak snapshot", last_path, errno);
+    }
 done:
     pthread_mutex_unlock(&hs_snapshot_lock);
     hs_in_tracker = guard;
@@ -544,6 +567,7 @@ void hs_snapshot_after_fork_child(void) {
     atomic_store(&hs_sequence, 0);
     atomic_store(&hs_last_peak_snapshot, atomic_load(&hs_current_bytes));
     peak_file_is_ours = false;
+    peak_file_size = 0;
     peak_failure_reported = false;
     finished = false;
 }

@@ -1,24 +1,51 @@
 // The contents of one snapshot file exactly as the tracker wrote it (Docs/FORMAT.md): counters, modules,
 // stacks of raw return addresses, optional live blocks. Nothing here is symbolized; see Symbolize/.
+import CHeapSnapContract
 
 /// What made the tracker write a snapshot.
-public enum SnapshotTrigger: UInt32, Sendable, Codable, CaseIterable {
-    case api = 0, exit = 1, signal = 2, interval = 3, peak = 4
+public enum SnapshotTrigger: Sendable, CaseIterable, Codable {
+    case api, exit, signal, interval, peak, snap
 
-    /// The trigger's name as the JSON documents spell it.
-    public var name: String {
+    /// The value in the HEADER section (heapsnap_format.h).
+    public var value: UInt32 {
         switch self {
-        case .api: return "api"
-        case .exit: return "exit"
-        case .signal: return "signal"
-        case .interval: return "interval"
-        case .peak: return "peak"
+        case .api: return HEAPSNAP_TRIGGER_API
+        case .exit: return HEAPSNAP_TRIGGER_EXIT
+        case .signal: return HEAPSNAP_TRIGGER_SIGNAL
+        case .interval: return HEAPSNAP_TRIGGER_INTERVAL
+        case .peak: return HEAPSNAP_TRIGGER_PEAK
+        case .snap: return HEAPSNAP_TRIGGER_SNAP
         }
+    }
+
+    public init?(value: UInt32) {
+        guard let trigger = Self.allCases.first(where: { $0.value == value }) else { return nil }
+        self = trigger
+    }
+
+    /// The trigger's name as the JSON documents spell it (heapsnap_trigger_name).
+    public var name: String { String(cString: heapsnap_trigger_name(value)) }
+
+    static let unknownPrefix = "unknown trigger"
+
+    /// JSON documents spell a trigger by its name.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let trigger = Self.allCases.first(where: { $0.name == name }) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(Self.unknownPrefix) \"\(name)\"")
+        }
+        self = trigger
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
     }
 }
 
-/// The HEADER section.
-public struct SnapshotHeader: Sendable, Equatable {
+/// The HEADER section; in JSON documents, under the keys of `CodingKeys` (Docs/SNAPSHOT-JSON.md).
+public struct SnapshotHeader: Sendable, Equatable, Codable {
     public var formatVersion: UInt32
     public var pid: UInt32
     public var parentPID: UInt32
@@ -28,7 +55,8 @@ public struct SnapshotHeader: Sendable, Equatable {
     public var sequence: UInt32
     public var trigger: SnapshotTrigger
     public var maxFrames: UInt32
-    public var hasTraces: Bool
+    /// Every live block is in the TRACES section (not in JSON: exports carry no live blocks).
+    public var hasTraces: Bool = false
     public var currentBytes: UInt64
     public var peakBytes: UInt64
     public var liveBlocks: UInt64
@@ -42,7 +70,7 @@ public struct SnapshotHeader: Sendable, Equatable {
     public var sampling: Sampling? = nil
 
     /// The SAMPLING section: the mean interval and what was really recorded.
-    public struct Sampling: Sendable, Equatable {
+    public struct Sampling: Sendable, Equatable, Codable {
         /// Mean bytes between two sample points (R).
         public var rateBytes: UInt64
         /// HEAPSNAP_SAMPLE_SEED, 0 when seeded from the clock.
@@ -59,12 +87,39 @@ public struct SnapshotHeader: Sendable, Equatable {
 
         /// "estimated, sampled every 512 KiB": said wherever a sampled figure is shown.
         public var description: String { "estimated, sampled every \(SizeFormat.string(rateBytes))" }
+
+        enum CodingKeys: String, CodingKey {
+            case estimated, rateBytes = "rate_bytes", seed, recordedLiveBlocks = "recorded_live_blocks"
+            case recordedAllocations = "recorded_allocations", description
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            rateBytes = try container.decode(UInt64.self, forKey: .rateBytes)
+            guard rateBytes > 0 else {
+                throw DecodingError.dataCorruptedError(forKey: .rateBytes, in: container, debugDescription: "must be above 0")
+            }
+            seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+            recordedLiveBlocks = try container.decodeIfPresent(UInt64.self, forKey: .recordedLiveBlocks) ?? 0
+            recordedAllocations = try container.decodeIfPresent(UInt64.self, forKey: .recordedAllocations) ?? 0
+        }
+
+        /// With "estimated": true and the description, for a reader of the document that knows nothing else.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(true, forKey: .estimated)
+            try container.encode(rateBytes, forKey: .rateBytes)
+            try container.encode(seed, forKey: .seed)
+            try container.encode(recordedLiveBlocks, forKey: .recordedLiveBlocks)
+            try container.encode(recordedAllocations, forKey: .recordedAllocations)
+            try container.encode(description, forKey: .description)
+        }
     }
 
     public init(
-        formatVersion: UInt32 = 1, pid: UInt32, parentPID: UInt32 = 0,
+        formatVersion: UInt32 = HEAPSNAP_FORMAT_VERSION, pid: UInt32, parentPID: UInt32 = 0,
         timeNanoseconds: UInt64 = 0, startNanoseconds: UInt64 = 0, sequence: UInt32 = 1,
-        trigger: SnapshotTrigger = .api, maxFrames: UInt32 = 64, hasTraces: Bool = false,
+        trigger: SnapshotTrigger = .api, maxFrames: UInt32 = HEAPSNAP_FRAMES_DEFAULT, hasTraces: Bool = false,
         currentBytes: UInt64 = 0, peakBytes: UInt64 = 0, liveBlocks: UInt64 = 0,
         totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0, trackerBytes: UInt64 = 0,
         untrackedFrees: UInt64 = 0, executable: String = "", arguments: [String] = []
@@ -87,6 +142,15 @@ public struct SnapshotHeader: Sendable, Equatable {
         self.untrackedFrees = untrackedFrees
         self.executable = executable
         self.arguments = arguments
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", pid, parentPID = "ppid", timeNanoseconds = "time_ns"
+        case startNanoseconds = "start_ns", sequence, trigger, maxFrames = "max_frames"
+        case currentBytes = "current_bytes", peakBytes = "peak_bytes", liveBlocks = "live_blocks"
+        case totalAllocations = "total_allocations", totalBytes = "total_bytes", trackerBytes = "tracker_bytes"
+        case untrackedFrees = "untracked_frees", executable, arguments
+        case sampling /* absent for exact snapshots */
     }
 }
 
@@ -141,11 +205,15 @@ public struct StackRecord: Sendable, Equatable {
     public var liveBlocks: UInt64
     public var totalAllocations: UInt64
     public var totalBytes: UInt64
+    /// Allocations from this stack freed before their thread allocated again (format version 2).
+    public var temporaryAllocations: UInt64
 
     public init(
         domain: UInt32 = 0, frames: [UInt64], isTruncated: Bool = false,
-        liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0
+        liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0,
+        temporaryAllocations: UInt64 = 0
     ) {
+        self.temporaryAllocations = temporaryAllocations
         self.domain = domain
         self.frames = frames
         self.isTruncated = isTruncated

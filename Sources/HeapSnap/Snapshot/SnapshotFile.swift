@@ -1,7 +1,12 @@
-// The one reader of the snapshot file format (Docs/FORMAT.md). It trusts nothing in the file: every
-// length is checked against the bytes that remain, every count against its section, every stack index
-// against the stack table, and the CRC before any payload is decoded. Failures are one-line errors that
-// name the file; no input makes it allocate more than the file's size justifies.
+// Bytes to model: a snapshot file is read once, recognised by its first bytes (a binary snapshot or an
+// offline JSON snapshot), decoded, and symbolized into the Snapshot every command works on.
+//
+// The binary reader (Docs/FORMAT.md) trusts nothing in the file: every length is checked against the
+// bytes that remain, every count against its section, every stack index against the stack table, and
+// the CRC before any payload is decoded. Failures are one-line errors that name the file; no input
+// makes it allocate more than the file's size justifies.
+import CHeapSnapContract
+import Foundation
 import SystemPackage
 
 /// Why a snapshot file could not be read, e.g.
@@ -18,10 +23,83 @@ public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Send
     public var description: String { "\(path): \(problem)" }
 }
 
+extension Snapshot {
+    /// Reads a binary snapshot (symbolizing it) or an offline JSON snapshot, whichever the file is.
+    public static func load(
+        path: String, symbolizer: Symbolizer = Symbolizer(), sites: SiteRules = .default,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> Snapshot {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw AnalysisError("\(path): is a directory; give one of its .heapsnap files")
+        }
+        let bytes: [UInt8]
+        do throws(FileReadFailure) {
+            bytes = try readEntireFile(path)
+        } catch .open(let errno) {
+            throw AnalysisError("\(path): \(errno == .noSuchFileOrDirectory ? "no such file" : "cannot be read")")
+        } catch {
+            throw AnalysisError("\(path): cannot be read")
+        }
+        if bytes.starts(with: snapshotMagic) {
+            let raw: RawSnapshot
+            do { raw = try RawSnapshot(bytes: bytes, path: path) } catch let error as SnapshotFileError {
+                throw AnalysisError(error.description)
+            }
+            return try Snapshot(raw: raw, symbolizer: symbolizer, source: path, sites: sites, progress: progress)
+        }
+        if let first = bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), first == UInt8(ascii: "{") {
+            var snapshot = try Snapshot(jsonData: Data(bytes), name: path, sites: sites)
+            snapshot.info.source = path
+            return snapshot
+        }
+        if bytes.isEmpty { throw AnalysisError("\(path): empty file, not a heapsnap snapshot") }
+        throw AnalysisError("\(path): not a heapsnap snapshot (neither a binary snapshot nor heapsnap JSON)")
+    }
+
+    /// Symbolizes a raw snapshot and decides each trace's allocation site under `sites`. `progress` is
+    /// called with (modules done, modules total).
+    public init(
+        raw: RawSnapshot, symbolizer: Symbolizer = Symbolizer(), source: String = "", sites: SiteRules = .default,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws {
+        let symbols = symbolizer.symbolize(raw, progress: progress)
+        var traces: [Trace] = []
+        traces.reserveCapacity(raw.stacks.count)
+        for stack in raw.stacks {
+            var frames: [Frame] = []
+            frames.reserveCapacity(stack.frames.count)
+            for address in stack.frames {
+                frames.append(contentsOf: symbols.frames(for: address))
+            }
+            traces.append(Trace(
+                domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
+                totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                temporaryAllocations: stack.temporaryAllocations,
+                traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
+        }
+        self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces,
+                  sites: sites)
+    }
+}
+
 extension RawSnapshot {
     /// Reads and validates the snapshot file at `path`.
     public init(contentsOf path: String) throws {
-        let bytes = try readEntireFile(path)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw AnalysisError("\(path): is a directory; give one of its .heapsnap files")
+        }
+        let bytes: [UInt8]
+        do throws(FileReadFailure) {
+            bytes = try readEntireFile(path)
+        } catch .open(let errno) {
+            throw SnapshotFileError(path: path, problem: "cannot open: \(errno.description)")
+        } catch .read(let errno) {
+            throw SnapshotFileError(path: path, problem: "cannot read: \(errno.description)")
+        } catch .size {
+            throw SnapshotFileError(path: path, problem: "is not a regular file of a sensible size")
+        }
         try self.init(bytes: bytes, path: path)
     }
 
@@ -34,20 +112,26 @@ extension RawSnapshot {
     }
 }
 
-private func readEntireFile(_ path: String) throws -> [UInt8] {
+/// The first bytes of every binary snapshot.
+private let snapshotMagic = Array(HEAPSNAP_MAGIC.utf8)
+
+private enum FileReadFailure: Error {
+    case open(Errno), read(Errno), size
+}
+
+/// The whole file in one read (the file is opened once, whatever it turns out to hold).
+private func readEntireFile(_ path: String) throws(FileReadFailure) -> [UInt8] {
     let fd: FileDescriptor
     do {
         fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
-    } catch let errno as Errno {
-        throw SnapshotFileError(path: path, problem: "cannot open: \(errno.description)")
+    } catch {
+        throw .open(error as? Errno ?? .ioError)
     }
     defer { try? fd.close() }
     do {
         let size = try fd.seek(offset: 0, from: .end)
         _ = try fd.seek(offset: 0, from: .start)
-        guard size >= 0, size < Int64(Int.max / 2) else {
-            throw SnapshotFileError(path: path, problem: "is not a regular file of a sensible size")
-        }
+        guard size >= 0, size < Int64(Int.max / 2) else { throw FileReadFailure.size }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         var filled = 0
         while filled < bytes.count {
@@ -59,15 +143,32 @@ private func readEntireFile(_ path: String) throws -> [UInt8] {
         }
         if filled < bytes.count { bytes.removeSubrange(filled...) }
         return bytes
-    } catch let errno as Errno {
-        throw SnapshotFileError(path: path, problem: "cannot read: \(errno.description)")
+    } catch let failure as FileReadFailure {
+        throw failure
+    } catch {
+        throw .read(error as? Errno ?? .ioError)
     }
 }
 
 /// Section tags of Docs/FORMAT.md.
-enum SnapshotSection: UInt32 {
-    case header = 1, modules = 2, stacks = 3, traces = 4, sampling = 6
-    case end = 0xFFFF_FFFF
+enum SnapshotSection: CaseIterable {
+    case header, modules, stacks, traces, sampling, end
+
+    var tag: UInt32 {
+        switch self {
+        case .header: return HEAPSNAP_SECTION_HEADER
+        case .modules: return HEAPSNAP_SECTION_MODULES
+        case .stacks: return HEAPSNAP_SECTION_STACKS
+        case .traces: return HEAPSNAP_SECTION_TRACES
+        case .sampling: return HEAPSNAP_SECTION_SAMPLING
+        case .end: return HEAPSNAP_SECTION_END
+        }
+    }
+
+    init?(tag: UInt32) {
+        guard let section = Self.allCases.first(where: { $0.tag == tag }) else { return nil }
+        self = section
+    }
 
     var name: String {
         switch self {
@@ -80,7 +181,7 @@ enum SnapshotSection: UInt32 {
         }
     }
 
-    static func name(of tag: UInt32) -> String { SnapshotSection(rawValue: tag)?.name ?? "unknown (tag \(tag))" }
+    static func name(of tag: UInt32) -> String { SnapshotSection(tag: tag)?.name ?? "unknown (tag \(tag))" }
 }
 
 private struct SnapshotParser {
@@ -155,15 +256,16 @@ private struct SnapshotParser {
 
     mutating func parse() throws -> RawSnapshot {
         let size = raw.count
-        guard size >= 16 else {
-            throw fail("truncated in the preamble (needs 16 bytes at offset 0, file has \(size))")
+        let preamble = Int(HEAPSNAP_PREAMBLE_SIZE), sectionHeader = Int(HEAPSNAP_SECTION_HEADER_SIZE)
+        guard size >= preamble else {
+            throw fail("truncated in the preamble (needs \(preamble) bytes at offset 0, file has \(size))")
         }
-        guard Array(raw[0..<8]) == Array("HEAPSNAP".utf8) else {
+        guard Array(raw[0..<Int(HEAPSNAP_MAGIC_LENGTH)]) == snapshotMagic else {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == 1 else {
-            throw fail("unsupported format version \(version) (this reader knows version 1)")
+        guard version >= HEAPSNAP_FORMAT_VERSION_OLDEST && version <= HEAPSNAP_FORMAT_VERSION else {
+            throw fail("unsupported format version \(version) (this reader knows versions \(HEAPSNAP_FORMAT_VERSION_OLDEST) to \(HEAPSNAP_FORMAT_VERSION))")
         }
         guard raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self) == 0 else {
             throw fail("the preamble's reserved field is not zero")
@@ -171,15 +273,15 @@ private struct SnapshotParser {
 
         // Walk the section headers to the END section and check the CRC before decoding anything.
         var sections: [(tag: UInt32, start: Int, length: Int)] = []
-        var offset = 16
+        var offset = preamble
         var lastKnownTag: UInt32 = 0
         var previousName = "preamble"
         while true {
-            guard size - offset >= 16 else {
+            guard size - offset >= sectionHeader else {
                 if size == offset {
                     throw fail("truncated after the \(previousName) section (no END section, file has \(size) bytes)")
                 }
-                throw fail("truncated in a section header after the \(previousName) section (needs 16 bytes at offset \(offset), file has \(size))")
+                throw fail("truncated in a section header after the \(previousName) section (needs \(sectionHeader) bytes at offset \(offset), file has \(size))")
             }
             let tag = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let length64 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
@@ -188,12 +290,12 @@ private struct SnapshotParser {
             guard raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) == 0 else {
                 throw fail("the \(name) section header at offset \(offset) has a non-zero reserved field")
             }
-            let start = offset + 16
+            let start = offset + sectionHeader
             guard length64 <= UInt64(size - start) else {
                 throw fail("truncated in the \(name) section (needs \(length64) bytes at offset \(start), file has \(size))")
             }
             let length = Int(length64)
-            if tag == SnapshotSection.end.rawValue {
+            if tag == SnapshotSection.end.tag {
                 guard length == 4 else { throw fail("the END section has length \(length), expected 4") }
                 let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt32.self))
                 let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<offset]))
@@ -205,7 +307,7 @@ private struct SnapshotParser {
                 }
                 break
             }
-            if SnapshotSection(rawValue: tag) != nil {
+            if SnapshotSection(tag: tag) != nil {
                 guard tag > lastKnownTag else {
                     throw fail("the \(name) section at offset \(offset) is out of order or repeated")
                 }
@@ -217,7 +319,7 @@ private struct SnapshotParser {
         }
 
         func payload(_ section: SnapshotSection) throws -> Cursor? {
-            guard let entry = sections.first(where: { $0.tag == section.rawValue }) else { return nil }
+            guard let entry = sections.first(where: { $0.tag == section.tag }) else { return nil }
             return Cursor(raw: raw, offset: entry.start, end: entry.start + entry.length, section: section.name, parser: self)
         }
         guard var headerCursor = try payload(.header) else { throw fail("has no HEADER section") }
@@ -228,7 +330,7 @@ private struct SnapshotParser {
             header.sampling = try parseSampling(&samplingCursor)
         }
         let modules = try parseModules(&modulesCursor)
-        let stacks = try parseStacks(&stacksCursor)
+        let stacks = try parseStacks(&stacksCursor, version: version)
         var traces: [TraceRecord]? = nil
         if var tracesCursor = try payload(.traces) {
             traces = try parseTraces(&tracesCursor, stackCount: stacks.count)
@@ -256,14 +358,14 @@ private struct SnapshotParser {
         let start = try c.u64()
         let sequence = try c.u32()
         let triggerValue = try c.u32()
-        guard let trigger = SnapshotTrigger(rawValue: triggerValue) else {
+        guard let trigger = SnapshotTrigger(value: triggerValue) else {
             throw fail("unknown trigger \(triggerValue) in the HEADER section")
         }
         let maxFrames = try c.u32()
         let flags = try c.u32()
         var header = SnapshotHeader(
             formatVersion: version, pid: pid, parentPID: ppid, timeNanoseconds: time, startNanoseconds: start,
-            sequence: sequence, trigger: trigger, maxFrames: maxFrames, hasTraces: flags & 1 != 0)
+            sequence: sequence, trigger: trigger, maxFrames: maxFrames, hasTraces: flags & HEAPSNAP_HEADER_HAS_TRACES != 0)
         header.currentBytes = try c.u64()
         header.peakBytes = try c.u64()
         header.liveBlocks = try c.u64()
@@ -271,6 +373,13 @@ private struct SnapshotParser {
         header.totalBytes = try c.u64()
         header.trackerBytes = try c.u64()
         header.untrackedFrees = try c.u64()
+        for (value, name) in [(header.currentBytes, "current bytes"), (header.peakBytes, "peak bytes"),
+                              (header.liveBlocks, "live blocks"), (header.totalAllocations, "allocations"),
+                              (header.totalBytes, "allocated bytes"), (header.trackerBytes, "tracker bytes"),
+                              (header.untrackedFrees, "untracked frees")] {
+            var total: UInt64 = 0
+            try sum(&total, value, "the HEADER's \(name)")
+        }
         header.executable = try c.string()
         let argc = try c.count(try c.u32(), minimumSize: 4, of: "arguments")
         var arguments: [String] = []
@@ -297,23 +406,36 @@ private struct SnapshotParser {
             for _ in 0..<segmentCount {
                 let start = try c.u64()
                 let size = try c.u64()
+                guard !start.addingReportingOverflow(size).overflow else {
+                    throw fail("corrupt: a segment of module \(path) overflows the address space")
+                }
                 let segmentFlags = try c.u32()
                 _ = try c.u32()
                 segments.append(.init(start: start, size: size, flags: segmentFlags))
             }
             modules.append(ModuleRecord(
                 loadBias: bias, path: path, buildID: buildID, segments: segments,
-                isMainExecutable: flags & 1 != 0, wasUnloaded: flags & 2 != 0, isVDSO: flags & 4 != 0))
+                isMainExecutable: flags & HEAPSNAP_MODULE_MAIN_EXECUTABLE != 0,
+                wasUnloaded: flags & HEAPSNAP_MODULE_UNLOADED != 0, isVDSO: flags & HEAPSNAP_MODULE_VDSO != 0))
         }
         try c.finish()
         return modules
     }
 
-    func parseStacks(_ c: inout Cursor) throws -> [StackRecord] {
-        let count = try c.count(try c.u32(), minimumSize: 40, of: "stacks")
+    /// Adds a count or size from the file to a running total that must stay a signed 64-bit value,
+    /// so that no sum, difference or signed conversion made from the file later can overflow.
+    func sum(_ total: inout UInt64, _ value: UInt64, _ what: @autoclosure () -> String) throws {
+        let (result, overflow) = total.addingReportingOverflow(value)
+        guard !overflow, result <= UInt64(Int64.max) else { throw fail("corrupt: \(what()) overflows") }
+        total = result
+    }
+
+    func parseStacks(_ c: inout Cursor, version: UInt32) throws -> [StackRecord] {
+        let count = try c.count(try c.u32(), minimumSize: Int(version >= 2 ? HEAPSNAP_STACK_RECORD_SIZE : HEAPSNAP_STACK_RECORD_SIZE_V1), of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
-        for _ in 0..<count {
+        var sums: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for index in 0..<count {
             let domain = try c.u32()
             let depth = Int(try c.u16())
             let flags = try c.u16()
@@ -321,12 +443,18 @@ private struct SnapshotParser {
             let liveBlocks = try c.u64()
             let totalAllocations = try c.u64()
             let totalBytes = try c.u64()
+            let temporaryAllocations = version >= 2 ? try c.u64() : 0
+            try sum(&sums.0, liveBytes, "the sum of live bytes over the stacks (at stack \(index))")
+            try sum(&sums.1, liveBlocks, "the sum of live blocks over the stacks (at stack \(index))")
+            try sum(&sums.2, totalAllocations, "the sum of allocations over the stacks (at stack \(index))")
+            try sum(&sums.3, totalBytes, "the sum of allocated bytes over the stacks (at stack \(index))")
             try c.need(depth * 8)
             var frames = [UInt64](repeating: 0, count: depth)
             for i in 0..<depth { frames[i] = try c.u64() }
             stacks.append(StackRecord(
-                domain: domain, frames: frames, isTruncated: flags & 1 != 0, liveBytes: liveBytes,
-                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes))
+                domain: domain, frames: frames, isTruncated: UInt32(flags) & HEAPSNAP_STACK_TRUNCATED != 0, liveBytes: liveBytes,
+                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes,
+                temporaryAllocations: temporaryAllocations))
         }
         try c.finish()
         return stacks
@@ -336,9 +464,14 @@ private struct SnapshotParser {
         let count = try c.count(try c.u64(), minimumSize: 24, of: "live blocks")
         var traces: [TraceRecord] = []
         traces.reserveCapacity(count)
+        var total: UInt64 = 0
         for index in 0..<count {
             let address = try c.u64()
             let size = try c.u64()
+            try sum(&total, size, "the sum of the live blocks' sizes (at block \(index))")
+            guard !address.addingReportingOverflow(size).overflow else {
+                throw fail("corrupt: live block \(index)'s address plus size overflows")
+            }
             let stack = try c.u32()
             _ = try c.u32()
             guard Int(stack) < stackCount else {
@@ -356,42 +489,9 @@ private struct SnapshotParser {
     }
 }
 
-/// CRC-32 of IEEE 802.3 (zlib's), as the END section stores it; slicing by 8 bytes, since a snapshot
-/// with every live block recorded runs to tens of megabytes.
+/// CRC-32 of IEEE 802.3 (zlib's), as the END section stores it: the tracker's own implementation.
 enum CRC32 {
-    /// table[k * 256 + b]: the CRC of byte b followed by k zero bytes.
-    static let table: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 8 * 256)
-        for i in 0..<256 {
-            var c = UInt32(i)
-            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            t[i] = c
-        }
-        for k in 1..<8 {
-            for i in 0..<256 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xFF)] }
-        }
-        return t
-    }()
-
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            var offset = 0
-            let count = bytes.count
-            while count - offset >= 8 {
-                let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) ^ crc
-                let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-                crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                offset += 8
-            }
-            while offset < count {
-                crc = t[Int((crc ^ UInt32(bytes[offset])) & 0xFF)] ^ (crc >> 8)
-                offset += 1
-            }
-        }
-        return crc ^ 0xFFFF_FFFF
+        heapsnap_crc32(bytes.baseAddress, bytes.count)
     }
 }
