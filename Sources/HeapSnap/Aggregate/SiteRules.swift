@@ -23,15 +23,19 @@ public struct SiteRules: Sendable, Hashable {
     public var modulePatterns: [String]
     /// Extra globs on source paths (e.g. "*/vendor/alloc/*").
     public var filePatterns: [String]
+    /// In traces with Python frames, the site is the innermost native frame that is not plumbing
+    /// (`--native`, for extension authors) instead of the innermost Python frame. PythonSites.swift.
+    public var prefersNative: Bool
 
     public init(
         useBuiltIn: Bool = true, functionPatterns: [String] = [], modulePatterns: [String] = [],
-        filePatterns: [String] = []
+        filePatterns: [String] = [], prefersNative: Bool = false
     ) {
         self.useBuiltIn = useBuiltIn
         self.functionPatterns = functionPatterns
         self.modulePatterns = modulePatterns
         self.filePatterns = filePatterns
+        self.prefersNative = prefersNative
     }
 
     public static let `default` = SiteRules()
@@ -79,11 +83,16 @@ public struct SiteRules: Sendable, Hashable {
         "PyObject_GC_*", "_PyObject_GC_*", "pymalloc_*", "_PyBytes_*", "_PyUnicode_*",
     ]
 
-    /// True when `frame` is plumbing under these rules.
-    public func isPlumbing(_ frame: Frame) -> Bool {
+    /// True when `frame` is plumbing under these rules, in a trace without Python frames.
+    public func isPlumbing(_ frame: Frame) -> Bool { isPlumbing(frame, inPythonTrace: false) }
+
+    /// In a trace with Python frames the interpreter is code like any other, and only CPython's
+    /// allocator wrappers are plumbing (PythonSites.swift); Python frames obey only the user's patterns.
+    func isPlumbing(_ frame: Frame, inPythonTrace: Bool) -> Bool {
         let moduleName = frame.moduleName
-        if useBuiltIn {
-            if !moduleName.isEmpty, Self.builtInModulePatterns.contains(where: { globMatches($0, moduleName) }) {
+        if useBuiltIn, !frame.isPython {
+            let modules = inPythonTrace ? Self.builtInModulePatternsInPythonTraces : Self.builtInModulePatterns
+            if !moduleName.isEmpty, modules.contains(where: { globMatches($0, moduleName) }) {
                 return true
             }
             if let file = frame.file {
@@ -93,12 +102,13 @@ public struct SiteRules: Sendable, Hashable {
             }
             if let function = frame.function {
                 let name = Self.nameWithoutReturnType(function)
-                if Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) || globMatches($0, name) }) {
+                let functions = inPythonTrace ? Self.builtInFunctionPatternsInPythonTraces : Self.builtInFunctionPatterns
+                if functions.contains(where: { globMatches($0, function) || globMatches($0, name) }) {
                     return true
                 }
             }
         }
-        if !modulePatterns.isEmpty, !frame.module.isEmpty,
+        if !modulePatterns.isEmpty, !frame.module.isEmpty, !frame.isPython,
            modulePatterns.contains(where: { globMatches($0, moduleName) || globMatches($0, frame.module) }) {
             return true
         }
@@ -138,9 +148,10 @@ public struct SiteRules: Sendable, Hashable {
     }
 
     /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
-    /// or 0 when every frame is plumbing (or there are none).
+    /// or 0 when every frame is plumbing (or there are none). For traces with Python frames see
+    /// PythonSites.swift.
     public func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+        siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isPlumbingInPython: { isPlumbing($0, inPythonTrace: true) })
     }
 
     /// The allocation site of `traceback`, nil for an empty traceback.
@@ -169,11 +180,18 @@ final class FrameMemo {
 
 /// The site of each traceback under `rules`, with the plumbing verdict remembered per frame.
 final class SiteCache {
+    private let rules: SiteRules
     private let isPlumbing: FrameMemo
+    private let isPlumbingInPython: FrameMemo
 
-    init(rules: SiteRules) { isPlumbing = FrameMemo(rules.isPlumbing) }
+    init(rules: SiteRules) {
+        self.rules = rules
+        isPlumbing = FrameMemo(rules.isPlumbing)
+        isPlumbingInPython = FrameMemo { rules.isPlumbing($0, inPythonTrace: true) }
+    }
 
     func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+        rules.siteIndex(in: traceback.frames, isPlumbing: isPlumbing.callAsFunction,
+                        isPlumbingInPython: isPlumbingInPython.callAsFunction)
     }
 }

@@ -25,6 +25,9 @@ extension TextReport {
                 + (snapshot.traces.contains { $0.traceback.isTruncated } ? " (some truncated)" : "")),
             ("Modules", "\(info.modules.count), \(withDebug) with debug info, \(info.modules.count - withDebug) without"),
         ]
+        if let python = info.python {
+            rows.append(("Python", python.summary))
+        }
         if snapshot.size != info.currentBytes || snapshot.count != info.liveBlocks {
             rows.append(("In traces", "\(SizeFormat.string(snapshot.size)) in \(snapshot.count) blocks"))
         }
@@ -32,6 +35,7 @@ extension TextReport {
         var lines = rows.map { label, value in
             style.apply(.heading, label.padding(toLength: width, withPad: " ", startingAt: 0)) + "  " + value
         }
+        lines += pythonWarnings([info])
         for module in info.modules {
             var notes: [String] = []
             if module.isMainExecutable { notes.append("main") }

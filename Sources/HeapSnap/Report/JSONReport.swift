@@ -58,6 +58,17 @@ public enum JSONReport {
             ("tracker_bytes", .uint(info.trackerBytes)),
             ("untracked_frees", .uint(info.untrackedFrees)),
             ("modules", .array(info.modules.map(module))),
+            ("python", info.python.map(python) ?? .null),
+        ])
+    }
+
+    static func python(_ python: PythonRuntime) -> JSONValue {
+        .object([
+            ("version", .string(python.versionText)),
+            ("frames_captured", .bool(python.isCapturing)),
+            ("detail", .string(python.detail)),
+            ("pythonmalloc", .string(python.pythonMalloc)),
+            ("arena_allocator", .bool(python.usesArenaAllocator)),
         ])
     }
 
@@ -99,6 +110,7 @@ public enum JSONReport {
             ("line", .int(Int64(frame.line))),
             ("function", .optional(frame.function)),
             ("module", .string(frame.module)),
+            ("kind", .string(frame.isPython ? "python" : "native")),
         ]
     }
 

@@ -17,12 +17,13 @@ public struct Frame: Hashable, Sendable, Codable {
         let moduleOffset: UInt64?
         let symbolOffset: UInt64?
         let isInlined: Bool
+        let isPython: Bool
         let hash: Int
         let location: String
         let moduleName: String
 
         init(module: String, function: String?, file: String?, line: Int, address: UInt64?, moduleOffset: UInt64?,
-             symbolOffset: UInt64?, isInlined: Bool) {
+             symbolOffset: UInt64?, isInlined: Bool, isPython: Bool = false) {
             self.module = module
             self.function = function
             self.file = file
@@ -31,6 +32,7 @@ public struct Frame: Hashable, Sendable, Codable {
             self.moduleOffset = moduleOffset
             self.symbolOffset = symbolOffset
             self.isInlined = isInlined
+            self.isPython = isPython
             var hasher = Hasher()
             hasher.combine(module)
             hasher.combine(function)
@@ -40,6 +42,7 @@ public struct Frame: Hashable, Sendable, Codable {
             hasher.combine(moduleOffset)
             hasher.combine(symbolOffset)
             hasher.combine(isInlined)
+            hasher.combine(isPython)
             hash = hasher.finalize()
             if let slash = module.lastIndex(of: "/") {
                 moduleName = String(module[module.index(after: slash)...])
@@ -53,15 +56,17 @@ public struct Frame: Hashable, Sendable, Codable {
 
         func with(_ change: (inout Fields) -> Void) -> Storage {
             var fields = Fields(module: module, function: function, file: file, line: line, address: address,
-                                moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
+                                moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
+                                isPython: isPython)
             change(&fields)
             return Storage(module: fields.module, function: fields.function, file: fields.file, line: fields.line,
                            address: fields.address, moduleOffset: fields.moduleOffset,
-                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined)
+                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined, isPython: fields.isPython)
         }
 
         func equals(_ other: Storage) -> Bool {
             self === other || (hash == other.hash && line == other.line && isInlined == other.isInlined
+                && isPython == other.isPython
                 && address == other.address && moduleOffset == other.moduleOffset
                 && symbolOffset == other.symbolOffset && file == other.file && function == other.function
                 && module == other.module)
@@ -92,16 +97,26 @@ public struct Frame: Hashable, Sendable, Codable {
         var moduleOffset: UInt64?
         var symbolOffset: UInt64?
         var isInlined: Bool
+        var isPython: Bool
     }
 
     var storage: Storage
 
     public init(
         module: String, function: String? = nil, file: String? = nil, line: Int = 0,
-        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false
+        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false,
+        isPython: Bool = false
     ) {
         storage = Storage(module: module, function: function, file: file, line: line, address: address,
-                          moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
+                          moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
+                          isPython: isPython)
+    }
+
+    /// A frame of Python code: `file` is the code's co_filename, `function` its co_qualname, `line` the
+    /// line of the instruction running (0 when it has none). Its module is the file, so grouping by
+    /// module names Python modules by their files.
+    public static func python(file: String, function: String, line: Int) -> Frame {
+        Frame(module: file, function: function, file: file, line: line, isPython: true)
     }
 
     /// Path of the module (executable or shared library) the address belongs to; "" when none.
@@ -144,6 +159,11 @@ public struct Frame: Hashable, Sendable, Codable {
         get { storage.isInlined }
         set { storage = storage.with { $0.isInlined = newValue } }
     }
+    /// True for a frame of Python code (see `python(file:function:line:)`), false for native code.
+    public var isPython: Bool {
+        get { storage.isPython }
+        set { storage = storage.with { $0.isPython = newValue } }
+    }
 
     /// The frame of an empty traceback. One shared value, so caches keyed by a frame's box stay valid.
     static let unknown = Frame(module: "")
@@ -158,7 +178,7 @@ public struct Frame: Hashable, Sendable, Codable {
     public func hash(into hasher: inout Hasher) { hasher.combine(storage.hash) }
 
     enum CodingKeys: String, CodingKey {
-        case module, function, file, line, address, moduleOffset, symbolOffset, isInlined
+        case module, function, file, line, address, moduleOffset, symbolOffset, isInlined, kind
     }
 
     public init(from decoder: Decoder) throws {
@@ -171,7 +191,8 @@ public struct Frame: Hashable, Sendable, Codable {
             address: try container.decodeIfPresent(UInt64.self, forKey: .address),
             moduleOffset: try container.decodeIfPresent(UInt64.self, forKey: .moduleOffset),
             symbolOffset: try container.decodeIfPresent(UInt64.self, forKey: .symbolOffset),
-            isInlined: try container.decode(Bool.self, forKey: .isInlined))
+            isInlined: try container.decode(Bool.self, forKey: .isInlined),
+            isPython: try container.decodeIfPresent(String.self, forKey: .kind) == "python")
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -184,6 +205,7 @@ public struct Frame: Hashable, Sendable, Codable {
         try container.encodeIfPresent(moduleOffset, forKey: .moduleOffset)
         try container.encodeIfPresent(symbolOffset, forKey: .symbolOffset)
         try container.encode(isInlined, forKey: .isInlined)
+        try container.encode(isPython ? "python" : "native", forKey: .kind)
     }
 }
 
@@ -192,10 +214,14 @@ public struct Traceback: Hashable, Sendable {
     public var frames: [Frame]
     /// The stack was deeper than the tracker's frame limit.
     public var isTruncated: Bool
+    /// When the Python frames could not be paired with the native frames of the evaluation loop, both
+    /// lists are kept: `frames` holds the native list, then from this index on the Python list.
+    public var pythonStart: Int?
 
-    public init(frames: [Frame], isTruncated: Bool = false) {
+    public init(frames: [Frame], isTruncated: Bool = false, pythonStart: Int? = nil) {
         self.frames = frames
         self.isTruncated = isTruncated
+        self.pythonStart = pythonStart
     }
 }
 
@@ -257,11 +283,14 @@ public struct SnapshotInfo: Sendable {
     public var modules: [ModuleInfo]
     /// The file this snapshot was loaded from ("" when built in memory).
     public var source: String
+    /// The CPython interpreter of the process, when the tracker found one.
+    public var python: PythonRuntime?
 
-    public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "") {
+    public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "", python: PythonRuntime? = nil) {
         self.header = header
         self.modules = modules
         self.source = source
+        self.python = python
     }
 
     public subscript<Value>(dynamicMember field: WritableKeyPath<SnapshotHeader, Value>) -> Value {

@@ -70,10 +70,12 @@ private struct JSONFrame: Codable {
     var address: UInt64?
     var moduleOffset: UInt64?
     var symbolOffset: UInt64?
+    /// "native" or "python"; absent in files written before Python frames existed (native).
+    var kind: String?
 
     enum CodingKeys: String, CodingKey {
         case module, function, file, line, inlined, address, moduleOffset = "module_offset"
-        case symbolOffset = "symbol_offset"
+        case symbolOffset = "symbol_offset", kind
     }
 }
 
@@ -140,7 +142,7 @@ extension Snapshot {
                     frames.append(JSONFrame(
                         module: frame.module, function: frame.function, file: frame.file, line: frame.line,
                         inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
-                        symbolOffset: frame.symbolOffset))
+                        symbolOffset: frame.symbolOffset, kind: frame.isPython ? "python" : "native"))
                 }
                 if position > 0 { tracesText.append(UInt8(ascii: ",")) }
                 append(index)
@@ -243,7 +245,8 @@ extension Snapshot {
         }
         let frames = document.frames.map {
             Frame(module: $0.module, function: $0.function, file: $0.file, line: $0.line, address: $0.address,
-                  moduleOffset: $0.moduleOffset, symbolOffset: $0.symbolOffset, isInlined: $0.inlined)
+                  moduleOffset: $0.moduleOffset, symbolOffset: $0.symbolOffset, isInlined: $0.inlined,
+                  isPython: $0.kind == "python")
         }
         var traces: [Trace] = []
         traces.reserveCapacity(document.traces.count)
