@@ -257,6 +257,8 @@ public struct SnapshotInfo: Sendable {
     public var modules: [ModuleInfo]
     /// The file this snapshot was loaded from ("" when built in memory).
     public var source: String
+    /// The CPython interpreter the process ran, when it ran one (its code records included).
+    public var python: PythonInterpreter?
 
     public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "") {
         self.header = header
@@ -311,6 +313,7 @@ public struct Snapshot: Sendable {
                 traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
         }
         self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces)
+        info.python = raw.python
     }
 
     /// Reads a binary snapshot (symbolizing it) or an offline JSON snapshot, whichever the file is.
