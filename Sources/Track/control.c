@@ -1,5 +1,6 @@
 /* Start-up, configuration, the tracker thread (signal and interval snapshots), exit and fork. */
 #include "internal.h"
+#include "python.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -379,6 +380,7 @@ static void before_fork(void) {
     guard_before_fork = hs_in_tracker;
     hs_in_tracker = 1;
     pthread_mutex_lock(&hs_snapshot_lock);
+    hs_python_before_fork();
     pthread_mutex_lock(&hs_modules_lock);
     pthread_mutex_lock(&hs_stacks_append_lock);
     hs_lock_all_shards();
@@ -388,6 +390,7 @@ static void after_fork_parent(void) {
     hs_unlock_all_shards();
     pthread_mutex_unlock(&hs_stacks_append_lock);
     pthread_mutex_unlock(&hs_modules_lock);
+    hs_python_after_fork_parent();
     pthread_mutex_unlock(&hs_snapshot_lock);
     hs_in_tracker = guard_before_fork;
 }
@@ -399,6 +402,7 @@ static void after_fork_child(void) {
     hs_start_ns = hs_realtime_ns();
     hs_tables_after_fork_child();
     hs_modules_after_fork_child();
+    hs_python_after_fork_child();
     hs_snapshot_after_fork_child();
     atomic_store(&thread_running, 0);
     if (hs_config.signal || hs_config.interval_ns) {
@@ -424,6 +428,7 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     if (!hs_exe_path[0]) read_identity();
     hs_unwind_init();
     hs_modules_refresh();
+    hs_python_init();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     if (hs_config.signal || hs_config.interval_ns) {
         if (!open_wake_pipe()) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "heapsnap.h"
+#include "python.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -223,7 +224,7 @@ static void read_cmdline(void) {
 
 static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
     hs_put(w, "HEAPSNAP", 8);
-    hs_put_u32(w, 1);
+    hs_put_u32(w, 2);
     hs_put_u32(w, 0);
 
     uint32_t argc = 0;
@@ -298,6 +299,8 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
             hs_put(w, record, 24);
         }
     }
+
+    hs_python_write_section(w, 5);
 
     uint32_t crc = w->crc ^ 0xFFFFFFFFu;
     put_section(w, 0xFFFFFFFFu, 4);
@@ -441,6 +444,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
         atomic_store_explicit(&hs_last_peak_snapshot, peak, memory_order_relaxed);
     }
+    hs_python_refresh();
     hs_modules_refresh();
     read_cmdline();
     struct capture c;

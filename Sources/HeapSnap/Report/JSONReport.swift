@@ -62,13 +62,13 @@ public enum JSONReport {
         ])
     }
 
-    static func python(_ python: PythonRuntime) -> JSONValue {
+    static func python(_ python: PythonInterpreter) -> JSONValue {
         .object([
             ("version", .string(python.versionText)),
             ("frames_captured", .bool(python.isCapturing)),
             ("detail", .string(python.detail)),
             ("pythonmalloc", .string(python.pythonMalloc)),
-            ("arena_allocator", .bool(python.usesArenaAllocator)),
+            ("pymalloc", .bool(python.usesPymalloc)),
         ])
     }
 

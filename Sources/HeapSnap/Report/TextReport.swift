@@ -291,8 +291,8 @@ extension TextReport {
     func pythonWarnings(_ snapshots: [SnapshotInfo]) -> [String] {
         var lines: [String] = []
         let pythons = snapshots.compactMap(\.python)
-        if pythons.contains(where: \.usesArenaAllocator) {
-            lines.append(style.apply(.warning, "warning: " + PythonRuntime.arenaWarning))
+        if pythons.contains(where: \.usesPymalloc) {
+            lines.append(style.apply(.warning, "warning: small Python objects came from pymalloc's arenas, which hide their lines: trace with PYTHONMALLOC=malloc (heapsnap run sets it)"))
         }
         if let off = pythons.first(where: { !$0.isCapturing }) {
             lines.append(style.apply(.warning, "warning: Python frames were not captured: \(off.detail)"))

@@ -283,10 +283,10 @@ public struct SnapshotInfo: Sendable {
     public var modules: [ModuleInfo]
     /// The file this snapshot was loaded from ("" when built in memory).
     public var source: String
-    /// The CPython interpreter of the process, when the tracker found one.
-    public var python: PythonRuntime?
+    /// The CPython interpreter the process ran, when it ran one (its code records included).
+    public var python: PythonInterpreter?
 
-    public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "", python: PythonRuntime? = nil) {
+    public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "", python: PythonInterpreter? = nil) {
         self.header = header
         self.modules = modules
         self.source = source
@@ -328,6 +328,7 @@ public struct Snapshot: Sendable {
         let symbols = symbolizer.symbolize(raw, progress: progress)
         var traces: [Trace] = []
         traces.reserveCapacity(raw.stacks.count)
+        let python = PythonFrameDecoder(raw.python)
         for stack in raw.stacks {
             var frames: [Frame] = []
             frames.reserveCapacity(stack.frames.count)
@@ -337,9 +338,10 @@ public struct Snapshot: Sendable {
             traces.append(Trace(
                 domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
                 totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
-                traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
+                traceback: python.traceback(native: frames, stack: stack, maxFrames: raw.header.maxFrames)))
         }
         self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces)
+        info.python = raw.python
     }
 
     /// Reads a binary snapshot (symbolizing it) or an offline JSON snapshot, whichever the file is.

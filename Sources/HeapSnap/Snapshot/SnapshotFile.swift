@@ -66,7 +66,7 @@ private func readEntireFile(_ path: String) throws -> [UInt8] {
 
 /// Section tags of Docs/FORMAT.md.
 enum SnapshotSection: UInt32 {
-    case header = 1, modules = 2, stacks = 3, traces = 4
+    case header = 1, modules = 2, stacks = 3, traces = 4, python = 5
     case end = 0xFFFF_FFFF
 
     var name: String {
@@ -75,6 +75,7 @@ enum SnapshotSection: UInt32 {
         case .modules: return "MODULES"
         case .stacks: return "STACKS"
         case .traces: return "TRACES"
+        case .python: return "PYTHON"
         case .end: return "END"
         }
     }
@@ -82,7 +83,7 @@ enum SnapshotSection: UInt32 {
     static func name(of tag: UInt32) -> String { SnapshotSection(rawValue: tag)?.name ?? "unknown (tag \(tag))" }
 }
 
-private struct SnapshotParser {
+struct SnapshotParser {
     let raw: UnsafeRawBufferPointer
     let path: String
 
@@ -161,8 +162,8 @@ private struct SnapshotParser {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == 1 else {
-            throw fail("unsupported format version \(version) (this reader knows version 1)")
+        guard version == 1 || version == 2 else {
+            throw fail("unsupported format version \(version) (this reader knows versions 1 and 2)")
         }
         guard raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self) == 0 else {
             throw fail("the preamble's reserved field is not zero")
@@ -224,7 +225,12 @@ private struct SnapshotParser {
         guard var stacksCursor = try payload(.stacks) else { throw fail("has no STACKS section") }
         let header = try parseHeader(&headerCursor, version: version)
         let modules = try parseModules(&modulesCursor)
-        let stacks = try parseStacks(&stacksCursor)
+        var python: PythonInterpreter? = nil
+        if var pythonCursor = try payload(.python) {
+            guard version >= 2 else { throw fail("has a PYTHON section, which format version \(version) does not have") }
+            python = try parsePython(&pythonCursor)
+        }
+        let stacks = try parseStacks(&stacksCursor, codeCount: python?.codes.count)
         var traces: [TraceRecord]? = nil
         if var tracesCursor = try payload(.traces) {
             traces = try parseTraces(&tracesCursor, stackCount: stacks.count)
@@ -233,7 +239,7 @@ private struct SnapshotParser {
             throw fail(header.hasTraces ? "the HEADER says live blocks were recorded but there is no TRACES section"
                                         : "has a TRACES section but the HEADER says live blocks were not recorded")
         }
-        return RawSnapshot(header: header, modules: modules, stacks: stacks, traces: traces)
+        return RawSnapshot(header: header, modules: modules, stacks: stacks, traces: traces, python: python)
     }
 
     func parseHeader(_ c: inout Cursor, version: UInt32) throws -> SnapshotHeader {
@@ -296,11 +302,11 @@ private struct SnapshotParser {
         return modules
     }
 
-    func parseStacks(_ c: inout Cursor) throws -> [StackRecord] {
+    func parseStacks(_ c: inout Cursor, codeCount: Int?) throws -> [StackRecord] {
         let count = try c.count(try c.u32(), minimumSize: 40, of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
-        for _ in 0..<count {
+        for index in 0..<count {
             let domain = try c.u32()
             let depth = Int(try c.u16())
             let flags = try c.u16()
@@ -311,8 +317,9 @@ private struct SnapshotParser {
             try c.need(depth * 8)
             var frames = [UInt64](repeating: 0, count: depth)
             for i in 0..<depth { frames[i] = try c.u64() }
+            let (native, python) = try splitFrames(frames, stack: index, codeCount: codeCount)
             stacks.append(StackRecord(
-                domain: domain, frames: frames, isTruncated: flags & 1 != 0, liveBytes: liveBytes,
+                domain: domain, frames: native, pythonFrames: python, isTruncated: flags & 1 != 0, liveBytes: liveBytes,
                 liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes))
         }
         try c.finish()
