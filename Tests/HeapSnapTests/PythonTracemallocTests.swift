@@ -96,3 +96,68 @@ func pythonLine(_ marker: String, in path: String, file: StaticString = #filePat
     }
     return matches[0] + 1
 }
+
+/// A C extension of our own, built against each interpreter's headers, mallocs from a Python call.
+final class PythonExtensionTests: XCTestCase {
+    func testExtensionBlocksHaveThePythonLineAndWithNativeTheCLine() throws {
+        let interpreters = PythonInterpreters.available.filter { $0.includeDirectory != nil }
+        guard !interpreters.isEmpty else { throw XCTSkip("no CPython 3.11+ interpreter with headers installed") }
+        let source = PythonInterpreters.script("native_ext.c")
+        let script = PythonInterpreters.script("native_ext_user.py")
+        let cLine = try sourceLineOfC("SITE:ext-malloc", in: source)
+        let pythonLineNumber = try pythonLine("SITE:ext-call", in: script)
+        for python in interpreters {
+            let directory = try TemporaryDirectory()
+            let build = try runProcess("/usr/bin/cc", [
+                "-shared", "-fPIC", "-g", "-O0", "-I", python.includeDirectory!, "-o", directory.path + "/native_ext.so", source,
+            ])
+            XCTAssertEqual(build.status, 0, "\(python): \(build.stderr)")
+            let run = try runProcess(python.path, [script], environment: [
+                "PYTHONMALLOC": "malloc", "NATIVE_EXT_DIR": directory.path, "HEAPSNAP_DIR": directory.path,
+                "PYTHONDONTWRITEBYTECODE": "1",
+            ], preload: true, timeout: 120)
+            XCTAssertEqual(run.status, 0, "\(python): \(run.stderr)")
+            guard let file = directory.files().first(where: { $0.hasSuffix(".0001.heapsnap") }) else {
+                XCTFail("\(python): no snapshot in \(directory.files())"); continue
+            }
+            let snapshot = try Snapshot.load(path: file)
+
+            // Default: the Python line that called into the extension, as tracemalloc would name it.
+            let byPython = snapshot.statistics(by: .line)
+            let pythonSite = try XCTUnwrap(byPython.first { $0.site.file == script && $0.site.line == pythonLineNumber },
+                                           "\(python): no statistic for the Python line")
+            XCTAssertEqual(pythonSite.count, 100, "\(python)")
+            XCTAssertEqual(pythonSite.size, 409_600, "\(python)")
+            XCTAssertTrue(pythonSite.site.isPython)
+            XCTAssertEqual(pythonSite.site.function, "build_cache")
+
+            // --native: the extension's C line.
+            let native = SiteRules(prefersNative: true)
+            let byC = snapshot.statistics(by: .line, sites: native)
+            let cSite = try XCTUnwrap(byC.first { $0.site.file == source && $0.site.line == cLine },
+                                      "\(python): no statistic for the C line")
+            XCTAssertEqual(cSite.count, 100)
+            XCTAssertEqual(cSite.size, 409_600)
+            XCTAssertEqual(cSite.site.function, "grab")
+            XCTAssertFalse(cSite.site.isPython)
+
+            // The traceback reads as one chain: malloc's caller in C, then the Python frames.
+            let frames = pythonSite.traceback.frames
+            let cIndex = try XCTUnwrap(frames.firstIndex { $0.file == source && $0.line == cLine }, "\(python)")
+            let pythonIndex = try XCTUnwrap(frames.firstIndex { $0.isPython && $0.line == pythonLineNumber }, "\(python)")
+            XCTAssertLessThan(cIndex, pythonIndex)
+            XCTAssertEqual(frames[pythonIndex + 1].function, "<module>", "\(python): the caller of build_cache")
+            XCTAssertNil(pythonSite.traceback.pythonStart, "\(python): Python frames paired with the loop")
+            XCTAssertFalse(frames.contains(where: MixedStack.isEvaluationLoop), "\(python): every loop frame replaced")
+            let text = TextReport().tracebackLines(pythonSite.traceback, sites: .default, indent: 0).joined(separator: "\n")
+            XCTAssertTrue(text.contains("> \(script):\(pythonLineNumber) in build_cache"), text)
+            XCTAssertTrue(text.contains("return native_ext.grab(100, 4096)"), "source line under the site: \(text)")
+            XCTAssertTrue(text.contains("\(source):\(cLine) in grab"), text)
+        }
+    }
+
+    private func sourceLineOfC(_ marker: String, in path: String) throws -> Int {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+        return try XCTUnwrap(lines.firstIndex { $0.contains("/* \(marker) */") }) + 1
+    }
+}
