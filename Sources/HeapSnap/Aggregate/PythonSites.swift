@@ -8,10 +8,12 @@ extension SiteRules {
     /// The interpreter's modules: plumbing in native-only traces, code in traces with Python frames.
     public static let interpreterModulePatterns: [String] = ["libpython*.so*", "python3", "python3.*", "python2", "python2.*"]
 
-    /// CPython's allocator wrappers, plumbing in every trace.
+    /// CPython's allocator wrappers, plumbing in every trace: the malloc family of obmalloc.c and the
+    /// generic object allocators every type's memory comes through (gc_alloc, PyType_GenericAlloc),
+    /// so the site is the code that asked for the object (PyByteArray_Resize, new_dict, an extension).
     public static let cpythonAllocatorPatterns: [String] = [
         "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc", "PyMem_*", "_PyMem_*", "_PyObject_*",
-        "PyObject_GC_*", "pymalloc_*",
+        "PyObject_GC_*", "pymalloc_*", "gc_alloc", "PyType_GenericAlloc", "_PyType_AllocNoTrack",
     ]
 
     /// Interpreter internals that are plumbing only in native-only traces.
@@ -22,6 +24,7 @@ extension SiteRules {
 
     static let builtInFunctionPatternsInPythonTraces: [String] =
         builtInFunctionPatterns.filter { !interpreterInternalPatterns.contains($0) }
+            + cpythonAllocatorPatterns.filter { !builtInFunctionPatterns.contains($0) }
 
     /// The site of `frames` (most recent first) with the plumbing verdicts given (memoized by callers).
     func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool, isPlumbingInPython: (Frame) -> Bool) -> Int {
