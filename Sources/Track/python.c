@@ -131,6 +131,7 @@ struct code_key {
     int64_t linetable_length;
     int64_t size_units;        /* Py_SIZE(code): code units in co_code_adaptive */
     uint64_t linetable_head;   /* the line table's first bytes (up to 8) */
+    int64_t filename_hash, qualname_hash; /* the strings' cached hashes: their contents, not only where they are */
     int32_t first_line;
     uint32_t version;          /* co_version, 3.12+ */
     int32_t first_traceable;
@@ -173,6 +174,8 @@ static inline void read_key(uintptr_t code, struct code_key *k) {
     k->qualname = load_ptr(code, L->code_qualname);
     k->linetable = load_ptr(code, L->code_linetable);
     k->first_traceable = load_i32(code, L->code_firsttraceable);
+    k->filename_hash = k->filename ? load_i64(k->filename, HS_PY_STR_HASH) : 0;
+    k->qualname_hash = k->qualname ? load_i64(k->qualname, HS_PY_STR_HASH) : 0;
     k->linetable_length = k->linetable ? load_i64(k->linetable, HS_PY_OB_SIZE) : 0;
     k->linetable_head = k->linetable ? head_of(k->linetable, k->linetable_length) : 0;
 }
@@ -181,6 +184,7 @@ static inline bool same_key(const struct code_key *a, const struct code_key *b) 
     return a->code == b->code && a->filename == b->filename && a->qualname == b->qualname &&
            a->linetable == b->linetable && a->linetable_length == b->linetable_length &&
            a->size_units == b->size_units && a->linetable_head == b->linetable_head &&
+           a->filename_hash == b->filename_hash && a->qualname_hash == b->qualname_hash &&
            a->first_line == b->first_line && a->version == b->version && a->first_traceable == b->first_traceable;
 }
 
@@ -349,8 +353,13 @@ static uint32_t slow_code_index(uintptr_t code, struct code_key *key_out) {
     if (type != code_type) return UINT32_MAX;
     uintptr_t linetable;
     memcpy(&linetable, head + L->code_linetable, sizeof linetable);
-    unsigned char bytes_head[HS_PY_BYTES_DATA + 8];
-    if (linetable && !safe_read(bytes_head, linetable, sizeof bytes_head)) return UINT32_MAX;
+    unsigned char probe[HS_PY_BYTES_DATA + 8];
+    if (linetable && !safe_read(probe, linetable, sizeof probe)) return UINT32_MAX;
+    uintptr_t strings[2];
+    memcpy(&strings[0], head + L->code_filename, sizeof(uintptr_t));
+    memcpy(&strings[1], head + L->code_qualname, sizeof(uintptr_t));
+    for (int i = 0; i < 2; i++)
+        if (strings[i] && !safe_read(probe, strings[i], HS_PY_STR_HASH + 8)) return UINT32_MAX;
     /* the fields are readable: the direct reads of read_key are safe now */
     read_key(code, key_out);
 
