@@ -211,7 +211,7 @@ final class PythonFramesTests: XCTestCase {
         let (snapshot, _) = try runScript(python, environment: ["HEAPSNAP_PYTHON": "0", "PYTHONMALLOC": "malloc"])
         let interpreter = try XCTUnwrap(snapshot.python)
         XCTAssertEqual(interpreter.status, 1)
-        XCTAssertEqual(interpreter.detail, "HEAPSNAP_PYTHON=0: native frames only")
+        XCTAssertEqual(interpreter.detail, "off by HEAPSNAP_PYTHON: native frames only")
         XCTAssertTrue(interpreter.codes.isEmpty)
         XCTAssertTrue(snapshot.stacks.allSatisfy { $0.pythonFrames.isEmpty })
         // native frames only: the big block shares its stack with other bytearrays
@@ -236,7 +236,7 @@ final class PythonFramesTests: XCTestCase {
         XCTAssertTrue(infoOn.stdout.contains("\nPYTHONMALLOC  malloc\n"), infoOn.stdout)
         let infoOff = try runProcess(TestPaths.cli, ["info", off])
         XCTAssertEqual(infoOff.status, 0, infoOff.stderr)
-        XCTAssertTrue(infoOff.stdout.contains(", Python frames off: HEAPSNAP_PYTHON=0: native frames only\n"), infoOff.stdout)
+        XCTAssertTrue(infoOff.stdout.contains(", Python frames off: off by HEAPSNAP_PYTHON: native frames only\n"), infoOff.stdout)
         XCTAssertTrue(infoOff.stdout.contains("\nPYTHONMALLOC  not set ("), infoOff.stdout)
     }
 
