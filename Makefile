@@ -9,6 +9,8 @@ SWIFTC      ?= swiftc
 # System packages the build, the tests and the benchmark need (installed only when missing).
 APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils libc6-dbg
 APT_BENCH   := heaptrack time
+# The Python tests: Debian's interpreter, its debug info and CPython's own test modules.
+APT_PYTHON  := python3.11 python3.11-dbg libpython3.11-testsuite
 
 BUILD       := .build
 RELEASE_BIN := $(BUILD)/release
@@ -81,6 +83,7 @@ $(PROGRAMS)/%: Tests/Programs/%.rs
 TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS))
 
 test: deps $(LIB) programs
+	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_PYTHON)"
 	$(SWIFT) build
 	cp -f $(LIB) $(DEBUG_BIN)/$(LIB_NAME)
 	$(TEST_ENV) $(SWIFT) test --disable-swift-testing

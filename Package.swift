@@ -1,7 +1,9 @@
 // swift-tools-version:5.9
 // The tracker (Sources/Track, C) is built by the Makefile as libheapsnap.so with the system C compiler,
 // not by SwiftPM: a SwiftPM dynamic product is linked by swiftc, which drags libswiftCore into every
-// traced process. No Swift target depends on it; they only read the files it writes.
+// traced process. No Swift target links it; they only read the files it writes. What both sides share
+// (heapsnap_format.h: the file format and the environment; settings.c: the setting grammars) is the C
+// target CHeapSnapContract, compiled by SwiftPM from the same files the Makefile puts into the tracker.
 import PackageDescription
 
 let package = Package(
@@ -16,10 +18,12 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibDW", path: "Sources/CLibDW"),
+        .target(name: "CHeapSnapContract", path: "Sources/Track", sources: ["settings.c", "crc32.c"], publicHeadersPath: "include"),
         .target(
             name: "HeapSnap",
             dependencies: [
                 "CLibDW",
+                "CHeapSnapContract",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/HeapSnap"
@@ -28,6 +32,7 @@ let package = Package(
             name: "heapsnap",
             dependencies: [
                 "HeapSnap",
+                "CHeapSnapContract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI"

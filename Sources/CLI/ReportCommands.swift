@@ -1,5 +1,6 @@
 // The commands that read snapshots: top, diff, growth, info, export.
 import ArgumentParser
+import CHeapSnapContract
 import Foundation
 import HeapSnap
 
@@ -36,14 +37,14 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "The newer snapshot.") var new: String
     @Option(help: ArgumentHelp(
         "Exit with status 3 when total growth exceeds this many bytes (suffixes K, M, G).", valueName: "bytes"))
-    var failAbove: String?
+    var failAbove: ByteCountSetting?
     @OptionGroup var grouping: GroupingOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let failAbove, TrackerEnvironment.parseByteCount(failAbove) == nil {
-            throw ValidationError("--fail-above takes a byte count like 1048576, 512K or 1M, not '\(failAbove)'.")
+        if let failAbove, failAbove.verdict != .HEAPSNAP_VERDICT_ACCEPTED {
+            throw ValidationError("--fail-above takes \(ByteCountSetting.grammar), not '\(failAbove.text)'.")
         }
     }
 
@@ -57,8 +58,7 @@ struct DiffCommand: ParsableCommand {
             diff: differences, old: oldSnapshot, new: newSnapshot, groupBy: grouping.by,
             cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
         output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
-        if let failAbove, let threshold = TrackerEnvironment.parseByteCount(failAbove),
-           let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {
+        if let threshold = failAbove?.value, let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {
             throw CLIError(
                 "total live memory grew by \(growth) bytes (\(SizeFormat.string(growth, signed: true))), "
                     + "more than --fail-above \(threshold) bytes", exitCode: 3)

@@ -1,6 +1,7 @@
 // heapsnap run: the program under the tracker, its streams and exit status passed through, then a
 // summary on stderr of where the snapshots went and what the final one holds.
 import ArgumentParser
+import CHeapSnapContract
 import Foundation
 import HeapSnap
 
@@ -15,16 +16,16 @@ struct RunCommand: ParsableCommand {
     var dir: String?
 
     @Option(help: ArgumentHelp("Frames recorded per allocation (HEAPSNAP_FRAMES; default 64).", valueName: "n"))
-    var frames: Int?
+    var frames: FramesSetting?
 
     @Option(help: ArgumentHelp("Also take a snapshot every so many seconds, fractions allowed (HEAPSNAP_INTERVAL).", valueName: "seconds"))
-    var interval: String?
+    var interval: SecondsSetting?
 
     @Option(help: ArgumentHelp("Signal that makes the program write a snapshot: a name (USR2) or number, or none (HEAPSNAP_SIGNAL).", valueName: "signal"))
-    var signal: String?
+    var signal: SignalSetting?
 
     @Option(help: ArgumentHelp("Rewrite <prog>.<pid>.peak.heapsnap whenever the peak grew by this much, e.g. 16M (HEAPSNAP_PEAK_STEP).", valueName: "bytes"))
-    var peakStep: String?
+    var peakStep: ByteCountSetting?
 
     @Flag(help: "Record every live block in the snapshots too (HEAPSNAP_TRACES=1).")
     var traces = false
@@ -32,7 +33,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Track only programs of these names, comma-separated or repeated; other processes that inherit the tracker (a wrapper script's shell, its tools) stay dormant (HEAPSNAP_ONLY).",
         valueName: "names"))
-    var only: [String] = []
+    var only: [ProgramNameSetting] = []
 
     @Flag(name: .shortAndLong, help: "Print no summary after the program ends.")
     var quiet = false
@@ -54,18 +55,11 @@ struct RunCommand: ParsableCommand {
         guard !programArguments.isEmpty else {
             throw ValidationError("Missing the program to run: heapsnap run [options] -- PROGRAM [ARGS...]")
         }
-        if let frames, !(1...256).contains(frames) {
-            throw ValidationError("--frames takes 1 to 256, not \(frames).")
-        }
-        if let interval, !TrackerEnvironment.isPositiveSeconds(interval) {
-            throw ValidationError("--interval takes a number of seconds above 0 (like 0.5 or 10), not '\(interval)'.")
-        }
-        if let signal, TrackerEnvironment.parseSignal(signal) == nil {
-            throw ValidationError("--signal takes a signal name (USR2, SIGUSR1, RTMIN+1), a number, or none (not KILL or STOP), not '\(signal)'.")
-        }
-        if let peakStep, TrackerEnvironment.parseByteCount(peakStep) == nil {
-            throw ValidationError("--peak-step takes a byte count like 1048576, 512K or 16M, not '\(peakStep)'.")
-        }
+        try frames?.check("frames")
+        try interval?.check("interval")
+        try signal?.check("signal")
+        try peakStep?.check("peak-step")
+        for name in only { try name.check("only") }
         guard limit >= 0 else { throw ValidationError("-n must be 0 (all) or more, not \(limit).") }
     }
 
@@ -77,12 +71,13 @@ struct RunCommand: ParsableCommand {
         environment["LD_PRELOAD"] = existingPreload.isEmpty ? library : library + ":" + existingPreload
         // Absolute, so that children that change directory still write to the same place.
         environment[TrackerEnvironment.directory] = folder
-        if let frames { environment[TrackerEnvironment.frames] = String(frames) }
-        if let interval { environment[TrackerEnvironment.interval] = interval }
-        if let signal { environment[TrackerEnvironment.signal] = signal }
-        if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep }
+        // The text as given: the tracker parses it with the same grammar the options were checked with.
+        if let frames { environment[TrackerEnvironment.frames] = frames.text }
+        if let interval { environment[TrackerEnvironment.interval] = interval.text }
+        if let signal { environment[TrackerEnvironment.signal] = signal.text }
+        if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep.text }
         if traces { environment[TrackerEnvironment.traces] = "1" }
-        if !only.isEmpty { environment[TrackerEnvironment.only] = only.joined(separator: ",") }
+        if !only.isEmpty { environment[TrackerEnvironment.only] = only.map(\.text).joined(separator: ",") }
         // pymalloc hides every small Python object in 256 KiB arenas; the user's own choice stands.
         if environment["PYTHONMALLOC"] == nil { environment["PYTHONMALLOC"] = "malloc" }
 
@@ -116,7 +111,7 @@ struct RunCommand: ParsableCommand {
         let ending: RunSummary.Ending
         switch outcome {
         case .exited(let code): ending = .exited(status: code)
-        case .signaled(let signal): ending = .killed(signal: TrackerEnvironment.signalName(signal))
+        case .signaled(let signal): ending = .killed(signal: SignalSetting.name(signal))
         }
         let summary = RunSummary(
             program: URL(fileURLWithPath: programArguments[0]).lastPathComponent, pid: pid, ending: ending,

@@ -35,10 +35,9 @@ struct SnapCommand: ParsableCommand {
         let environment = processEnvironment(proc)
         let folder = snapshotFolder(proc: proc, environment: environment)
         let signalText = environment[TrackerEnvironment.signal] ?? ""
-        // An empty or unreadable value leaves the tracker on its default, and so does one it rejects.
-        let parsed = signalText.isEmpty ? TrackerEnvironment.defaultSignal
-            : TrackerEnvironment.parseSignal(signalText) ?? TrackerEnvironment.defaultSignal
-        guard let signalNumber = parsed else {
+        // The tracker's own reading of its setting: an empty or rejected value leaves it on the default.
+        let signalNumber = SignalSetting(argument: signalText)?.value ?? 0
+        guard signalNumber != 0 else {
             throw CLIError("process \(pid) has snapshots on signal turned off (\(TrackerEnvironment.signal)=\(signalText))")
         }
 

@@ -11,17 +11,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HS_MAX_FRAMES_LIMIT 256
+#include "heapsnap_format.h"
+
 #define HS_PATH_MAX 4096
 
-/* ---- configuration (control.c), read once from the environment without allocating ---- */
+/* ---- configuration (configuration.c), read from the environment by settings.c's grammars ---- */
 struct hs_config {
-    int max_frames;          /* HEAPSNAP_FRAMES, default 64 */
-    int signal;              /* HEAPSNAP_SIGNAL, default SIGUSR2, 0 = off */
-    uint64_t interval_ns;    /* HEAPSNAP_INTERVAL, 0 = off */
-    uint64_t peak_step;      /* HEAPSNAP_PEAK_STEP, 0 = off */
-    bool traces;             /* HEAPSNAP_TRACES=1 */
-    char dir[HS_PATH_MAX];   /* HEAPSNAP_DIR, "" = working directory */
+    int max_frames;          /* HEAPSNAP_ENV_FRAMES */
+    int signal;              /* HEAPSNAP_ENV_SIGNAL, 0 = off */
+    uint64_t interval_ns;    /* HEAPSNAP_ENV_INTERVAL, 0 = off */
+    uint64_t peak_step;      /* HEAPSNAP_ENV_PEAK_STEP, 0 = off */
+    bool traces;             /* HEAPSNAP_ENV_TRACES */
+    bool python;             /* HEAPSNAP_PYTHON, default on: Python frames in CPython processes */
+    char dir[HS_PATH_MAX];   /* HEAPSNAP_ENV_DIR, "" = working directory */
 };
 extern struct hs_config hs_config;
 
@@ -34,14 +36,17 @@ extern __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 extern _Atomic int hs_state;
 void hs_early_init(void);
 
-/* process identity, refreshed after fork (control.c) */
+/* process identity, refreshed after fork (identity.c) */
 extern pid_t hs_pid;
 extern uint64_t hs_start_ns;
 extern char hs_program[256];   /* basename of /proc/self/exe */
+void hs_read_identity(void);
 
 uint64_t hs_realtime_ns(void);
 uint64_t hs_monotonic_ns(void);
+/* One line on stderr: "heapsnap: what: detail[: strerror(err)]", or the parts run together. */
 void hs_warn(const char *what, const char *detail, int err);
+void hs_warn_parts(const char *const *parts, size_t count, int err);
 
 /* ---- tracker memory (memory.c): all of it from mmap, never malloc ---- */
 void *hs_map(size_t size);              /* zeroed pages, counted in hs_tracker_bytes; NULL on failure */
@@ -60,7 +65,7 @@ struct hs_stack {
     uint64_t hash;
     uint32_t domain;
     uint16_t depth;
-    uint16_t flags;                 /* bit 0: truncated */
+    uint16_t flags;                 /* HEAPSNAP_STACK_* */
     /* Totals change under the shard lock of each block, and one stack's blocks live in many shards:
      * hence atomics. Live bytes and blocks per stack are not kept here at all: a snapshot sums them
      * from the live table, which keeps frees free of any shared write. */
@@ -117,22 +122,33 @@ int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t calle
 void hs_unwind_init(void);
 void hs_check_peak(void);
 
-/* ---- the tracker thread (control.c): signal and interval snapshots ---- */
+/* ---- the tracker thread (tracker_thread.c): signal and interval snapshots ---- */
 extern _Atomic int hs_thread_wanted; /* set in a fork child; the next allocation starts the thread */
 void hs_start_thread(void);
+void hs_start_snapshot_triggers(void); /* signal handler, wake-up pipe, thread (constructor) */
+void hs_tracker_thread_after_fork_child(void);
+
+/* ---- fork (fork.c) ---- */
+void hs_install_fork_handlers(void);
 
 /* ---- modules (modules.c) ---- */
 void hs_modules_refresh(void);
 /* Writes the MODULES payload: every module ever seen. */
 struct hs_writer;
-int hs_modules_write(struct hs_writer *writer);
+void hs_modules_write(struct hs_writer *writer);
 uint64_t hs_modules_payload_size(void);
 void hs_modules_after_fork_child(void);
-extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), control.c fills it */
+extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), identity.c fills it */
 extern pthread_mutex_t hs_modules_lock;
 
 /* ---- snapshots (snapshot.c) ---- */
-enum hs_trigger { HS_API = 0, HS_EXIT = 1, HS_SIGNAL = 2, HS_INTERVAL = 3, HS_PEAK = 4 };
+enum hs_trigger {
+    HS_API = HEAPSNAP_TRIGGER_API,
+    HS_EXIT = HEAPSNAP_TRIGGER_EXIT,
+    HS_SIGNAL = HEAPSNAP_TRIGGER_SIGNAL,
+    HS_INTERVAL = HEAPSNAP_TRIGGER_INTERVAL,
+    HS_PEAK = HEAPSNAP_TRIGGER_PEAK,
+};
 /* Writes a snapshot; `path` NULL = default name. Blocks on the snapshot lock unless `try_only`.
  * Returns 0, or -1 with errno (EBUSY when try_only and another snapshot runs). */
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only);
@@ -149,7 +165,6 @@ struct hs_writer {
     unsigned char *buffer;
     size_t used;
     size_t capacity;
-    uint64_t offset;
 };
 void hs_put(struct hs_writer *w, const void *data, size_t size);
 void hs_put_u16(struct hs_writer *w, uint16_t v);

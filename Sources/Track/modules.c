@@ -20,7 +20,7 @@ struct segment {
 
 struct module {
     uint64_t load_bias;
-    uint32_t flags; /* bit 0 main executable, bit 1 unloaded, bit 2 vdso */
+    uint32_t flags; /* HEAPSNAP_MODULE_* */
     bool seen;
     char *path;
     uint32_t path_length;
@@ -110,14 +110,14 @@ static int refresh_one(struct dl_phdr_info *info, size_t size, void *data) {
         struct module *m = &modules[i];
         if (m->load_bias == info->dlpi_addr && m->path_length == length && memcmp(m->path, name, length) == 0) {
             m->seen = true;
-            m->flags &= ~2u;
+            m->flags &= ~HEAPSNAP_MODULE_UNLOADED;
             return 0;
         }
     }
     struct module *m = add_module();
     if (!m) return 0;
     m->load_bias = info->dlpi_addr;
-    m->flags = (is_main ? 1u : 0u) | (is_vdso ? 4u : 0u);
+    m->flags = (is_main ? HEAPSNAP_MODULE_MAIN_EXECUTABLE : 0u) | (is_vdso ? HEAPSNAP_MODULE_VDSO : 0u);
     m->seen = true;
     m->path = hs_arena_alloc(&module_arena, length + 1);
     int loads = 0;
@@ -144,11 +144,11 @@ void hs_modules_refresh(void) {
     struct refresh_state state = {true, (uintptr_t)getauxval(AT_SYSINFO_EHDR)};
     dl_iterate_phdr(refresh_one, &state);
     for (size_t i = 0; i < module_count; i++)
-        if (!modules[i].seen) modules[i].flags |= 2u;
+        if (!modules[i].seen) modules[i].flags |= HEAPSNAP_MODULE_UNLOADED;
     pthread_mutex_unlock(&hs_modules_lock);
 }
 
-int hs_modules_write(struct hs_writer *w) {
+void hs_modules_write(struct hs_writer *w) {
     pthread_mutex_lock(&hs_modules_lock);
     hs_put_u32(w, (uint32_t)module_count);
     for (size_t i = 0; i < module_count; i++) {
@@ -167,7 +167,6 @@ int hs_modules_write(struct hs_writer *w) {
         }
     }
     pthread_mutex_unlock(&hs_modules_lock);
-    return 0;
 }
 
 /* Bytes the MODULES payload will take, so the section length can be written up front. */

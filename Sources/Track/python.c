@@ -32,7 +32,6 @@
 
 enum { SEARCHING = 0, CAPTURING = 1, OFF = 2 };
 static _Atomic int state;          /* SEARCHING until an interpreter is found */
-static bool disabled_by_setting;   /* HEAPSNAP_PYTHON=0 */
 static bool initialized;           /* hs_python_init ran */
 
 static const struct hs_py_layout *layout;
@@ -131,6 +130,7 @@ struct code_key {
     int64_t linetable_length;
     int64_t size_units;        /* Py_SIZE(code): code units in co_code_adaptive */
     uint64_t linetable_head;   /* the line table's first bytes (up to 8) */
+    int64_t filename_hash, qualname_hash; /* the strings' cached hashes: their contents, not only where they are */
     int32_t first_line;
     uint32_t version;          /* co_version, 3.12+ */
     int32_t first_traceable;
@@ -173,6 +173,8 @@ static inline void read_key(uintptr_t code, struct code_key *k) {
     k->qualname = load_ptr(code, L->code_qualname);
     k->linetable = load_ptr(code, L->code_linetable);
     k->first_traceable = load_i32(code, L->code_firsttraceable);
+    k->filename_hash = k->filename ? load_i64(k->filename, HS_PY_STR_HASH) : 0;
+    k->qualname_hash = k->qualname ? load_i64(k->qualname, HS_PY_STR_HASH) : 0;
     k->linetable_length = k->linetable ? load_i64(k->linetable, HS_PY_OB_SIZE) : 0;
     k->linetable_head = k->linetable ? head_of(k->linetable, k->linetable_length) : 0;
 }
@@ -181,6 +183,7 @@ static inline bool same_key(const struct code_key *a, const struct code_key *b) 
     return a->code == b->code && a->filename == b->filename && a->qualname == b->qualname &&
            a->linetable == b->linetable && a->linetable_length == b->linetable_length &&
            a->size_units == b->size_units && a->linetable_head == b->linetable_head &&
+           a->filename_hash == b->filename_hash && a->qualname_hash == b->qualname_hash &&
            a->first_line == b->first_line && a->version == b->version && a->first_traceable == b->first_traceable;
 }
 
@@ -349,8 +352,13 @@ static uint32_t slow_code_index(uintptr_t code, struct code_key *key_out) {
     if (type != code_type) return UINT32_MAX;
     uintptr_t linetable;
     memcpy(&linetable, head + L->code_linetable, sizeof linetable);
-    unsigned char bytes_head[HS_PY_BYTES_DATA + 8];
-    if (linetable && !safe_read(bytes_head, linetable, sizeof bytes_head)) return UINT32_MAX;
+    unsigned char probe[HS_PY_BYTES_DATA + 8];
+    if (linetable && !safe_read(probe, linetable, sizeof probe)) return UINT32_MAX;
+    uintptr_t strings[2];
+    memcpy(&strings[0], head + L->code_filename, sizeof(uintptr_t));
+    memcpy(&strings[1], head + L->code_qualname, sizeof(uintptr_t));
+    for (int i = 0; i < 2; i++)
+        if (strings[i] && !safe_read(probe, strings[i], HS_PY_STR_HASH + 8)) return UINT32_MAX;
     /* the fields are readable: the direct reads of read_key are safe now */
     read_key(code, key_out);
 
@@ -418,7 +426,7 @@ int hs_python_frames(uint64_t *out, bool *truncated) {
     }
     int n = 0;
     bool innermost = true;
-    for (int steps = 0; frame; steps++) {
+    for (unsigned steps = 0; frame; steps++) {
         if ((frame & 7) || steps >= 4 * HS_PY_MAX_FRAMES) goto rejected;
         uintptr_t code = load_ptr(frame, L->frame_code);
         uintptr_t previous = load_ptr(frame, L->frame_previous);
@@ -634,11 +642,11 @@ static void search(void) {
     char text[200];
     size_t at;
     if (!f.version) {
-        set_off(HS_PY_UNSUPPORTED, "a CPython older than 3.11 (no Py_Version) in ", f.where);
+        set_off(HEAPSNAP_PYTHON_UNSUPPORTED, "a CPython older than 3.11 (no Py_Version) in ", f.where);
         return;
     }
-    if (disabled_by_setting) {
-        set_off(HS_PY_OFF_BY_SETTING, HS_ENV_PYTHON "=0: native frames only", NULL);
+    if (!hs_config.python) {
+        set_off(HEAPSNAP_PYTHON_OFF_BY_SETTING, "off by " HEAPSNAP_ENV_PYTHON ": native frames only", NULL);
         return;
     }
     for (size_t i = 0; i < sizeof hs_py_layouts / sizeof hs_py_layouts[0]; i++)
@@ -647,11 +655,11 @@ static void search(void) {
         at = copy_text(text, 0, sizeof text, "CPython ");
         at = version_text(text, at, sizeof text, py_version);
         copy_text(text, at, sizeof text, " is not supported (heapsnap reads Python frames of 3.11 to 3.13)");
-        set_off(HS_PY_UNSUPPORTED, text, NULL);
+        set_off(HEAPSNAP_PYTHON_UNSUPPORTED, text, NULL);
         return;
     }
     if (!f.code_type || !f.runtime || !f.get_state) {
-        set_off(HS_PY_INCOMPLETE, !f.code_type ? "PyCode_Type" : !f.runtime ? "_PyRuntime" : "PyGILState_GetThisThreadState",
+        set_off(HEAPSNAP_PYTHON_INCOMPLETE, !f.code_type ? "PyCode_Type" : !f.runtime ? "_PyRuntime" : "PyGILState_GetThisThreadState",
                 " is not exported by the interpreter");
         layout = NULL;
         return;
@@ -659,20 +667,20 @@ static void search(void) {
     const char *rt = (const char *)f.runtime;
     if (minor >= 13) {
         if (memcmp(rt, "xdebugpy", 8) != 0) {
-            set_off(HS_PY_LAYOUT_MISMATCH, "_PyRuntime does not start with the debug offsets (cookie xdebugpy)", NULL);
+            set_off(HEAPSNAP_PYTHON_LAYOUT_MISMATCH, "_PyRuntime does not start with the debug offsets (cookie xdebugpy)", NULL);
             layout = NULL;
             return;
         }
         uint64_t free_threaded;
         memcpy(&free_threaded, rt + HS_PY313_DBG_FREE_THREADED, sizeof free_threaded);
         if (free_threaded) {
-            set_off(HS_PY_UNSUPPORTED, "free-threaded CPython builds are not supported", NULL);
+            set_off(HEAPSNAP_PYTHON_UNSUPPORTED, "free-threaded CPython builds are not supported", NULL);
             layout = NULL;
             return;
         }
         const char *field = debug_offsets_disagree(rt, layout);
         if (field) {
-            set_off(HS_PY_LAYOUT_MISMATCH, "the interpreter's debug offsets disagree with heapsnap's table at ", field);
+            set_off(HEAPSNAP_PYTHON_LAYOUT_MISMATCH, "the interpreter's debug offsets disagree with heapsnap's table at ", field);
             layout = NULL;
             return;
         }
@@ -680,7 +688,7 @@ static void search(void) {
     code_type = f.code_type;
     runtime = rt;
     get_this_thread_state = (void *(*)(void))f.get_state;
-    status = HS_PY_CAPTURING;
+    status = HEAPSNAP_PYTHON_CAPTURING;
     detail[0] = '\0';
     atomic_store_explicit(&state, CAPTURING, memory_order_release);
 }
@@ -719,9 +727,6 @@ static void maybe_search(void) {
 }
 
 void hs_python_init(void) {
-    const char *v = getenv(HS_ENV_PYTHON);
-    disabled_by_setting = v && (strcmp(v, "0") == 0 || strcmp(v, "off") == 0 || strcmp(v, "no") == 0 ||
-                                strcmp(v, "false") == 0);
     const char *m = getenv("PYTHONMALLOC");
     if (m) copy_text(pythonmalloc, 0, sizeof pythonmalloc, m);
     initialized = true;
@@ -736,14 +741,14 @@ void hs_python_write_section(struct hs_writer *w, uint32_t tag) {
     char text[sizeof detail + 96];
     const char *line = detail;
     uint64_t rejected = atomic_load_explicit(&rejected_walks, memory_order_relaxed);
-    if (status == HS_PY_CAPTURING && rejected) {
+    if (status == HEAPSNAP_PYTHON_CAPTURING && rejected) {
         size_t at = copy_number(text, 0, sizeof text, rejected);
         copy_text(text, at, sizeof text, rejected == 1 ? " frame walk stopped at a frame that failed validation"
                                                         : " frame walks stopped at a frame that failed validation");
         line = text;
     }
     size_t line_length = strlen(line), malloc_length = strlen(pythonmalloc);
-    uint32_t count = status == HS_PY_CAPTURING ? record_count : 0;
+    uint32_t count = status == HEAPSNAP_PYTHON_CAPTURING ? record_count : 0;
     uint64_t length = 4 + 4 + 4 + line_length + 4 + malloc_length + 4;
     for (uint32_t i = 0; i < count; i++)
         length += 8 + 4 + 4 + 4 + records[i].filename_length + 4 + records[i].qualname_length + 4 + records[i].linetable_length;

@@ -8,29 +8,15 @@
 
 struct hs_writer;
 
-/* Escape hatch and benchmark switch: HEAPSNAP_PYTHON=0 records native frames only. */
-#define HS_ENV_PYTHON "HEAPSNAP_PYTHON"
+#include "heapsnap_format.h"
 
-/* Python frames kept per stack (the native part has its own cap, max_frames). */
-#define HS_PY_MAX_FRAMES 128
-
-/* A Python frame in a stack's frames array (Docs/FORMAT.md, STACKS and PYTHON). */
-#define HS_PY_FRAME_BIT (1ull << 63)
-#define HS_PY_ENTRY_BIT (1ull << 62)
-#define HS_PY_CODE_SHIFT 32
-#define HS_PY_CODE_MAX ((1u << 30) - 1)
-/* Instruction offset of a frame that has not run its first instruction yet (recorded only when it
- * is the only frame of its evaluation loop, so that loops and entry marks still pair up). */
-#define HS_PY_OFFSET_NOT_STARTED 0xFFFFFFFFu
-
-/* PYTHON section status */
-enum hs_py_status {
-    HS_PY_CAPTURING = 0,
-    HS_PY_OFF_BY_SETTING = 1,   /* HEAPSNAP_PYTHON=0 */
-    HS_PY_UNSUPPORTED = 2,      /* a version or build heapsnap cannot read */
-    HS_PY_LAYOUT_MISMATCH = 3,  /* 3.13's debug offsets disagree with heapsnap's table */
-    HS_PY_INCOMPLETE = 4,       /* a symbol heapsnap needs is missing */
-};
+/* The encoding (Docs/FORMAT.md) is the contract header's. */
+#define HS_PY_MAX_FRAMES HEAPSNAP_PYTHON_MAX_FRAMES
+#define HS_PY_FRAME_BIT HEAPSNAP_PYTHON_FRAME
+#define HS_PY_ENTRY_BIT HEAPSNAP_PYTHON_ENTRY
+#define HS_PY_CODE_SHIFT HEAPSNAP_PYTHON_CODE_SHIFT
+#define HS_PY_CODE_MAX HEAPSNAP_PYTHON_CODE_MASK
+#define HS_PY_OFFSET_NOT_STARTED HEAPSNAP_PYTHON_NOT_STARTED
 
 /* From the constructor, outside malloc, with the guard up: reads HEAPSNAP_PYTHON and PYTHONMALLOC
  * and looks for an interpreter among the loaded modules. */

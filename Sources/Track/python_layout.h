@@ -39,6 +39,7 @@ struct hs_py_layout {
 #define HS_PY_OB_TYPE 8
 #define HS_PY_OB_SIZE 16
 #define HS_PY_STR_LENGTH 16
+#define HS_PY_STR_HASH 24
 #define HS_PY_STR_STATE 32
 #define HS_PY_BYTES_DATA 32
 /* _PyInterpreterFrame.owner */

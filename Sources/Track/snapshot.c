@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "heapsnap.h"
+#include "heapsnap_crc32.h"
 #include "python.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -21,37 +22,6 @@ _Atomic uint64_t hs_last_peak_snapshot;
 static bool peak_file_is_ours; /* the rolling peak file may replace only its own earlier version */
 static bool finished;          /* the exit snapshot has been taken */
 static bool peak_failure_reported;
-
-/* ---------------------------------------------------------------- CRC-32 (slicing by 8) */
-
-static uint32_t crc_table[8][256];
-
-static void crc_init(void) {
-    if (crc_table[0][1]) return;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-}
-
-/* `crc` is the running value without the final xor */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n) {
-    while (n >= 8) {
-        uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-        lo ^= crc;
-        crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
-              crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
-              crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return crc;
-}
 
 /* ---------------------------------------------------------------- buffered writer */
 
@@ -75,8 +45,7 @@ static void flush(struct hs_writer *w) {
 
 void hs_put(struct hs_writer *w, const void *data, size_t size) {
     const unsigned char *p = data;
-    w->crc = crc_update(w->crc, p, size);
-    w->offset += size;
+    w->crc = heapsnap_crc32_update(w->crc, p, size);
     if (w->used + size > w->capacity) {
         flush(w);
         if (size > w->capacity / 2) {
@@ -223,8 +192,8 @@ static void read_cmdline(void) {
 }
 
 static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
-    hs_put(w, "HEAPSNAP", 8);
-    hs_put_u32(w, 2);
+    hs_put(w, HEAPSNAP_MAGIC, HEAPSNAP_MAGIC_LENGTH);
+    hs_put_u32(w, HEAPSNAP_FORMAT_VERSION);
     hs_put_u32(w, 0);
 
     uint32_t argc = 0;
@@ -237,7 +206,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
     size_t exe_length = strlen(hs_exe_path);
     uint64_t header_length = 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 8 * 7 + 4 + exe_length + 4 + argv_bytes;
-    put_section(w, 1, header_length);
+    put_section(w, HEAPSNAP_SECTION_HEADER, header_length);
     hs_put_u32(w, (uint32_t)hs_pid);
     hs_put_u32(w, (uint32_t)getppid());
     hs_put_u64(w, hs_realtime_ns());
@@ -245,7 +214,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     hs_put_u32(w, sequence);
     hs_put_u32(w, trigger);
     hs_put_u32(w, (uint32_t)hs_config.max_frames);
-    hs_put_u32(w, c->traces ? 1 : 0);
+    hs_put_u32(w, c->traces ? HEAPSNAP_HEADER_HAS_TRACES : 0);
     hs_put_u64(w, c->current_bytes);
     hs_put_u64(w, c->peak_bytes);
     hs_put_u64(w, c->live_blocks);
@@ -262,12 +231,12 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         start = end + 1;
     }
 
-    put_section(w, 2, hs_modules_payload_size());
+    put_section(w, HEAPSNAP_SECTION_MODULES, hs_modules_payload_size());
     hs_modules_write(w);
 
     uint64_t stacks_length = 4;
     for (uint32_t id = 0; id < c->stack_count; id++) stacks_length += 32 + 8 + 8ull * hs_stack_at(id)->depth;
-    put_section(w, 3, stacks_length);
+    put_section(w, HEAPSNAP_SECTION_STACKS, stacks_length);
     hs_put_u32(w, c->stack_count);
     for (uint32_t id = 0; id < c->stack_count; id++) {
         struct hs_stack *s = hs_stack_at(id);
@@ -286,7 +255,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     }
 
     if (c->traces) {
-        put_section(w, 4, 8 + 24 * c->trace_count);
+        put_section(w, HEAPSNAP_SECTION_TRACES, 8 + 24 * c->trace_count);
         hs_put_u64(w, c->trace_count);
         for (uint64_t i = 0; i < c->trace_count; i++) {
             unsigned char record[24];
@@ -300,10 +269,10 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         }
     }
 
-    hs_python_write_section(w, 5);
+    hs_python_write_section(w, HEAPSNAP_SECTION_PYTHON);
 
     uint32_t crc = w->crc ^ 0xFFFFFFFFu;
-    put_section(w, 0xFFFFFFFFu, 4);
+    put_section(w, HEAPSNAP_SECTION_END, 4);
     hs_put_u32(w, crc);
     flush(w);
 }
@@ -341,8 +310,8 @@ static void default_name(char *out, const char *what, uint32_t sequence) {
     at = append(out, at, ".");
     at = append_number(out, at, (uint64_t)hs_pid, 1);
     at = append(out, at, ".");
-    at = what ? append(out, at, what) : append_number(out, at, sequence, 4);
-    append(out, at, ".heapsnap");
+    at = what ? append(out, at, what) : append_number(out, at, sequence, HEAPSNAP_FILE_SEQUENCE_DIGITS);
+    append(out, at, HEAPSNAP_FILE_SUFFIX);
 }
 
 /* Writes `path` through `<path>.tmp.<pid>`. Without `replace`, an existing `path` is never touched. */
@@ -368,8 +337,7 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
         errno = ENOMEM;
         return -1;
     }
-    crc_init();
-    struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE, 0};
+    struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE};
     write_snapshot(&w, c, trigger, sequence);
     if (close(fd) != 0 && !w.error) w.error = errno;
     if (w.error) {
@@ -456,7 +424,7 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     }
     if (trigger == HS_PEAK) {
         static char peak_path[HS_PATH_MAX];
-        default_name(peak_path, "peak", 0);
+        default_name(peak_path, HEAPSNAP_FILE_PEAK_NAME, 0);
         rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
         if (rc == 0) peak_file_is_ours = true;
         err = errno;

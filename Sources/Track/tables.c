@@ -79,7 +79,7 @@ static struct intern_table *grow_intern_table(struct intern_table *old, uint32_t
 
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, struct hs_stack **out) {
     uint64_t hash = hash_frames(domain, frames, depth, truncated);
-    uint16_t flags = truncated ? 1 : 0;
+    uint16_t flags = truncated ? HEAPSNAP_STACK_TRUNCATED : 0;
     uint32_t id = table_find(atomic_load_explicit(&intern_table, memory_order_acquire), hash, domain, frames, depth, flags);
     if (id != UINT32_MAX) {
         *out = hs_stack_at(id);

@@ -1,13 +1,14 @@
 // The PYTHON section of a snapshot (Docs/FORMAT.md) as the tracker wrote it: which CPython ran, whether
 // its frames were recorded (and why not), and a copy of every code object a recorded frame names.
 // Line numbers are not here: they are decoded from each code record's line table.
+import CHeapSnapContract
 
 /// One Python frame of a recorded stack: which code object ran which instruction.
 public struct PythonFrame: Sendable, Hashable {
     /// `instructionOffset` of a frame that had not run its first instruction yet: the tracker keeps
     /// such a frame only when it is alone in its evaluation loop, so that loops and entry marks pair up.
     /// CPython's tracemalloc skips it (it is never the site of a trace).
-    public static let notStarted: UInt32 = 0xFFFF_FFFF
+    public static let notStarted: UInt32 = HEAPSNAP_PYTHON_NOT_STARTED
 
     /// Index into `PythonInterpreter.codes`.
     public var code: Int
@@ -27,18 +28,19 @@ public struct PythonFrame: Sendable, Hashable {
     }
 
     /// Bit 63 of a frame in the STACKS section marks a Python frame.
-    static let marker: UInt64 = 1 << 63
-    static let entryBit: UInt64 = 1 << 62
+    static let marker: UInt64 = HEAPSNAP_PYTHON_FRAME
+    static let entryBit: UInt64 = HEAPSNAP_PYTHON_ENTRY
 
     /// Decodes a frame word with bit 63 set.
     init(word: UInt64) {
-        self.init(code: Int((word >> 32) & 0x3FFF_FFFF), instructionOffset: UInt32(truncatingIfNeeded: word),
+        self.init(code: Int((word >> UInt64(HEAPSNAP_PYTHON_CODE_SHIFT)) & UInt64(HEAPSNAP_PYTHON_CODE_MASK)),
+                  instructionOffset: UInt32(truncatingIfNeeded: word & HEAPSNAP_PYTHON_OFFSET_MASK),
                   isEntry: word & Self.entryBit != 0)
     }
 
     /// The frame word as the tracker writes it.
     var word: UInt64 {
-        Self.marker | (isEntry ? Self.entryBit : 0) | (UInt64(code) << 32) | UInt64(instructionOffset)
+        Self.marker | (isEntry ? Self.entryBit : 0) | (UInt64(code) << UInt64(HEAPSNAP_PYTHON_CODE_SHIFT)) | UInt64(instructionOffset)
     }
 }
 
@@ -87,7 +89,7 @@ public struct PythonInterpreter: Sendable, Equatable {
     }
 
     /// True when the stacks carry Python frames.
-    public var isCapturing: Bool { status == 0 }
+    public var isCapturing: Bool { status == HEAPSNAP_PYTHON_CAPTURING }
 
     /// "3.11.2", "3.13.0rc1"; "unknown" when the interpreter had no Py_Version (older than 3.11).
     public var versionText: String {

@@ -1,20 +1,29 @@
 // The contents of one snapshot file exactly as the tracker wrote it (Docs/FORMAT.md): counters, modules,
 // stacks of raw return addresses, optional live blocks. Nothing here is symbolized; see Symbolize/.
+import CHeapSnapContract
 
 /// What made the tracker write a snapshot.
-public enum SnapshotTrigger: UInt32, Sendable, Codable, CaseIterable {
-    case api = 0, exit = 1, signal = 2, interval = 3, peak = 4
+public enum SnapshotTrigger: Sendable, CaseIterable {
+    case api, exit, signal, interval, peak
 
-    /// The trigger's name as the JSON documents spell it.
-    public var name: String {
+    /// The value in the HEADER section (heapsnap_format.h).
+    public var value: UInt32 {
         switch self {
-        case .api: return "api"
-        case .exit: return "exit"
-        case .signal: return "signal"
-        case .interval: return "interval"
-        case .peak: return "peak"
+        case .api: return HEAPSNAP_TRIGGER_API
+        case .exit: return HEAPSNAP_TRIGGER_EXIT
+        case .signal: return HEAPSNAP_TRIGGER_SIGNAL
+        case .interval: return HEAPSNAP_TRIGGER_INTERVAL
+        case .peak: return HEAPSNAP_TRIGGER_PEAK
         }
     }
+
+    public init?(value: UInt32) {
+        guard let trigger = Self.allCases.first(where: { $0.value == value }) else { return nil }
+        self = trigger
+    }
+
+    /// The trigger's name as the JSON documents spell it (heapsnap_trigger_name).
+    public var name: String { String(cString: heapsnap_trigger_name(value)) }
 }
 
 /// The HEADER section.
@@ -40,9 +49,9 @@ public struct SnapshotHeader: Sendable, Equatable {
     public var arguments: [String]
 
     public init(
-        formatVersion: UInt32 = 1, pid: UInt32, parentPID: UInt32 = 0,
+        formatVersion: UInt32 = HEAPSNAP_FORMAT_VERSION, pid: UInt32, parentPID: UInt32 = 0,
         timeNanoseconds: UInt64 = 0, startNanoseconds: UInt64 = 0, sequence: UInt32 = 1,
-        trigger: SnapshotTrigger = .api, maxFrames: UInt32 = 64, hasTraces: Bool = false,
+        trigger: SnapshotTrigger = .api, maxFrames: UInt32 = HEAPSNAP_FRAMES_DEFAULT, hasTraces: Bool = false,
         currentBytes: UInt64 = 0, peakBytes: UInt64 = 0, liveBlocks: UInt64 = 0,
         totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0, trackerBytes: UInt64 = 0,
         untrackedFrees: UInt64 = 0, executable: String = "", arguments: [String] = []

@@ -1,6 +1,7 @@
 // The symbolized model every command works on: traces with tracebacks of Frames, plus the snapshot's
 // header and module table. Built from a RawSnapshot by a Symbolizer, or read back from offline JSON.
 import Foundation
+import CHeapSnapContract
 
 /// One frame of a traceback: where a return address (or an inlined call inside it) points.
 ///
@@ -355,7 +356,7 @@ public struct Snapshot: Sendable {
         }
         let head = (try? handle.read(upToCount: 64)) ?? Data()
         try? handle.close()
-        if head.starts(with: Array("HEAPSNAP".utf8)) {
+        if head.starts(with: Array(HEAPSNAP_MAGIC.utf8)) {
             let raw = try readRawSnapshot(path: path)
             return try Snapshot(raw: raw, symbolizer: symbolizer, source: path, progress: progress)
         }

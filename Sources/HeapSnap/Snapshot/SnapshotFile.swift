@@ -2,6 +2,7 @@
 // length is checked against the bytes that remain, every count against its section, every stack index
 // against the stack table, and the CRC before any payload is decoded. Failures are one-line errors that
 // name the file; no input makes it allocate more than the file's size justifies.
+import CHeapSnapContract
 import SystemPackage
 
 /// Why a snapshot file could not be read, e.g.
@@ -65,9 +66,24 @@ private func readEntireFile(_ path: String) throws -> [UInt8] {
 }
 
 /// Section tags of Docs/FORMAT.md.
-enum SnapshotSection: UInt32 {
-    case header = 1, modules = 2, stacks = 3, traces = 4, python = 5
-    case end = 0xFFFF_FFFF
+enum SnapshotSection: CaseIterable {
+    case header, modules, stacks, traces, python, end
+
+    var tag: UInt32 {
+        switch self {
+        case .header: return HEAPSNAP_SECTION_HEADER
+        case .modules: return HEAPSNAP_SECTION_MODULES
+        case .stacks: return HEAPSNAP_SECTION_STACKS
+        case .traces: return HEAPSNAP_SECTION_TRACES
+        case .python: return HEAPSNAP_SECTION_PYTHON
+        case .end: return HEAPSNAP_SECTION_END
+        }
+    }
+
+    init?(tag: UInt32) {
+        guard let section = Self.allCases.first(where: { $0.tag == tag }) else { return nil }
+        self = section
+    }
 
     var name: String {
         switch self {
@@ -80,7 +96,7 @@ enum SnapshotSection: UInt32 {
         }
     }
 
-    static func name(of tag: UInt32) -> String { SnapshotSection(rawValue: tag)?.name ?? "unknown (tag \(tag))" }
+    static func name(of tag: UInt32) -> String { SnapshotSection(tag: tag)?.name ?? "unknown (tag \(tag))" }
 }
 
 struct SnapshotParser {
@@ -155,15 +171,16 @@ struct SnapshotParser {
 
     mutating func parse() throws -> RawSnapshot {
         let size = raw.count
-        guard size >= 16 else {
-            throw fail("truncated in the preamble (needs 16 bytes at offset 0, file has \(size))")
+        let preamble = Int(HEAPSNAP_PREAMBLE_SIZE), sectionHeader = Int(HEAPSNAP_SECTION_HEADER_SIZE)
+        guard size >= preamble else {
+            throw fail("truncated in the preamble (needs \(preamble) bytes at offset 0, file has \(size))")
         }
-        guard Array(raw[0..<8]) == Array("HEAPSNAP".utf8) else {
+        guard Array(raw[0..<Int(HEAPSNAP_MAGIC_LENGTH)]) == Array(HEAPSNAP_MAGIC.utf8) else {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == 1 || version == 2 else {
-            throw fail("unsupported format version \(version) (this reader knows versions 1 and 2)")
+        guard version >= 1 && version <= HEAPSNAP_FORMAT_VERSION else {
+            throw fail("unsupported format version \(version) (this reader knows versions 1 to \(HEAPSNAP_FORMAT_VERSION))")
         }
         guard raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self) == 0 else {
             throw fail("the preamble's reserved field is not zero")
@@ -171,15 +188,15 @@ struct SnapshotParser {
 
         // Walk the section headers to the END section and check the CRC before decoding anything.
         var sections: [(tag: UInt32, start: Int, length: Int)] = []
-        var offset = 16
+        var offset = preamble
         var lastKnownTag: UInt32 = 0
         var previousName = "preamble"
         while true {
-            guard size - offset >= 16 else {
+            guard size - offset >= sectionHeader else {
                 if size == offset {
                     throw fail("truncated after the \(previousName) section (no END section, file has \(size) bytes)")
                 }
-                throw fail("truncated in a section header after the \(previousName) section (needs 16 bytes at offset \(offset), file has \(size))")
+                throw fail("truncated in a section header after the \(previousName) section (needs \(sectionHeader) bytes at offset \(offset), file has \(size))")
             }
             let tag = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let length64 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
@@ -188,12 +205,12 @@ struct SnapshotParser {
             guard raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) == 0 else {
                 throw fail("the \(name) section header at offset \(offset) has a non-zero reserved field")
             }
-            let start = offset + 16
+            let start = offset + sectionHeader
             guard length64 <= UInt64(size - start) else {
                 throw fail("truncated in the \(name) section (needs \(length64) bytes at offset \(start), file has \(size))")
             }
             let length = Int(length64)
-            if tag == SnapshotSection.end.rawValue {
+            if tag == SnapshotSection.end.tag {
                 guard length == 4 else { throw fail("the END section has length \(length), expected 4") }
                 let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt32.self))
                 let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<offset]))
@@ -205,7 +222,7 @@ struct SnapshotParser {
                 }
                 break
             }
-            if SnapshotSection(rawValue: tag) != nil {
+            if SnapshotSection(tag: tag) != nil {
                 guard tag > lastKnownTag else {
                     throw fail("the \(name) section at offset \(offset) is out of order or repeated")
                 }
@@ -217,7 +234,7 @@ struct SnapshotParser {
         }
 
         func payload(_ section: SnapshotSection) throws -> Cursor? {
-            guard let entry = sections.first(where: { $0.tag == section.rawValue }) else { return nil }
+            guard let entry = sections.first(where: { $0.tag == section.tag }) else { return nil }
             return Cursor(raw: raw, offset: entry.start, end: entry.start + entry.length, section: section.name, parser: self)
         }
         guard var headerCursor = try payload(.header) else { throw fail("has no HEADER section") }
@@ -249,14 +266,14 @@ struct SnapshotParser {
         let start = try c.u64()
         let sequence = try c.u32()
         let triggerValue = try c.u32()
-        guard let trigger = SnapshotTrigger(rawValue: triggerValue) else {
+        guard let trigger = SnapshotTrigger(value: triggerValue) else {
             throw fail("unknown trigger \(triggerValue) in the HEADER section")
         }
         let maxFrames = try c.u32()
         let flags = try c.u32()
         var header = SnapshotHeader(
             formatVersion: version, pid: pid, parentPID: ppid, timeNanoseconds: time, startNanoseconds: start,
-            sequence: sequence, trigger: trigger, maxFrames: maxFrames, hasTraces: flags & 1 != 0)
+            sequence: sequence, trigger: trigger, maxFrames: maxFrames, hasTraces: flags & HEAPSNAP_HEADER_HAS_TRACES != 0)
         header.currentBytes = try c.u64()
         header.peakBytes = try c.u64()
         header.liveBlocks = try c.u64()
@@ -296,7 +313,8 @@ struct SnapshotParser {
             }
             modules.append(ModuleRecord(
                 loadBias: bias, path: path, buildID: buildID, segments: segments,
-                isMainExecutable: flags & 1 != 0, wasUnloaded: flags & 2 != 0, isVDSO: flags & 4 != 0))
+                isMainExecutable: flags & HEAPSNAP_MODULE_MAIN_EXECUTABLE != 0,
+                wasUnloaded: flags & HEAPSNAP_MODULE_UNLOADED != 0, isVDSO: flags & HEAPSNAP_MODULE_VDSO != 0))
         }
         try c.finish()
         return modules
@@ -319,7 +337,8 @@ struct SnapshotParser {
             for i in 0..<depth { frames[i] = try c.u64() }
             let (native, python) = try splitFrames(frames, stack: index, codeCount: codeCount)
             stacks.append(StackRecord(
-                domain: domain, frames: native, pythonFrames: python, isTruncated: flags & 1 != 0, liveBytes: liveBytes,
+                domain: domain, frames: native, pythonFrames: python, isTruncated: UInt32(flags) & HEAPSNAP_STACK_TRUNCATED != 0,
+                liveBytes: liveBytes,
                 liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes))
         }
         try c.finish()
@@ -350,42 +369,9 @@ struct SnapshotParser {
     }
 }
 
-/// CRC-32 of IEEE 802.3 (zlib's), as the END section stores it; slicing by 8 bytes, since a snapshot
-/// with every live block recorded runs to tens of megabytes.
+/// CRC-32 of IEEE 802.3 (zlib's), as the END section stores it: the tracker's own implementation.
 enum CRC32 {
-    /// table[k * 256 + b]: the CRC of byte b followed by k zero bytes.
-    static let table: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 8 * 256)
-        for i in 0..<256 {
-            var c = UInt32(i)
-            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            t[i] = c
-        }
-        for k in 1..<8 {
-            for i in 0..<256 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xFF)] }
-        }
-        return t
-    }()
-
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            var offset = 0
-            let count = bytes.count
-            while count - offset >= 8 {
-                let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) ^ crc
-                let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-                crc = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                offset += 8
-            }
-            while offset < count {
-                crc = t[Int((crc ^ UInt32(bytes[offset])) & 0xFF)] ^ (crc >> 8)
-                offset += 1
-            }
-        }
-        return crc ^ 0xFFFF_FFFF
+        heapsnap_crc32(bytes.baseAddress, bytes.count)
     }
 }
