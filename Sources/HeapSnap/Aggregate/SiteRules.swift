@@ -83,6 +83,11 @@ public struct SiteRules: Sendable, Hashable {
         "PyObject_GC_*", "_PyObject_GC_*", "pymalloc_*", "_PyBytes_*", "_PyUnicode_*",
     ]
 
+    /// No built-in rules and no patterns: every site is the most recent frame (as `.none`).
+    var callsNothingPlumbing: Bool {
+        !useBuiltIn && functionPatterns.isEmpty && modulePatterns.isEmpty && filePatterns.isEmpty
+    }
+
     /// True when `frame` is plumbing under these rules, in a trace without Python frames.
     public func isPlumbing(_ frame: Frame) -> Bool { isPlumbing(frame, inPythonTrace: false) }
 
@@ -154,9 +159,8 @@ public struct SiteRules: Sendable, Hashable {
         siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isPlumbingInPython: { isPlumbing($0, inPythonTrace: true) })
     }
 
-    /// The allocation site of `traceback`, nil for an empty traceback.
-    public func site(of traceback: Traceback) -> Frame? {
-        traceback.frames.isEmpty ? nil : traceback.frames[siteIndex(in: traceback)]
+    static func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool) -> Int {
+        frames.firstIndex { !isPlumbing($0) } ?? 0
     }
 }
 
@@ -178,20 +182,33 @@ final class FrameMemo {
     }
 }
 
-/// The site of each traceback under `rules`, with the plumbing verdict remembered per frame.
-final class SiteCache {
-    private let rules: SiteRules
-    private let isPlumbing: FrameMemo
-    private let isPlumbingInPython: FrameMemo
-
-    init(rules: SiteRules) {
-        self.rules = rules
-        isPlumbing = FrameMemo(rules.isPlumbing)
-        isPlumbingInPython = FrameMemo { rules.isPlumbing($0, inPythonTrace: true) }
+extension Snapshot {
+    /// Decides the allocation site of every trace under `sites`, with the plumbing verdict asked once
+    /// per distinct frame. The one place a trace's site is worked out; everything else reads
+    /// `traceback.siteIndex`.
+    mutating func decideSites() {
+        // Under rules that call nothing plumbing every site is frame 0, where a traceback starts out;
+        // not so in a Python process, whose sites are Python frames (PythonSites.swift).
+        if sites.callsNothingPlumbing && info.python == nil {
+            for index in traces.indices { traces[index].traceback.siteIndex = 0 }
+            return
+        }
+        let rules = sites
+        let isPlumbing = FrameMemo(rules.isPlumbing)
+        let isPlumbingInPython = FrameMemo { rules.isPlumbing($0, inPythonTrace: true) }
+        for index in traces.indices where !traces[index].traceback.frames.isEmpty {
+            traces[index].traceback.siteIndex = rules.siteIndex(
+                in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction,
+                isPlumbingInPython: isPlumbingInPython.callAsFunction)
+        }
     }
 
-    func siteIndex(in traceback: Traceback) -> Int {
-        rules.siteIndex(in: traceback.frames, isPlumbing: isPlumbing.callAsFunction,
-                        isPlumbingInPython: isPlumbingInPython.callAsFunction)
+    /// This snapshot with its sites decided under `rules` (itself when those are already its rules).
+    public func withSites(_ rules: SiteRules) -> Snapshot {
+        if rules == sites { return self }
+        var result = self
+        result.sites = rules
+        result.decideSites()
+        return result
     }
 }
