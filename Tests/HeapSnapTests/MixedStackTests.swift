@@ -10,6 +10,9 @@ final class MixedStackTests: XCTestCase {
     func py(_ function: String, _ line: Int, entry: Bool = false, started: Bool = true) -> RecordedPythonFrame {
         RecordedPythonFrame(frame: .python(file: "app.py", function: function, line: line), isEntry: entry, hasStarted: started)
     }
+    func site(_ traceback: Traceback, _ rules: SiteRules) -> Frame {
+        traceback.frames[rules.siteIndex(in: traceback)]
+    }
     func names(_ traceback: Traceback) -> [String] {
         traceback.frames.map { $0.isPython ? "py:\($0.function!):\($0.line)" : $0.function ?? "?" }
     }
@@ -60,16 +63,16 @@ final class MixedStackTests: XCTestCase {
             native("PyByteArray_Resize", file: "Objects/bytearrayobject.c", line: 240),
             native("_PyEval_EvalFrameDefault", file: "Python/ceval.c", line: 5000), native("Py_RunMain"),
         ], python: [py("grow", 7, entry: true)])
-        XCTAssertEqual(SiteRules.default.site(of: traceback)?.function, "grow")
-        XCTAssertEqual(SiteRules(prefersNative: true).site(of: traceback)?.function, "PyByteArray_Resize")
+        XCTAssertEqual(site(traceback, SiteRules.default).function, "grow")
+        XCTAssertEqual(site(traceback, SiteRules(prefersNative: true)).function, "PyByteArray_Resize")
         // The user's --skip-file reaches Python code; with every Python frame skipped, the innermost stays.
-        XCTAssertEqual(SiteRules(filePatterns: ["app.py"]).site(of: traceback)?.function, "grow")
+        XCTAssertEqual(site(traceback, SiteRules(filePatterns: ["app.py"])).function, "grow")
         // Without Python frames the interpreter is plumbing, as before.
         let nativeOnly = Traceback(frames: [
             native("PyObject_Malloc", file: "Objects/obmalloc.c", line: 700),
             native("PyByteArray_Resize", file: "Objects/bytearrayobject.c", line: 240),
             native("main", module: "/usr/bin/embedder", file: "main.c", line: 9),
         ])
-        XCTAssertEqual(SiteRules.default.site(of: nativeOnly)?.function, "main")
+        XCTAssertEqual(site(nativeOnly, SiteRules.default).function, "main")
     }
 }

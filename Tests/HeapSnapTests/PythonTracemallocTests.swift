@@ -149,7 +149,7 @@ final class PythonExtensionTests: XCTestCase {
             XCTAssertEqual(frames[pythonIndex + 1].function, "<module>", "\(python): the caller of build_cache")
             XCTAssertNil(pythonSite.traceback.pythonStart, "\(python): Python frames paired with the loop")
             XCTAssertFalse(frames.contains(where: MixedStack.isEvaluationLoop), "\(python): every loop frame replaced")
-            let text = TextReport().tracebackLines(pythonSite.traceback, sites: .default, indent: 0).joined(separator: "\n")
+            let text = TextReport().tracebackLines(pythonSite.traceback, indent: 0).joined(separator: "\n")
             XCTAssertTrue(text.contains("> \(script):\(pythonLineNumber) in build_cache"), text)
             XCTAssertTrue(text.contains("return native_ext.grab(100, 4096)"), "source line under the site: \(text)")
             XCTAssertTrue(text.contains("\(source):\(cLine) in grab"), text)
