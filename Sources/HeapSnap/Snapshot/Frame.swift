@@ -17,12 +17,13 @@ public struct Frame: Hashable, Sendable {
         let symbolOffset: UInt64?
         let isInlined: Bool
         let isPython: Bool
+        let functionLine: Int
         let hash: Int
         let location: String
         let moduleName: String
 
         init(module: String, function: String?, file: String?, line: Int, address: UInt64?, moduleOffset: UInt64?,
-             symbolOffset: UInt64?, isInlined: Bool, isPython: Bool = false) {
+             symbolOffset: UInt64?, isInlined: Bool, isPython: Bool = false, functionLine: Int = 0) {
             self.module = module
             self.function = function
             self.file = file
@@ -32,6 +33,7 @@ public struct Frame: Hashable, Sendable {
             self.symbolOffset = symbolOffset
             self.isInlined = isInlined
             self.isPython = isPython
+            self.functionLine = functionLine
             var hasher = Hasher()
             hasher.combine(module)
             hasher.combine(function)
@@ -42,6 +44,7 @@ public struct Frame: Hashable, Sendable {
             hasher.combine(symbolOffset)
             hasher.combine(isInlined)
             hasher.combine(isPython)
+            hasher.combine(functionLine)
             hash = hasher.finalize()
             if let slash = module.lastIndex(of: "/") {
                 moduleName = String(module[module.index(after: slash)...])
@@ -56,16 +59,17 @@ public struct Frame: Hashable, Sendable {
         func with(_ change: (inout Fields) -> Void) -> Storage {
             var fields = Fields(module: module, function: function, file: file, line: line, address: address,
                                 moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
-                                isPython: isPython)
+                                isPython: isPython, functionLine: functionLine)
             change(&fields)
             return Storage(module: fields.module, function: fields.function, file: fields.file, line: fields.line,
                            address: fields.address, moduleOffset: fields.moduleOffset,
-                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined, isPython: fields.isPython)
+                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined, isPython: fields.isPython,
+                           functionLine: fields.functionLine)
         }
 
         func equals(_ other: Storage) -> Bool {
             self === other || (hash == other.hash && line == other.line && isInlined == other.isInlined
-                && isPython == other.isPython
+                && isPython == other.isPython && functionLine == other.functionLine
                 && address == other.address && moduleOffset == other.moduleOffset
                 && symbolOffset == other.symbolOffset && file == other.file && function == other.function
                 && module == other.module)
@@ -97,6 +101,7 @@ public struct Frame: Hashable, Sendable {
         var symbolOffset: UInt64?
         var isInlined: Bool
         var isPython: Bool
+        var functionLine: Int
     }
 
     var storage: Storage
@@ -104,11 +109,11 @@ public struct Frame: Hashable, Sendable {
     public init(
         module: String, function: String? = nil, file: String? = nil, line: Int = 0,
         address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false,
-        isPython: Bool = false
+        isPython: Bool = false, functionLine: Int = 0
     ) {
         storage = Storage(module: module, function: function, file: file, line: line, address: address,
                           moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
-                          isPython: isPython)
+                          isPython: isPython, functionLine: functionLine)
     }
 
     /// A frame of Python code: `file` is the code's co_filename, `function` its co_qualname, `line` the
@@ -162,6 +167,12 @@ public struct Frame: Hashable, Sendable {
     public var isPython: Bool {
         get { storage.isPython }
         set { storage = storage.with { $0.isPython = newValue } }
+    }
+
+    /// The line where `function` is declared (DWARF DW_AT_decl_line); 0 when unknown. pprof's start_line.
+    public var functionLine: Int {
+        get { storage.functionLine }
+        set { storage = storage.with { $0.functionLine = newValue } }
     }
 
     /// The frame of an empty traceback. One shared value, so caches keyed by a frame's box stay valid.
