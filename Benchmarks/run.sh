@@ -7,7 +7,7 @@
 # The machine is shared and noisy, so every figure is a median of interleaved runs and the verdicts
 # use ratios measured side by side. Knobs (environment): BENCH_ALLOCATIONS (per thread, 2000000),
 # BENCH_LIVE (live blocks, 10000), BENCH_REPEAT (3), BENCH_THREADS ("1 2"), BENCH_SKIP (words among
-# churn, pause, symbols), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
+# churn, pause, symbols, python), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
 set -uo pipefail
 
 if (($# != 2)); then
@@ -277,5 +277,10 @@ EOF
         echo "   top 3 sites as the CLI prints them:"
         "$cli" top "$snapshot" -n 3 2>&1 | sed 's/^/      /'
     fi
+fi
+# ------------------------------------------------------------------------------------------------
+# 4. Python: the cost of Python frames, next to tracemalloc and memray (Benchmarks/python.sh).
+if [[ $skip != *" python "* ]]; then
+    HEAPSNAP_CLI=$cli bash "$here/python.sh" "$lib" "$work"
 fi
 exit 0
