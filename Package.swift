@@ -37,9 +37,11 @@ let package = Package(
             ],
             path: "Sources/CLI"
         ),
+        // The reader's libFuzzer target (`make fuzz`); built normally it replays saved inputs.
+        .executableTarget(name: "heapsnap-fuzz", dependencies: ["HeapSnap"], path: "Fuzz/ReaderFuzz"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TrackTests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/TrackTests"),
-        .testTarget(name: "HeapSnapTests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/HeapSnapTests"),
+        .testTarget(name: "HeapSnapTests", dependencies: ["HeapSnap", "CLibDW", "TestSupport"], path: "Tests/HeapSnapTests"),
         .testTarget(name: "CLITests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/CLITests"),
     ]
 )

@@ -7,7 +7,7 @@
 # The machine is shared and noisy, so every figure is a median of interleaved runs and the verdicts
 # use ratios measured side by side. Knobs (environment): BENCH_ALLOCATIONS (per thread, 2000000),
 # BENCH_LIVE (live blocks, 10000), BENCH_REPEAT (3), BENCH_THREADS ("1 2"), BENCH_SKIP (words among
-# churn, pause, symbols, python), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
+# churn, pause, symbols, json, python), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
 set -uo pipefail
 
 if (($# != 2)); then
@@ -278,8 +278,31 @@ EOF
         "$cli" top "$snapshot" -n 3 2>&1 | sed 's/^/      /'
     fi
 fi
+
 # ------------------------------------------------------------------------------------------------
-# 4. Python: the cost of Python frames, next to tracemalloc and memray (Benchmarks/python.sh).
+# 4. The JSON reader and writer alone: a large offline snapshot read (top) and read and written (export).
+if [[ $skip != *" json "* ]] && command -v python3 >/dev/null && [[ -x $cli ]]; then
+    echo
+    echo "== offline JSON: 100,000 traces x 32 frames over 20,000 frames (no symbolization); median of $repeat"
+    big=$work/json/big.json
+    mkdir -p "$work/json" && python3 "$here/make_json_snapshot.py" "$big" || fail "cannot write $big"
+    for step in top export; do
+        walls="" cpus=""
+        for ((run = 1; run <= repeat; run++)); do
+            log=$work/json/$step.log
+            case $step in
+            top) timed "$cli" top "$big" -n 3 ;;
+            export) timed "$cli" export "$big" -o "$work/json/again.json" ;;
+            esac
+            walls="$walls $wall" cpus="$cpus $cpu"
+        done
+        printf '   heapsnap %-7s %5.2f s wall, %5.2f s cpu (median; runs:%s s)\n' "$step" "$(echo "$walls" | median)" \
+            "$(echo "$cpus" | median)" "$walls"
+    done
+fi
+
+# ------------------------------------------------------------------------------------------------
+# 5. Python: the cost of Python frames, next to tracemalloc and memray (Benchmarks/python.sh).
 if [[ $skip != *" python "* ]]; then
     HEAPSNAP_CLI=$cli bash "$here/python.sh" "$lib" "$work"
 fi

@@ -22,7 +22,7 @@ struct TopCommand: ParsableCommand {
         let report = StatisticsReport(
             top: loaded, statistics: loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites),
             groupBy: grouping.by, cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
     }
 }
 
@@ -57,7 +57,7 @@ struct DiffCommand: ParsableCommand {
         let report = StatisticsReport(
             diff: differences, old: oldSnapshot, new: newSnapshot, groupBy: grouping.by,
             cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
         if let threshold = failAbove?.value, let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {
             throw CLIError(
                 "total live memory grew by \(growth) bytes (\(SizeFormat.string(growth, signed: true))), "
@@ -94,7 +94,7 @@ struct GrowthCommand: ParsableCommand {
         let ranked = rankGrowth(series, by: grouping.by, sites: sites)
         let report = StatisticsReport(
             growth: ranked, series: series, groupBy: grouping.by, limit: grouping.shownLimit, sites: sites)
-        output.emit(text: { output.textReport.render(report) }, json: { JSONReport.document(report) })
+        try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
     }
 }
 
@@ -109,7 +109,7 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot)
-        output.emit(text: { output.textReport.render(info: loaded) }, json: { JSONReport.info(loaded) })
+        try output.emit(text: { output.textReport.render(info: loaded) }, json: { try JSONReport.info(loaded) })
     }
 }
 
@@ -129,7 +129,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         if let output { try checkWritable(output) }
-        let loaded = try SnapshotLoader.load(snapshot)
+        // The export carries whole tracebacks, no sites: none are worked out.
+        let loaded = try SnapshotLoader.load(snapshot, sites: .none)
         if let output {
             try loaded.write(jsonTo: output)
         } else {

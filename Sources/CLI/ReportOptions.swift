@@ -128,27 +128,10 @@ struct OutputOptions: ParsableArguments {
     }
 
     /// Writes a report to stdout in the chosen format.
-    func emit(text: () -> String, json: () -> JSONValue) {
+    func emit(text: () -> String, json: () throws -> String) rethrows {
         switch format {
         case .text: FileHandle.standardOutput.write(Data(text().utf8))
-        case .json: FileHandle.standardOutput.write(Data((json().serialized() + "\n").utf8))
+        case .json: FileHandle.standardOutput.write(Data((try json() + "\n").utf8))
         }
-    }
-}
-
-enum SnapshotLoader {
-    /// Loads a binary or JSON snapshot, showing symbolization progress on a terminal's stderr.
-    static func load(_ path: String) throws -> Snapshot {
-        let progress = ProgressLine(
-            label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)", unit: "modules")
-        defer { progress.finish() }
-        return try Snapshot.load(path: path) { done, total in progress.update(done: done, total: total) }
-    }
-
-    /// Loads and filters; module and function filters look at the allocation site under `sites`.
-    static func load(_ path: String, filtering: FilterOptions) throws -> Snapshot {
-        let snapshot = try load(path)
-        let filters = filtering.filters
-        return filters.isEmpty ? snapshot : snapshot.filtered(filters, sites: filtering.sites)
     }
 }

@@ -13,6 +13,12 @@ enum TrackerEnvironment {
     static let traces = HEAPSNAP_ENV_TRACES
     static let only = HEAPSNAP_ENV_ONLY
     static let library = HEAPSNAP_ENV_LIB
+    static let minPeak = HEAPSNAP_ENV_MIN_PEAK
+    static let maxDisk = HEAPSNAP_ENV_MAX_DISK
+    /// <dir>/.heapsnap-budget.<process group>: the run's HEAPSNAP_MAX_DISK ledger.
+    static let budgetLedgerPrefix = HEAPSNAP_BUDGET_LEDGER_PREFIX
+    /// `heapsnap snap PID` connects to the abstract Unix socket "\0" + this + PID.
+    static let controlSocketPrefix = HEAPSNAP_CONTROL_SOCKET_PREFIX
 
     /// libheapsnap.so: HEAPSNAP_LIB, else next to the heapsnap executable (where the Makefile copies
     /// it), else in ../lib of an installed prefix.
@@ -40,54 +46,5 @@ enum TrackerEnvironment {
         if path.hasPrefix("/") { return path }
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
             .appendingPathComponent(path).standardizedFileURL.path
-    }
-}
-
-/// One snapshot file name of the tracker: `<program>.<pid>.<seq>.heapsnap` or `<program>.<pid>.peak.heapsnap`.
-struct SnapshotFileName: Comparable {
-    var program: String
-    var pid: Int32
-    /// nil for the rolling peak snapshot.
-    var sequence: Int?
-    var name: String
-
-    init?(_ name: String) {
-        guard name.hasSuffix(HEAPSNAP_FILE_SUFFIX) else { return nil }
-        let parts = name.dropLast(HEAPSNAP_FILE_SUFFIX.count).split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { return nil }
-        let last = parts[parts.count - 1]
-        if last == HEAPSNAP_FILE_PEAK_NAME {
-            sequence = nil
-        } else if let number = Int(last), last.allSatisfy(\.isASCII) {
-            sequence = number
-        } else {
-            return nil
-        }
-        self.pid = pid
-        self.program = parts.dropLast(2).joined(separator: ".")
-        self.name = name
-    }
-
-    static func < (lhs: SnapshotFileName, rhs: SnapshotFileName) -> Bool {
-        if lhs.pid != rhs.pid { return lhs.pid < rhs.pid }
-        // Numbered snapshots in order, the peak snapshot after them.
-        return (lhs.sequence ?? Int.max, lhs.name) < (rhs.sequence ?? Int.max, rhs.name)
-    }
-
-    /// The snapshot files in `directory`, by name.
-    static func list(in directory: String) -> [SnapshotFileName] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.compactMap(SnapshotFileName.init).sorted()
-    }
-}
-
-/// A failure with the one line the user sees after "heapsnap: ", and the exit status.
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    var exitCode: Int32
-
-    init(_ message: String, exitCode: Int32 = 1) {
-        self.description = message
-        self.exitCode = exitCode
     }
 }

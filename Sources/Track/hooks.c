@@ -78,6 +78,7 @@ void hs_unwind_init(void) {
         hs_warn("cannot load libunwind.so.8, recording only the direct caller of each allocation", NULL, 0);
         return;
     }
+    hs_unwinder_redirect_io(lib); /* before its initialisation opens a pipe: unwinder_io.c */
     unw_backtrace_fn backtrace = (unw_backtrace_fn)dlsym(lib, "unw_backtrace");
     if (!backtrace) {
         hs_warn("libunwind.so.8 has no unw_backtrace, recording only the direct caller", NULL, 0);

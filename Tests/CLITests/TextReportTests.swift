@@ -68,8 +68,11 @@ final class TextReportTests: XCTestCase {
     func testTracebackLimitFoldsAllocatorFramesAndCallers() {
         let limited = TextReport(options: TextReportOptions(
             style: .plain, pathBase: Fixtures.source, showsSource: false, tracebackLimit: 2))
-        let traceback = Traceback(frames: [Fixtures.mallocFrame, Fixtures.cacheKey, Fixtures.handle, Fixtures.main])
-        XCTAssertEqual(limited.tracebackLines(traceback, sites: .default, indent: 2), [
+        // The site is the snapshot's to decide: the traceback as a snapshot carries it.
+        let traceback = Snapshot(info: SnapshotInfo(header: SnapshotHeader(pid: 1)), traces: [
+            Trace(size: 1, count: 1, traceback: Traceback(frames: [Fixtures.mallocFrame, Fixtures.cacheKey, Fixtures.handle, Fixtures.main])),
+        ]).traces[0].traceback
+        XCTAssertEqual(limited.tracebackLines(traceback, indent: 2), [
             "    … 1 allocator frame",
             "  > cache.c:90 in cache_put",
             "    server.c:120 in handle_request",
@@ -129,6 +132,19 @@ final class TextReportTests: XCTestCase {
         XCTAssertEqual(text.render(run: wrapper), """
             heapsnap: run.sh (pid 5) exited with status 0; no snapshot of its own, 1 from its child processes in /d:
               server.6.0001.heapsnap
+
+            """)
+        let pool = RunSummary(program: "run.sh", pid: 5, ending: .exited(status: 0), folder: "/d", snapshots: [],
+                              childSnapshots: ["sed.7.0001.heapsnap", "python3.8.0001.heapsnap", "python3.9.0001.heapsnap"],
+                              children: [
+                                  .init(program: "sed", processes: 1, files: 1, peakBytes: 5 << 20, biggest: "sed.7.0001.heapsnap"),
+                                  .init(program: "python3", processes: 2, files: 2, peakBytes: 12 << 20, biggest: "python3.9.0001.heapsnap"),
+                              ])
+        XCTAssertEqual(text.render(run: pool), """
+            heapsnap: run.sh (pid 5) exited with status 0; no snapshot of its own, 3 from its child processes in /d
+            child processes by peak traced memory:
+              python3  peak 12.0 MiB  2 snapshots, biggest python3.9.0001.heapsnap
+              sed      peak 5120 KiB  1 snapshot, biggest sed.7.0001.heapsnap
 
             """)
         let none = RunSummary(program: "sh", pid: 5, ending: .exited(status: 7), folder: "/d", snapshots: [], childSnapshots: [])

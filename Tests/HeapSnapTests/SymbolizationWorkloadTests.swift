@@ -6,9 +6,9 @@ import XCTest
 
 final class SymbolizationWorkloadTests: XCTestCase {
     func testTwentyThousandFramesAcrossThirtyModules() throws {
-        let libraries = SymbolizationBenchmark.defaultLibraries(count: 30)
+        let libraries = AnalysisWorkload.defaultLibraries(count: 30)
         XCTAssertEqual(libraries.count, 30)
-        let result = try SymbolizationBenchmark.run(libraries: libraries, distinctAddresses: 20_000)
+        let result = try AnalysisWorkload.run(libraries: libraries, distinctAddresses: 20_000)
         XCTAssertEqual(result.modules, 30)
         XCTAssertEqual(result.distinctAddresses, 20_000)
         XCTAssertGreaterThan(result.withLines, 1000, "libc's separate debug info must be found")
@@ -20,7 +20,7 @@ extension SymbolizationWorkloadTests {
     /// CU-range fallback for swiftc's missing .debug_aranges, split over threads.
     func testTwentyThousandFramesInOneDWARFHeavyBinary() throws {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let result = try SymbolizationBenchmark.run(libraries: [executable], distinctAddresses: 20_000)
+        let result = try AnalysisWorkload.run(libraries: [executable], distinctAddresses: 20_000)
         XCTAssertEqual(result.distinctAddresses, 20_000)
         print("symbolization workload: \(result)")
         XCTAssertGreaterThan(result.withLines, 10_000, "a debug build's own DWARF gives most addresses a line")
@@ -32,8 +32,8 @@ final class AnalysisScaleTests: XCTestCase {
     /// (100,000 stacks of 32 frames over 20,000 addresses in 30 modules) and prints the timings.
     func testAnalysisWorkloadRuns() throws {
         let full = ProcessInfo.processInfo.environment["HEAPSNAP_BENCH_FULL"] == "1"
-        let timings = try full ? SymbolizationBenchmark.runAnalysis() : SymbolizationBenchmark.runAnalysis(
-            libraries: SymbolizationBenchmark.defaultLibraries(count: 5), distinctAddresses: 2_000, stacks: 2_000,
+        let timings = try full ? AnalysisWorkload.runAnalysis() : AnalysisWorkload.runAnalysis(
+            libraries: AnalysisWorkload.defaultLibraries(count: 5), distinctAddresses: 2_000, stacks: 2_000,
             depth: 16)
         print("analysis: " + timings.map { "\($0.step) \(String(format: "%.3f", $0.seconds)) s" }.joined(separator: ", "))
         XCTAssertEqual(timings.map(\.step), [

@@ -79,6 +79,11 @@ public struct SiteRules: Sendable, Hashable {
         "PyObject_GC_*", "_PyObject_GC_*", "pymalloc_*", "_PyBytes_*", "_PyUnicode_*",
     ]
 
+    /// No built-in rules and no patterns: every site is the most recent frame (as `.none`).
+    var callsNothingPlumbing: Bool {
+        !useBuiltIn && functionPatterns.isEmpty && modulePatterns.isEmpty && filePatterns.isEmpty
+    }
+
     /// True when `frame` is plumbing under these rules.
     public func isPlumbing(_ frame: Frame) -> Bool {
         let moduleName = frame.moduleName
@@ -140,12 +145,11 @@ public struct SiteRules: Sendable, Hashable {
     /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
     /// or 0 when every frame is plumbing (or there are none).
     public func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+        Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing)
     }
 
-    /// The allocation site of `traceback`, nil for an empty traceback.
-    public func site(of traceback: Traceback) -> Frame? {
-        traceback.frames.isEmpty ? nil : traceback.frames[siteIndex(in: traceback)]
+    static func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool) -> Int {
+        frames.firstIndex { !isPlumbing($0) } ?? 0
     }
 }
 
@@ -167,13 +171,29 @@ final class FrameMemo {
     }
 }
 
-/// The site of each traceback under `rules`, with the plumbing verdict remembered per frame.
-final class SiteCache {
-    private let isPlumbing: FrameMemo
+extension Snapshot {
+    /// Decides the allocation site of every trace under `sites`, with the plumbing verdict asked once
+    /// per distinct frame. The one place a trace's site is worked out; everything else reads
+    /// `traceback.siteIndex`.
+    mutating func decideSites() {
+        // Under rules that call nothing plumbing every site is frame 0, where a traceback starts out.
+        if sites.callsNothingPlumbing {
+            for index in traces.indices { traces[index].traceback.siteIndex = 0 }
+            return
+        }
+        let isPlumbing = FrameMemo(sites.isPlumbing)
+        for index in traces.indices where !traces[index].traceback.frames.isEmpty {
+            traces[index].traceback.siteIndex =
+                SiteRules.siteIndex(in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction)
+        }
+    }
 
-    init(rules: SiteRules) { isPlumbing = FrameMemo(rules.isPlumbing) }
-
-    func siteIndex(in traceback: Traceback) -> Int {
-        traceback.frames.firstIndex { !isPlumbing($0) } ?? 0
+    /// This snapshot with its sites decided under `rules` (itself when those are already its rules).
+    public func withSites(_ rules: SiteRules) -> Snapshot {
+        if rules == sites { return self }
+        var result = self
+        result.sites = rules
+        result.decideSites()
+        return result
     }
 }

@@ -35,11 +35,6 @@ public struct StatisticKey: Hashable, Comparable, Sendable, CustomStringConverti
         self.parts = parts
     }
 
-    /// The key of one frame under `group` (for .traceback: one part of the whole key).
-    public init(frame: Frame, group: GroupKey) {
-        self.init(group: group, parts: [Self.part(of: frame, group: group)])
-    }
-
     static func part(of frame: Frame, group: GroupKey) -> Part {
         switch group {
         case .line, .traceback:
@@ -130,7 +125,7 @@ extension Snapshot {
     /// The groups of this snapshot. Frames are turned into interned key-part numbers once per distinct
     /// frame, so the work per trace is integer bookkeeping, not string hashing.
     func groupTotals(by group: GroupKey, cumulative: Bool, sites: SiteRules) -> [StatisticKey: GroupTotals] {
-        let cache = SiteCache(rules: sites)
+        let traces = withSites(sites).traces
         // Keyed by the frame's shared box: the snapshot holds every box for the whole call, and
         // identical frames from one symbolized address share one box.
         var partOfFrame: [ObjectIdentifier: Int] = [:]
@@ -170,7 +165,7 @@ extension Snapshot {
             for trace in traces where trace.count > 0 || trace.size > 0 {
                 let frames = trace.traceback.frames
                 let key = frames.reversed().map(partNumber)
-                let site = frames.isEmpty ? unknown : frames[cache.siteIndex(in: trace.traceback)]
+                let site = trace.traceback.site
                 var totals = groups.removeValue(forKey: key)
                 add(&totals, site: site, trace: trace)
                 groups[key] = totals
@@ -202,7 +197,7 @@ extension Snapshot {
                 // Each distinct key once per trace, however often its frames repeat (recursion).
                 for frame in frames { credit(partNumber(frame), site: frame, trace: trace, index: index) }
             } else {
-                let site = frames[cache.siteIndex(in: trace.traceback)]
+                let site = trace.traceback.site
                 credit(partNumber(site), site: site, trace: trace, index: index)
             }
         }

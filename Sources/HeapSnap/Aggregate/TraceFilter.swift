@@ -67,7 +67,7 @@ public struct TraceFilter: Sendable, Hashable {
     }
 
     /// tracemalloc's _match: the frame test, xor'ed with exclusion, then the domain restriction.
-    func matches(_ trace: Trace, siteIndex: Int, memo: FrameMemo? = nil) -> Bool {
+    func matches(_ trace: Trace, memo: FrameMemo? = nil) -> Bool {
         if case .domain = criterion {
             return (trace.domain == domain) == inclusive
         }
@@ -77,8 +77,7 @@ public struct TraceFilter: Sendable, Hashable {
         if allFrames {
             result = frames.contains(where: test) ? inclusive : !inclusive
         } else {
-            let site = frames.isEmpty ? Frame.unknown : frames[siteIndex]
-            result = test(site) != !inclusive
+            result = test(trace.traceback.site) != !inclusive
         }
         if let domain {
             result = inclusive ? (result && trace.domain == domain) : (result || trace.domain != domain)
@@ -92,18 +91,15 @@ extension Snapshot {
     /// inclusive filter matches it (or there is none) and every exclusive filter lets it through.
     /// Filters that are not `allFrames` look at the allocation site under `sites`.
     public func filtered(_ filters: [TraceFilter], sites: SiteRules = .default) -> Snapshot {
-        if filters.isEmpty { return self }
+        if filters.isEmpty { return withSites(sites) }
         // Each filter with the memo of its frame test.
         let memoized = { (filter: TraceFilter) in (filter, FrameMemo(filter.frameMatches)) }
         let include = filters.filter(\.inclusive).map(memoized)
         let exclude = filters.filter { !$0.inclusive }.map(memoized)
-        let cache = SiteCache(rules: sites)
-        var result = self
-        result.traces = traces.filter { trace in
-            let site = trace.traceback.frames.isEmpty ? 0 : cache.siteIndex(in: trace.traceback)
-            if !include.isEmpty,
-               !include.contains(where: { $0.0.matches(trace, siteIndex: site, memo: $0.1) }) { return false }
-            if exclude.contains(where: { !$0.0.matches(trace, siteIndex: site, memo: $0.1) }) { return false }
+        var result = withSites(sites)
+        result.traces = result.traces.filter { trace in
+            if !include.isEmpty, !include.contains(where: { $0.0.matches(trace, memo: $0.1) }) { return false }
+            if exclude.contains(where: { !$0.0.matches(trace, memo: $0.1) }) { return false }
             return true
         }
         return result

@@ -1,113 +1,23 @@
 // The --format json documents (schema: Docs/REPORT-JSON.md). Field names are snake_case and stable;
-// new fields may be added, none removed or changed in meaning without a new "version".
+// new fields may be added, none removed or changed in meaning without a new "version". Each document
+// is an Encodable shape below, written by JSONWriter; the header and modules encode as the model's own
+// Codable types, with the same keys as in the offline snapshot.
 import Foundation
 
 public enum JSONReport {
     public static let format = "heapsnap-report"
     public static let version = 1
 
-    public static func document(_ report: StatisticsReport) -> JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("format", .string(format)),
-            ("version", .int(Int64(version))),
-            ("report", .string(report.kind.rawValue)),
-            ("group_by", .string(report.groupBy.rawValue)),
-            ("cumulative", .bool(report.cumulative)),
-            ("snapshot", report.snapshots.last.map(snapshot) ?? .null),
-        ]
-        switch report.kind {
-        case .top: break
-        case .diff: members.append(("old_snapshot", snapshot(report.snapshots[0])))
-        case .growth: members.append(("snapshots", .array(report.snapshots.map(snapshot))))
-        }
-        members.append(("total", total(report.total)))
-        members.append(("stats", .array(report.shown.map(entry))))
-        members.append(("other", report.rest.map(total) ?? .null))
-        return .object(members)
+    /// A top, diff or growth report.
+    public static func document(_ report: StatisticsReport) throws -> String {
+        try JSONWriter().string(ReportDocument(report: report))
     }
 
     /// `heapsnap info`: the header, the modules, and the live totals of the traces.
-    public static func info(_ snapshot: Snapshot) -> JSONValue {
-        .object([
-            ("format", .string(format)),
-            ("version", .int(Int64(version))),
-            ("report", .string("info")),
-            ("snapshot", Self.snapshot(snapshot.info)),
-            ("total", total(ReportTotal(size: snapshot.size, count: snapshot.count, entries: snapshot.traces.count))),
-        ])
-    }
-
-    public static func snapshot(_ info: SnapshotInfo) -> JSONValue {
-        .object([
-            ("path", .string(info.source)),
-            ("executable", .string(info.executable)),
-            ("arguments", .array(info.arguments.map(JSONValue.string))),
-            ("pid", .uint(UInt64(info.pid))),
-            ("ppid", .uint(UInt64(info.parentPID))),
-            ("time", .string(isoTime(info.timeNanoseconds))),
-            ("time_ns", .uint(info.timeNanoseconds)),
-            ("start_ns", .uint(info.startNanoseconds)),
-            ("sequence", .uint(UInt64(info.sequence))),
-            ("trigger", .string(info.trigger.name)),
-            ("max_frames", .uint(UInt64(info.maxFrames))),
-            ("current_bytes", .uint(info.currentBytes)),
-            ("peak_bytes", .uint(info.peakBytes)),
-            ("live_blocks", .uint(info.liveBlocks)),
-            ("total_allocations", .uint(info.totalAllocations)),
-            ("total_bytes", .uint(info.totalBytes)),
-            ("tracker_bytes", .uint(info.trackerBytes)),
-            ("untracked_frees", .uint(info.untrackedFrees)),
-            ("modules", .array(info.modules.map(module))),
-        ])
-    }
-
-    static func module(_ module: ModuleInfo) -> JSONValue {
-        .object([
-            ("path", .string(module.path)),
-            ("build_id", .string(module.buildID)),
-            ("main", .bool(module.isMainExecutable)),
-            ("debug_info", .bool(module.hasDebugInfo)),
-            ("unloaded", .bool(module.wasUnloaded)),
-            ("problem", .optional(module.problem)),
-        ])
-    }
-
-    static func total(_ total: ReportTotal) -> JSONValue {
-        var members: [(String, JSONValue)] = [("size", .uint(total.size)), ("count", .uint(total.count))]
-        if let diff = total.sizeDiff { members.append(("size_diff", .int(diff))) }
-        if let diff = total.countDiff { members.append(("count_diff", .int(diff))) }
-        members.append(("entries", .int(Int64(total.entries))))
-        return .object(members)
-    }
-
-    static func entry(_ entry: ReportEntry) -> JSONValue {
-        var members: [(String, JSONValue)] = [("size", .uint(entry.size)), ("count", .uint(entry.count))]
-        if let diff = entry.sizeDiff { members.append(("size_diff", .int(diff))) }
-        if let diff = entry.countDiff { members.append(("count_diff", .int(diff))) }
-        if let sizes = entry.sizes { members.append(("sizes", .array(sizes.map(JSONValue.uint)))) }
-        if let counts = entry.counts { members.append(("counts", .array(counts.map(JSONValue.uint)))) }
-        if let rate = entry.growthPerSnapshot { members.append(("growth_per_snapshot", .double(rate))) }
-        members.append(contentsOf: siteMembers(entry.site))
-        members.append(("traceback", .array(entry.traceback.frames.map(frame))))
-        members.append(("traceback_truncated", .bool(entry.traceback.isTruncated)))
-        return .object(members)
-    }
-
-    static func siteMembers(_ frame: Frame) -> [(String, JSONValue)] {
-        [
-            ("file", .optional(frame.file)),
-            ("line", .int(Int64(frame.line))),
-            ("function", .optional(frame.function)),
-            ("module", .string(frame.module)),
-        ]
-    }
-
-    static func frame(_ frame: Frame) -> JSONValue {
-        var members = siteMembers(frame)
-        members.append(("inlined", .bool(frame.isInlined)))
-        members.append(("address", frame.address.map { .string("0x" + String($0, radix: 16)) } ?? .null))
-        members.append(("module_offset", frame.moduleOffset.map { .string("0x" + String($0, radix: 16)) } ?? .null))
-        return .object(members)
+    public static func info(_ snapshot: Snapshot) throws -> String {
+        try JSONWriter().string(InfoDocument(
+            snapshot: SnapshotSummary(info: snapshot.info),
+            total: ReportTotal(size: snapshot.size, count: snapshot.count, entries: snapshot.traces.count)))
     }
 
     /// RFC 3339 in UTC with nanoseconds, e.g. "2026-11-26T00:50:01.123456789Z".
@@ -116,4 +26,120 @@ public enum JSONReport {
         let fraction = String(nanoseconds % 1_000_000_000)
         return base + "." + String(repeating: "0", count: 9 - fraction.count) + fraction + "Z"
     }
+}
+
+private struct ReportDocument: Encodable {
+    var report: StatisticsReport
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, report, groupBy = "group_by", cumulative, snapshot, oldSnapshot = "old_snapshot"
+        case snapshots, total, stats, other
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(JSONReport.format, forKey: .format)
+        try container.encode(JSONReport.version, forKey: .version)
+        try container.encode(report.kind.rawValue, forKey: .report)
+        try container.encode(report.groupBy.rawValue, forKey: .groupBy)
+        try container.encode(report.cumulative, forKey: .cumulative)
+        try container.encode(report.snapshots.last.map(SnapshotSummary.init), forKey: .snapshot)
+        switch report.kind {
+        case .top: break
+        case .diff: try container.encode(SnapshotSummary(info: report.snapshots[0]), forKey: .oldSnapshot)
+        case .growth: try container.encode(report.snapshots.map(SnapshotSummary.init), forKey: .snapshots)
+        }
+        try container.encode(report.total, forKey: .total)
+        try container.encode(Array(report.shown), forKey: .stats)
+        try container.encode(report.rest, forKey: .other)
+    }
+}
+
+private struct InfoDocument: Encodable {
+    var format = JSONReport.format
+    var version = JSONReport.version
+    var report = "info"
+    var snapshot: SnapshotSummary
+    var total: ReportTotal
+}
+
+/// A snapshot as reports show it: where it was read from and when it was taken, its header, its modules.
+private struct SnapshotSummary: Encodable {
+    var info: SnapshotInfo
+
+    enum CodingKeys: String, CodingKey { case path, time, modules }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(info.source, forKey: .path)
+        try container.encode(JSONReport.isoTime(info.timeNanoseconds), forKey: .time)
+        try info.header.encode(to: encoder)  // the header's own keys, in the same object
+        try container.encode(info.modules, forKey: .modules)
+    }
+}
+
+extension ReportTotal: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case size, count, sizeDiff = "size_diff", countDiff = "count_diff", entries
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try Self.encodeAmounts(size: size, count: count, sizeDiff: sizeDiff, countDiff: countDiff, to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entries, forKey: .entries)
+    }
+
+    /// Live bytes and blocks and their changes: the first fields of totals and entries alike.
+    static func encodeAmounts(size: UInt64, count: UInt64, sizeDiff: Int64?, countDiff: Int64?, to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(size, forKey: .size)
+        try container.encode(count, forKey: .count)
+        try container.encodeIfPresent(sizeDiff, forKey: .sizeDiff)
+        try container.encodeIfPresent(countDiff, forKey: .countDiff)
+    }
+}
+
+extension ReportEntry: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case sizes, counts, growthPerSnapshot = "growth_per_snapshot", traceback, tracebackTruncated = "traceback_truncated"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try ReportTotal.encodeAmounts(size: size, count: count, sizeDiff: sizeDiff, countDiff: countDiff, to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(sizes, forKey: .sizes)
+        try container.encodeIfPresent(counts, forKey: .counts)
+        try container.encodeIfPresent(growthPerSnapshot, forKey: .growthPerSnapshot)
+        try FrameSummary(frame: site).encodeSite(to: encoder)
+        try container.encode(traceback.frames.map(FrameSummary.init), forKey: .traceback)
+        try container.encode(traceback.isTruncated, forKey: .tracebackTruncated)
+    }
+}
+
+/// A frame as reports show it: its site fields, and for traceback frames where it is in memory.
+private struct FrameSummary: Encodable {
+    var frame: Frame
+
+    enum CodingKeys: String, CodingKey {
+        case file, line, function, module, inlined, address, moduleOffset = "module_offset"
+    }
+
+    /// The fields that say where a site is (an entry's own, and the first of each traceback frame).
+    func encodeSite(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(frame.file, forKey: .file)
+        try container.encode(frame.line, forKey: .line)
+        try container.encode(frame.function, forKey: .function)
+        try container.encode(frame.module, forKey: .module)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try encodeSite(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(frame.isInlined, forKey: .inlined)
+        try container.encode(frame.address.map(Self.hex), forKey: .address)
+        try container.encode(frame.moduleOffset.map(Self.hex), forKey: .moduleOffset)
+    }
+
+    static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 }

@@ -54,7 +54,7 @@ public struct TextReport {
             }
             lines.append(line)
             if report.groupBy == .traceback {
-                lines.append(contentsOf: tracebackLines(entry.traceback, sites: report.sites, indent: rankWidth + 2))
+                lines.append(contentsOf: tracebackLines(entry.traceback, indent: rankWidth + 2))
                 if index < shown.count - 1 { lines.append("") }
             }
         }
@@ -133,9 +133,9 @@ public struct TextReport {
     // MARK: Tracebacks
 
     /// The frames of `traceback`, most recent first; frames above the allocation site (plumbing such as
-    /// malloc wrappers and operator new) dimmed, the site marked with ">".
-    public func tracebackLines(_ traceback: Traceback, sites: SiteRules, indent: Int) -> [String] {
-        let site = traceback.frames.isEmpty ? -1 : sites.siteIndex(in: traceback)
+    /// malloc wrappers and operator new) dimmed, the site (as its snapshot decided it) marked with ">".
+    public func tracebackLines(_ traceback: Traceback, indent: Int) -> [String] {
+        let site = traceback.frames.isEmpty ? -1 : traceback.siteIndex
         let margin = String(repeating: " ", count: indent)
         var lines: [String] = []
         var shown = traceback.frames.indices
@@ -228,6 +228,7 @@ public struct TextReport {
         case .signal: return "signal"
         case .interval: return "interval"
         case .peak: return "peak"
+        case .snap: return "heapsnap snap"
         }
     }
 

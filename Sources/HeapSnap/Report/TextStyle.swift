@@ -46,7 +46,7 @@ public struct TextStyle: Sendable {
     }
 
     public enum Role {
-        case heading, location, function, size, grew, shrank, dim, warning
+        case heading, location, grew, shrank, dim, warning
     }
 
     public func apply(_ role: Role, _ text: String) -> String {
@@ -55,8 +55,6 @@ public struct TextStyle: Sendable {
         switch role {
         case .heading: code = "1"
         case .location: code = "1;36"
-        case .function: code = "36"
-        case .size: code = "1"
         case .grew: code = "31"
         case .shrank: code = "32"
         case .dim: code = "2"

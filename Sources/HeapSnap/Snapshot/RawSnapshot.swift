@@ -3,8 +3,8 @@
 import CHeapSnapContract
 
 /// What made the tracker write a snapshot.
-public enum SnapshotTrigger: Sendable, CaseIterable {
-    case api, exit, signal, interval, peak
+public enum SnapshotTrigger: Sendable, CaseIterable, Codable {
+    case api, exit, signal, interval, peak, snap
 
     /// The value in the HEADER section (heapsnap_format.h).
     public var value: UInt32 {
@@ -14,6 +14,7 @@ public enum SnapshotTrigger: Sendable, CaseIterable {
         case .signal: return HEAPSNAP_TRIGGER_SIGNAL
         case .interval: return HEAPSNAP_TRIGGER_INTERVAL
         case .peak: return HEAPSNAP_TRIGGER_PEAK
+        case .snap: return HEAPSNAP_TRIGGER_SNAP
         }
     }
 
@@ -24,10 +25,27 @@ public enum SnapshotTrigger: Sendable, CaseIterable {
 
     /// The trigger's name as the JSON documents spell it (heapsnap_trigger_name).
     public var name: String { String(cString: heapsnap_trigger_name(value)) }
+
+    static let unknownPrefix = "unknown trigger"
+
+    /// JSON documents spell a trigger by its name.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let trigger = Self.allCases.first(where: { $0.name == name }) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(Self.unknownPrefix) \"\(name)\"")
+        }
+        self = trigger
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
 }
 
-/// The HEADER section.
-public struct SnapshotHeader: Sendable, Equatable {
+/// The HEADER section; in JSON documents, under the keys of `CodingKeys` (Docs/SNAPSHOT-JSON.md).
+public struct SnapshotHeader: Sendable, Equatable, Codable {
     public var formatVersion: UInt32
     public var pid: UInt32
     public var parentPID: UInt32
@@ -37,7 +55,8 @@ public struct SnapshotHeader: Sendable, Equatable {
     public var sequence: UInt32
     public var trigger: SnapshotTrigger
     public var maxFrames: UInt32
-    public var hasTraces: Bool
+    /// Every live block is in the TRACES section (not in JSON: exports carry no live blocks).
+    public var hasTraces: Bool = false
     public var currentBytes: UInt64
     public var peakBytes: UInt64
     public var liveBlocks: UInt64
@@ -74,6 +93,14 @@ public struct SnapshotHeader: Sendable, Equatable {
         self.untrackedFrees = untrackedFrees
         self.executable = executable
         self.arguments = arguments
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", pid, parentPID = "ppid", timeNanoseconds = "time_ns"
+        case startNanoseconds = "start_ns", sequence, trigger, maxFrames = "max_frames"
+        case currentBytes = "current_bytes", peakBytes = "peak_bytes", liveBlocks = "live_blocks"
+        case totalAllocations = "total_allocations", totalBytes = "total_bytes", trackerBytes = "tracker_bytes"
+        case untrackedFrees = "untracked_frees", executable, arguments
     }
 }
 

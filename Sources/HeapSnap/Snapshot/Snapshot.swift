@@ -1,203 +1,25 @@
-// The symbolized model every command works on: traces with tracebacks of Frames, plus the snapshot's
-// header and module table. Built from a RawSnapshot by a Symbolizer, or read back from offline JSON.
+// The symbolized model every command works on: traces with tracebacks of Frames (Frame.swift), plus the
+// snapshot's header and module table. Read from a file by SnapshotFile.swift.
 import Foundation
-import CHeapSnapContract
 
-/// One frame of a traceback: where a return address (or an inlined call inside it) points.
-///
-/// A value type whose fields live in one shared, immutable box: a snapshot repeats each distinct frame
-/// in thousands of tracebacks, so copies cost a pointer, and hashing and comparing (which grouping
-/// does millions of times) use a hash computed once and the box's identity.
-public struct Frame: Hashable, Sendable, Codable {
-    final class Storage: @unchecked Sendable {
-        let module: String
-        let function: String?
-        let file: String?
-        let line: Int
-        let address: UInt64?
-        let moduleOffset: UInt64?
-        let symbolOffset: UInt64?
-        let isInlined: Bool
-        let hash: Int
-        let location: String
-        let moduleName: String
-
-        init(module: String, function: String?, file: String?, line: Int, address: UInt64?, moduleOffset: UInt64?,
-             symbolOffset: UInt64?, isInlined: Bool) {
-            self.module = module
-            self.function = function
-            self.file = file
-            self.line = line
-            self.address = address
-            self.moduleOffset = moduleOffset
-            self.symbolOffset = symbolOffset
-            self.isInlined = isInlined
-            var hasher = Hasher()
-            hasher.combine(module)
-            hasher.combine(function)
-            hasher.combine(file)
-            hasher.combine(line)
-            hasher.combine(address)
-            hasher.combine(moduleOffset)
-            hasher.combine(symbolOffset)
-            hasher.combine(isInlined)
-            hash = hasher.finalize()
-            if let slash = module.lastIndex(of: "/") {
-                moduleName = String(module[module.index(after: slash)...])
-            } else {
-                moduleName = module
-            }
-            location = Storage.location(module: module, moduleName: moduleName, function: function, file: file,
-                                        line: line, address: address, moduleOffset: moduleOffset,
-                                        symbolOffset: symbolOffset)
-        }
-
-        func with(_ change: (inout Fields) -> Void) -> Storage {
-            var fields = Fields(module: module, function: function, file: file, line: line, address: address,
-                                moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
-            change(&fields)
-            return Storage(module: fields.module, function: fields.function, file: fields.file, line: fields.line,
-                           address: fields.address, moduleOffset: fields.moduleOffset,
-                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined)
-        }
-
-        func equals(_ other: Storage) -> Bool {
-            self === other || (hash == other.hash && line == other.line && isInlined == other.isInlined
-                && address == other.address && moduleOffset == other.moduleOffset
-                && symbolOffset == other.symbolOffset && file == other.file && function == other.function
-                && module == other.module)
-        }
-
-        static func location(module: String, moduleName: String, function: String?, file: String?, line: Int,
-                             address: UInt64?, moduleOffset: UInt64?, symbolOffset: UInt64?) -> String {
-            if let file {
-                return line > 0 ? "\(file):\(line)" : file
-            }
-            if let function {
-                if let symbolOffset { return "\(function)+0x\(String(symbolOffset, radix: 16))" }
-                return function
-            }
-            let name = module.isEmpty ? "?" : moduleName
-            if let moduleOffset { return "\(name)+0x\(String(moduleOffset, radix: 16))" }
-            if let address { return "\(name)+0x\(String(address, radix: 16))" }
-            return name
-        }
-    }
-
-    struct Fields {
-        var module: String
-        var function: String?
-        var file: String?
-        var line: Int
-        var address: UInt64?
-        var moduleOffset: UInt64?
-        var symbolOffset: UInt64?
-        var isInlined: Bool
-    }
-
-    var storage: Storage
-
-    public init(
-        module: String, function: String? = nil, file: String? = nil, line: Int = 0,
-        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false
-    ) {
-        storage = Storage(module: module, function: function, file: file, line: line, address: address,
-                          moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
-    }
-
-    /// Path of the module (executable or shared library) the address belongs to; "" when none.
-    public var module: String {
-        get { storage.module }
-        set { storage = storage.with { $0.module = newValue } }
-    }
-    /// Demangled function name, when debug info or a symbol names it.
-    public var function: String? {
-        get { storage.function }
-        set { storage = storage.with { $0.function = newValue } }
-    }
-    /// Source file, when debug info gives one.
-    public var file: String? {
-        get { storage.file }
-        set { storage = storage.with { $0.file = newValue } }
-    }
-    /// Source line; 0 when unknown.
-    public var line: Int {
-        get { storage.line }
-        set { storage = storage.with { $0.line = newValue } }
-    }
-    /// The runtime return address (the same for every inlined frame it expands to).
-    public var address: UInt64? {
-        get { storage.address }
-        set { storage = storage.with { $0.address = newValue } }
-    }
-    /// `address` relative to the module's load bias: the ELF virtual address.
-    public var moduleOffset: UInt64? {
-        get { storage.moduleOffset }
-        set { storage = storage.with { $0.moduleOffset = newValue } }
-    }
-    /// Offset of `address` from the start of the ELF symbol `function` came from.
-    public var symbolOffset: UInt64? {
-        get { storage.symbolOffset }
-        set { storage = storage.with { $0.symbolOffset = newValue } }
-    }
-    /// True for a call that the compiler inlined into the next frame (as a debugger shows it).
-    public var isInlined: Bool {
-        get { storage.isInlined }
-        set { storage = storage.with { $0.isInlined = newValue } }
-    }
-
-    /// The frame of an empty traceback. One shared value, so caches keyed by a frame's box stay valid.
-    static let unknown = Frame(module: "")
-
-    /// The module's file name without its folder.
-    public var moduleName: String { storage.moduleName }
-
-    /// The best available location: "file:line", else "function+0x1f", else "module+0x1234".
-    public var location: String { storage.location }
-
-    public static func == (a: Frame, b: Frame) -> Bool { a.storage.equals(b.storage) }
-    public func hash(into hasher: inout Hasher) { hasher.combine(storage.hash) }
-
-    enum CodingKeys: String, CodingKey {
-        case module, function, file, line, address, moduleOffset, symbolOffset, isInlined
-    }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            module: try container.decode(String.self, forKey: .module),
-            function: try container.decodeIfPresent(String.self, forKey: .function),
-            file: try container.decodeIfPresent(String.self, forKey: .file),
-            line: try container.decode(Int.self, forKey: .line),
-            address: try container.decodeIfPresent(UInt64.self, forKey: .address),
-            moduleOffset: try container.decodeIfPresent(UInt64.self, forKey: .moduleOffset),
-            symbolOffset: try container.decodeIfPresent(UInt64.self, forKey: .symbolOffset),
-            isInlined: try container.decode(Bool.self, forKey: .isInlined))
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(module, forKey: .module)
-        try container.encodeIfPresent(function, forKey: .function)
-        try container.encodeIfPresent(file, forKey: .file)
-        try container.encode(line, forKey: .line)
-        try container.encodeIfPresent(address, forKey: .address)
-        try container.encodeIfPresent(moduleOffset, forKey: .moduleOffset)
-        try container.encodeIfPresent(symbolOffset, forKey: .symbolOffset)
-        try container.encode(isInlined, forKey: .isInlined)
-    }
-}
-
-/// The call stack of a trace, most recent frame first, inlined calls expanded into frames of their own.
+/// The call stack of a trace, most recent frame first, inlined calls expanded into frames of their own,
+/// and which of them is the allocation site.
 public struct Traceback: Hashable, Sendable {
     public var frames: [Frame]
     /// The stack was deeper than the tracker's frame limit.
     public var isTruncated: Bool
+    /// Index in `frames` of the allocation site, decided once per snapshot under its `SiteRules`
+    /// (Aggregate/SiteRules.swift); 0 until a snapshot decides it, and for an empty traceback.
+    public internal(set) var siteIndex: Int
 
     public init(frames: [Frame], isTruncated: Bool = false) {
         self.frames = frames
         self.isTruncated = isTruncated
+        siteIndex = 0
     }
+
+    /// The allocation site; `Frame.unknown` for an empty traceback.
+    public var site: Frame { frames.isEmpty ? .unknown : frames[siteIndex] }
 }
 
 /// All the live memory of one (domain, call stack), with its totals since the start.
@@ -224,8 +46,9 @@ public struct Trace: Sendable {
     }
 }
 
-/// A module of the traced process and how well it could be symbolized.
-public struct ModuleInfo: Sendable, Equatable {
+/// A module of the traced process and how well it could be symbolized; in JSON documents, under the
+/// keys of `CodingKeys` (Docs/SNAPSHOT-JSON.md, REPORT-JSON.md).
+public struct ModuleInfo: Sendable, Equatable, Codable {
     public var path: String
     /// GNU build-id as lower-case hex; "" when the module has none.
     public var buildID: String
@@ -247,6 +70,23 @@ public struct ModuleInfo: Sendable, Equatable {
         self.isMainExecutable = isMainExecutable
         self.loadBias = loadBias
         self.problem = problem
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, buildID = "build_id", loadBias = "load_bias", hasDebugInfo = "has_debug_info"
+        case isMainExecutable = "main_executable", wasUnloaded = "unloaded", problem
+    }
+
+    /// `problem` is written as null when there is none.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(path, forKey: .path)
+        try container.encode(buildID, forKey: .buildID)
+        try container.encode(loadBias, forKey: .loadBias)
+        try container.encode(hasDebugInfo, forKey: .hasDebugInfo)
+        try container.encode(isMainExecutable, forKey: .isMainExecutable)
+        try container.encode(wasUnloaded, forKey: .wasUnloaded)
+        try container.encode(problem, forKey: .problem)
     }
 }
 
@@ -284,73 +124,19 @@ public struct AnalysisError: Error, CustomStringConvertible, LocalizedError, Equ
     public var errorDescription: String? { message }
 }
 
-/// A symbolized snapshot: what `heapsnap` reports on.
+/// A symbolized snapshot: what `heapsnap` reports on. Each trace's traceback carries its allocation
+/// site, decided under `sites` when the snapshot is made.
 public struct Snapshot: Sendable {
     public var info: SnapshotInfo
-    public var traces: [Trace]
+    public internal(set) var traces: [Trace]
+    /// The rules the traces' sites were decided under.
+    public internal(set) var sites: SiteRules
 
-    public init(info: SnapshotInfo, traces: [Trace]) {
+    public init(info: SnapshotInfo, traces: [Trace], sites: SiteRules = .default) {
         self.info = info
         self.traces = traces
-    }
-
-    /// Symbolizes a raw snapshot. `progress` is called with (modules done, modules total).
-    public init(
-        raw: RawSnapshot, symbolizer: Symbolizer = Symbolizer(), source: String = "",
-        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
-    ) throws {
-        let symbols = symbolizer.symbolize(raw, progress: progress)
-        var traces: [Trace] = []
-        traces.reserveCapacity(raw.stacks.count)
-        for stack in raw.stacks {
-            var frames: [Frame] = []
-            frames.reserveCapacity(stack.frames.count)
-            for address in stack.frames {
-                frames.append(contentsOf: symbols.frames(for: address))
-            }
-            traces.append(Trace(
-                domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
-                totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
-                traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
-        }
-        self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces)
-        info.python = raw.python
-    }
-
-    /// Reads a binary snapshot (symbolizing it) or an offline JSON snapshot, whichever the file is.
-    public static func load(
-        path: String, symbolizer: Symbolizer = Symbolizer(),
-        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
-    ) throws -> Snapshot {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"
-            throw AnalysisError("\(path): \(reason)")
-        }
-        let head = (try? handle.read(upToCount: 64)) ?? Data()
-        try? handle.close()
-        if head.starts(with: Array(HEAPSNAP_MAGIC.utf8)) {
-            let raw = try readRawSnapshot(path: path)
-            return try Snapshot(raw: raw, symbolizer: symbolizer, source: path, progress: progress)
-        }
-        if let first = head.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), first == UInt8(ascii: "{") {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw AnalysisError("\(path): cannot be read")
-            }
-            var snapshot = try Snapshot(jsonData: data, name: path)
-            snapshot.info.source = path
-            return snapshot
-        }
-        if head.isEmpty { throw AnalysisError("\(path): empty file, not a heapsnap snapshot") }
-        throw AnalysisError("\(path): not a heapsnap snapshot (neither a binary snapshot nor heapsnap JSON)")
-    }
-
-    /// Writes the offline JSON form (Docs/SNAPSHOT-JSON.md) to `path`.
-    public func write(jsonTo path: String) throws {
-        let data = try jsonData()
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw AnalysisError("\(path): cannot write: \(error.localizedDescription)")
-        }
+        self.sites = sites
+        decideSites()
     }
 
     /// Live bytes of all traces.

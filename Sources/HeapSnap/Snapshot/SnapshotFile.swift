@@ -1,8 +1,12 @@
-// The one reader of the snapshot file format (Docs/FORMAT.md). It trusts nothing in the file: every
-// length is checked against the bytes that remain, every count against its section, every stack index
-// against the stack table, and the CRC before any payload is decoded. Failures are one-line errors that
-// name the file; no input makes it allocate more than the file's size justifies.
+// Bytes to model: a snapshot file is read once, recognised by its first bytes (a binary snapshot or an
+// offline JSON snapshot), decoded, and symbolized into the Snapshot every command works on.
+//
+// The binary reader (Docs/FORMAT.md) trusts nothing in the file: every length is checked against the
+// bytes that remain, every count against its section, every stack index against the stack table, and
+// the CRC before any payload is decoded. Failures are one-line errors that name the file; no input
+// makes it allocate more than the file's size justifies.
 import CHeapSnapContract
+import Foundation
 import SystemPackage
 
 /// Why a snapshot file could not be read, e.g.
@@ -19,10 +23,75 @@ public struct SnapshotFileError: Error, CustomStringConvertible, Equatable, Send
     public var description: String { "\(path): \(problem)" }
 }
 
+extension Snapshot {
+    /// Reads a binary snapshot (symbolizing it) or an offline JSON snapshot, whichever the file is.
+    public static func load(
+        path: String, symbolizer: Symbolizer = Symbolizer(), sites: SiteRules = .default,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> Snapshot {
+        let bytes: [UInt8]
+        do throws(FileReadFailure) {
+            bytes = try readEntireFile(path)
+        } catch .open(let errno) {
+            throw AnalysisError("\(path): \(errno == .noSuchFileOrDirectory ? "no such file" : "cannot be read")")
+        } catch {
+            throw AnalysisError("\(path): cannot be read")
+        }
+        if bytes.starts(with: snapshotMagic) {
+            let raw: RawSnapshot
+            do { raw = try RawSnapshot(bytes: bytes, path: path) } catch let error as SnapshotFileError {
+                throw AnalysisError(error.description)
+            }
+            return try Snapshot(raw: raw, symbolizer: symbolizer, source: path, sites: sites, progress: progress)
+        }
+        if let first = bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), first == UInt8(ascii: "{") {
+            var snapshot = try Snapshot(jsonData: Data(bytes), name: path, sites: sites)
+            snapshot.info.source = path
+            return snapshot
+        }
+        if bytes.isEmpty { throw AnalysisError("\(path): empty file, not a heapsnap snapshot") }
+        throw AnalysisError("\(path): not a heapsnap snapshot (neither a binary snapshot nor heapsnap JSON)")
+    }
+
+    /// Symbolizes a raw snapshot and decides each trace's allocation site under `sites`. `progress` is
+    /// called with (modules done, modules total).
+    public init(
+        raw: RawSnapshot, symbolizer: Symbolizer = Symbolizer(), source: String = "", sites: SiteRules = .default,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws {
+        let symbols = symbolizer.symbolize(raw, progress: progress)
+        var traces: [Trace] = []
+        traces.reserveCapacity(raw.stacks.count)
+        for stack in raw.stacks {
+            var frames: [Frame] = []
+            frames.reserveCapacity(stack.frames.count)
+            for address in stack.frames {
+                frames.append(contentsOf: symbols.frames(for: address))
+            }
+            traces.append(Trace(
+                domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
+                totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
+        }
+        var info = SnapshotInfo(header: raw.header, modules: symbols.modules, source: source)
+        info.python = raw.python
+        self.init(info: info, traces: traces, sites: sites)
+    }
+}
+
 extension RawSnapshot {
     /// Reads and validates the snapshot file at `path`.
     public init(contentsOf path: String) throws {
-        let bytes = try readEntireFile(path)
+        let bytes: [UInt8]
+        do throws(FileReadFailure) {
+            bytes = try readEntireFile(path)
+        } catch .open(let errno) {
+            throw SnapshotFileError(path: path, problem: "cannot open: \(errno.description)")
+        } catch .read(let errno) {
+            throw SnapshotFileError(path: path, problem: "cannot read: \(errno.description)")
+        } catch .size {
+            throw SnapshotFileError(path: path, problem: "is not a regular file of a sensible size")
+        }
         try self.init(bytes: bytes, path: path)
     }
 
@@ -35,20 +104,26 @@ extension RawSnapshot {
     }
 }
 
-private func readEntireFile(_ path: String) throws -> [UInt8] {
+/// The first bytes of every binary snapshot.
+private let snapshotMagic = Array(HEAPSNAP_MAGIC.utf8)
+
+private enum FileReadFailure: Error {
+    case open(Errno), read(Errno), size
+}
+
+/// The whole file in one read (the file is opened once, whatever it turns out to hold).
+private func readEntireFile(_ path: String) throws(FileReadFailure) -> [UInt8] {
     let fd: FileDescriptor
     do {
         fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
-    } catch let errno as Errno {
-        throw SnapshotFileError(path: path, problem: "cannot open: \(errno.description)")
+    } catch {
+        throw .open(error as? Errno ?? .ioError)
     }
     defer { try? fd.close() }
     do {
         let size = try fd.seek(offset: 0, from: .end)
         _ = try fd.seek(offset: 0, from: .start)
-        guard size >= 0, size < Int64(Int.max / 2) else {
-            throw SnapshotFileError(path: path, problem: "is not a regular file of a sensible size")
-        }
+        guard size >= 0, size < Int64(Int.max / 2) else { throw FileReadFailure.size }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         var filled = 0
         while filled < bytes.count {
@@ -60,8 +135,10 @@ private func readEntireFile(_ path: String) throws -> [UInt8] {
         }
         if filled < bytes.count { bytes.removeSubrange(filled...) }
         return bytes
-    } catch let errno as Errno {
-        throw SnapshotFileError(path: path, problem: "cannot read: \(errno.description)")
+    } catch let failure as FileReadFailure {
+        throw failure
+    } catch {
+        throw .read(error as? Errno ?? .ioError)
     }
 }
 
@@ -175,7 +252,7 @@ struct SnapshotParser {
         guard size >= preamble else {
             throw fail("truncated in the preamble (needs \(preamble) bytes at offset 0, file has \(size))")
         }
-        guard Array(raw[0..<Int(HEAPSNAP_MAGIC_LENGTH)]) == Array(HEAPSNAP_MAGIC.utf8) else {
+        guard Array(raw[0..<Int(HEAPSNAP_MAGIC_LENGTH)]) == snapshotMagic else {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
@@ -281,6 +358,13 @@ struct SnapshotParser {
         header.totalBytes = try c.u64()
         header.trackerBytes = try c.u64()
         header.untrackedFrees = try c.u64()
+        for (value, name) in [(header.currentBytes, "current bytes"), (header.peakBytes, "peak bytes"),
+                              (header.liveBlocks, "live blocks"), (header.totalAllocations, "allocations"),
+                              (header.totalBytes, "allocated bytes"), (header.trackerBytes, "tracker bytes"),
+                              (header.untrackedFrees, "untracked frees")] {
+            var total: UInt64 = 0
+            try sum(&total, value, "the HEADER's \(name)")
+        }
         header.executable = try c.string()
         let argc = try c.count(try c.u32(), minimumSize: 4, of: "arguments")
         var arguments: [String] = []
@@ -307,6 +391,9 @@ struct SnapshotParser {
             for _ in 0..<segmentCount {
                 let start = try c.u64()
                 let size = try c.u64()
+                guard !start.addingReportingOverflow(size).overflow else {
+                    throw fail("corrupt: a segment of module \(path) overflows the address space")
+                }
                 let segmentFlags = try c.u32()
                 _ = try c.u32()
                 segments.append(.init(start: start, size: size, flags: segmentFlags))
@@ -320,10 +407,19 @@ struct SnapshotParser {
         return modules
     }
 
+    /// Adds a count or size from the file to a running total that must stay a signed 64-bit value,
+    /// so that no sum, difference or signed conversion made from the file later can overflow.
+    func sum(_ total: inout UInt64, _ value: UInt64, _ what: @autoclosure () -> String) throws {
+        let (result, overflow) = total.addingReportingOverflow(value)
+        guard !overflow, result <= UInt64(Int64.max) else { throw fail("corrupt: \(what()) overflows") }
+        total = result
+    }
+
     func parseStacks(_ c: inout Cursor, codeCount: Int?) throws -> [StackRecord] {
         let count = try c.count(try c.u32(), minimumSize: 40, of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
+        var sums: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         for index in 0..<count {
             let domain = try c.u32()
             let depth = Int(try c.u16())
@@ -332,6 +428,10 @@ struct SnapshotParser {
             let liveBlocks = try c.u64()
             let totalAllocations = try c.u64()
             let totalBytes = try c.u64()
+            try sum(&sums.0, liveBytes, "the sum of live bytes over the stacks (at stack \(index))")
+            try sum(&sums.1, liveBlocks, "the sum of live blocks over the stacks (at stack \(index))")
+            try sum(&sums.2, totalAllocations, "the sum of allocations over the stacks (at stack \(index))")
+            try sum(&sums.3, totalBytes, "the sum of allocated bytes over the stacks (at stack \(index))")
             try c.need(depth * 8)
             var frames = [UInt64](repeating: 0, count: depth)
             for i in 0..<depth { frames[i] = try c.u64() }
@@ -349,9 +449,14 @@ struct SnapshotParser {
         let count = try c.count(try c.u64(), minimumSize: 24, of: "live blocks")
         var traces: [TraceRecord] = []
         traces.reserveCapacity(count)
+        var total: UInt64 = 0
         for index in 0..<count {
             let address = try c.u64()
             let size = try c.u64()
+            try sum(&total, size, "the sum of the live blocks' sizes (at block \(index))")
+            guard !address.addingReportingOverflow(size).overflow else {
+                throw fail("corrupt: live block \(index)'s address plus size overflows")
+            }
             let stack = try c.u32()
             _ = try c.u32()
             guard Int(stack) < stackCount else {

@@ -1,6 +1,8 @@
 // The offline snapshot: a symbolized, self-contained JSON document (schema: Docs/SNAPSHOT-JSON.md).
 // Frames are stored once in a table and traces refer to them by index, so a deep program's file stays
-// proportional to its distinct frames.
+// proportional to its distinct frames. Written by JSONWriter, read by JSONDecoder (its traces by the
+// parser of SnapshotJSONTraces.swift, for speed), all from the one Codable shape below; the header and
+// modules are the model's own Codable types, shared with reports.
 import Foundation
 
 /// The document's marker and the version this build writes and reads.
@@ -9,89 +11,101 @@ public enum SnapshotJSON {
     public static let version = 1
 }
 
-private struct JSONDocument: Codable {
+struct SnapshotDocument: Codable {
     var format: String
     var version: Int
-    var info: JSONInfo
-    var modules: [JSONModule]
-    var frames: [JSONFrame]
-    var traces: [JSONTrace]
-}
-
-private struct JSONInfo: Codable {
-    var formatVersion: UInt32
-    var pid: UInt32
-    var parentPID: UInt32
-    var timeNanoseconds: UInt64
-    var startNanoseconds: UInt64
-    var sequence: UInt32
-    var trigger: String
-    var maxFrames: UInt32
-    var currentBytes: UInt64
-    var peakBytes: UInt64
-    var liveBlocks: UInt64
-    var totalAllocations: UInt64
-    var totalBytes: UInt64
-    var trackerBytes: UInt64
-    var untrackedFrees: UInt64
-    var executable: String
-    var arguments: [String]
+    var info: SnapshotHeader
+    var modules: [ModuleInfo]
+    var frames: [FrameRecord]
+    var traces: [TraceRecord]
 
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", pid, parentPID = "ppid", timeNanoseconds = "time_ns"
-        case startNanoseconds = "start_ns", sequence, trigger, maxFrames = "max_frames"
-        case currentBytes = "current_bytes", peakBytes = "peak_bytes", liveBlocks = "live_blocks"
-        case totalAllocations = "total_allocations", totalBytes = "total_bytes", trackerBytes = "tracker_bytes"
-        case untrackedFrees = "untracked_frees", executable, arguments
+        case format, version, info, modules, frames, traces
+    }
+
+    /// One entry of the frame table.
+    struct FrameRecord: Codable {
+        var module: String
+        var function: String?
+        var file: String?
+        var line: Int
+        var inlined: Bool
+        var address: UInt64?
+        var moduleOffset: UInt64?
+        var symbolOffset: UInt64?
+
+        enum CodingKeys: String, CodingKey {
+            case module, function, file, line, inlined, address, moduleOffset = "module_offset"
+            case symbolOffset = "symbol_offset"
+        }
+    }
+
+    /// One trace, its traceback as indices into the frame table.
+    struct TraceRecord: Codable {
+        var domain: UInt32
+        var size: UInt64
+        var count: UInt64
+        var totalAllocations: UInt64
+        var totalBytes: UInt64
+        var truncated: Bool
+        var frames: [Int]
+
+        enum CodingKeys: String, CodingKey {
+            case domain, size, count, totalAllocations = "total_allocations", totalBytes = "total_bytes"
+            case truncated, frames
+        }
+
+        init(domain: UInt32, size: UInt64, count: UInt64, totalAllocations: UInt64, totalBytes: UInt64,
+             truncated: Bool, frames: [Int]) {
+            self.domain = domain
+            self.size = size
+            self.count = count
+            self.totalAllocations = totalAllocations
+            self.totalBytes = totalBytes
+            self.truncated = truncated
+            self.frames = frames
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            domain = try container.decodeNumber(UInt32.self, forKey: .domain)
+            size = try container.decodeNumber(UInt64.self, forKey: .size)
+            count = try container.decodeNumber(UInt64.self, forKey: .count)
+            totalAllocations = try container.decodeNumber(UInt64.self, forKey: .totalAllocations)
+            totalBytes = try container.decodeNumber(UInt64.self, forKey: .totalBytes)
+            truncated = try container.decode(Bool.self, forKey: .truncated)
+            frames = try container.decode([Int].self, forKey: .frames)
+        }
     }
 }
 
-private struct JSONModule: Codable {
-    var path: String
-    var buildID: String
-    var loadBias: UInt64
-    var hasDebugInfo: Bool
-    var isMainExecutable: Bool
-    var wasUnloaded: Bool
-    var problem: String?
-
-    enum CodingKeys: String, CodingKey {
-        case path, buildID = "build_id", loadBias = "load_bias", hasDebugInfo = "has_debug_info"
-        case isMainExecutable = "main_executable", wasUnloaded = "unloaded", problem
+extension KeyedDecodingContainer {
+    /// JSONDecoder reports a number out of the type's range (a negative size, a fraction) as invalid JSON
+    /// at the top level; this says which key holds it.
+    fileprivate func decodeNumber<Number: FixedWidthInteger & Decodable>(_ type: Number.Type, forKey key: Key) throws -> Number {
+        do {
+            return try decode(type, forKey: key)
+        } catch let error as DecodingError {
+            throw error
+        } catch {
+            throw DecodingError.typeMismatch(type, .init(codingPath: codingPath + [key], debugDescription: "not a \(type)"))
+        }
     }
 }
 
-private struct JSONFrame: Codable {
-    var module: String
-    var function: String?
-    var file: String?
-    var line: Int
-    var inlined: Bool
-    var address: UInt64?
-    var moduleOffset: UInt64?
-    var symbolOffset: UInt64?
+/// Just the marker, to say what a document that did not decode is.
+private struct DocumentMarker: Decodable {
+    var format: String?
+    var version: Int?
 
-    enum CodingKeys: String, CodingKey {
-        case module, function, file, line, inlined, address, moduleOffset = "module_offset"
-        case symbolOffset = "symbol_offset"
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try? container.decodeIfPresent(String.self, forKey: .format)
+        version = try? container.decodeIfPresent(Int.self, forKey: .version)
     }
+
+    enum CodingKeys: String, CodingKey { case format, version }
 }
-
-struct JSONTrace: Codable {
-    var domain: UInt32
-    var size: UInt64
-    var count: UInt64
-    var totalAllocations: UInt64
-    var totalBytes: UInt64
-    var truncated: Bool
-    var frames: [Int]
-
-    enum CodingKeys: String, CodingKey {
-        case domain, size, count, totalAllocations = "total_allocations", totalBytes = "total_bytes"
-        case truncated, frames
-    }
-}
-
 
 extension Snapshot {
     /// The offline JSON form of this snapshot (Docs/SNAPSHOT-JSON.md).
@@ -99,111 +113,101 @@ extension Snapshot {
         // Frames by box identity first (cheap), then by value, so equal frames are written once.
         var indexOfBox: [ObjectIdentifier: Int] = [:]
         var frameIndex: [Frame: Int] = [:]
-        var frames: [JSONFrame] = []
-        // The traces are the bulk of a document (numbers only): written directly, in the exact form
-        // JSONEncoder gives the JSONTrace type, which describes them for the reader.
-        var tracesText: [UInt8] = [UInt8(ascii: "[")]
-        tracesText.reserveCapacity(64 + self.traces.count * 128)
-        func append(_ text: StaticString) {
-            text.withUTF8Buffer { tracesText.append(contentsOf: $0) }
-        }
-        func append<Number: BinaryInteger>(_ number: Number) {
-            var value = UInt64(number)
-            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-            withUnsafeMutableBytes(of: &digits) { buffer in
-                var start = buffer.count
-                repeat {
-                    start -= 1
-                    buffer[start] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                } while value > 0
-                tracesText.append(contentsOf: buffer[start...])
+        var frames: [SnapshotDocument.FrameRecord] = []
+        func index(of frame: Frame) -> Int {
+            if let known = indexOfBox[ObjectIdentifier(frame.storage)] { return known }
+            let index: Int
+            if let known = frameIndex[frame] {
+                index = known
+            } else {
+                index = frames.count
+                frameIndex[frame] = index
+                frames.append(.init(
+                    module: frame.module, function: frame.function, file: frame.file, line: frame.line,
+                    inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
+                    symbolOffset: frame.symbolOffset))
             }
+            indexOfBox[ObjectIdentifier(frame.storage)] = index
+            return index
         }
-        for (number, trace) in self.traces.enumerated() {
-            append(number == 0 ? "{\"count\":" : ",{\"count\":")
-            append(trace.count)
-            append(",\"domain\":")
-            append(trace.domain)
-            append(",\"frames\":[")
-            for (position, frame) in trace.traceback.frames.enumerated() {
-                let index: Int
-                if let known = indexOfBox[ObjectIdentifier(frame.storage)] {
-                    index = known
-                } else if let known = frameIndex[frame] {
-                    index = known
-                    indexOfBox[ObjectIdentifier(frame.storage)] = known
-                } else {
-                    index = frames.count
-                    frameIndex[frame] = index
-                    indexOfBox[ObjectIdentifier(frame.storage)] = index
-                    frames.append(JSONFrame(
-                        module: frame.module, function: frame.function, file: frame.file, line: frame.line,
-                        inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
-                        symbolOffset: frame.symbolOffset))
-                }
-                if position > 0 { tracesText.append(UInt8(ascii: ",")) }
-                append(index)
-            }
-            append("],\"size\":")
-            append(trace.size)
-            append(",\"total_allocations\":")
-            append(trace.totalAllocations)
-            append(",\"total_bytes\":")
-            append(trace.totalBytes)
-            append(trace.traceback.isTruncated ? ",\"truncated\":true}" : ",\"truncated\":false}")
+        let traces = self.traces.map { trace in
+            SnapshotDocument.TraceRecord(
+                domain: trace.domain, size: trace.size, count: trace.count, totalAllocations: trace.totalAllocations,
+                totalBytes: trace.totalBytes, truncated: trace.traceback.isTruncated,
+                frames: trace.traceback.frames.map(index(of:)))
         }
-        tracesText.append(UInt8(ascii: "]"))
-        let traces: [JSONTrace] = []
-        let document = JSONDocument(
-            format: SnapshotJSON.format, version: SnapshotJSON.version,
-            info: JSONInfo(
-                formatVersion: info.formatVersion, pid: info.pid, parentPID: info.parentPID,
-                timeNanoseconds: info.timeNanoseconds, startNanoseconds: info.startNanoseconds,
-                sequence: info.sequence, trigger: info.trigger.name, maxFrames: info.maxFrames,
-                currentBytes: info.currentBytes, peakBytes: info.peakBytes, liveBlocks: info.liveBlocks,
-                totalAllocations: info.totalAllocations, totalBytes: info.totalBytes,
-                trackerBytes: info.trackerBytes, untrackedFrees: info.untrackedFrees,
-                executable: info.executable, arguments: info.arguments),
-            modules: info.modules.map {
-                JSONModule(path: $0.path, buildID: $0.buildID, loadBias: $0.loadBias, hasDebugInfo: $0.hasDebugInfo,
-                           isMainExecutable: $0.isMainExecutable, wasUnloaded: $0.wasUnloaded, problem: $0.problem)
-            },
+        let document = SnapshotDocument(
+            format: SnapshotJSON.format, version: SnapshotJSON.version, info: info.header, modules: info.modules,
             frames: frames, traces: traces)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(document)
-        // Keys are sorted, so the document's own "traces" is the last one; escaped strings cannot hold it.
-        let placeholder = Data(#""traces":[]"#.utf8)
-        guard let range = data.lastRange(of: placeholder) else { throw AnalysisError("cannot encode the traces") }
-        data.replaceSubrange(range, with: Data(#""traces":"#.utf8) + Data(tracesText))
-        return data
+        // About 100 bytes a trace besides its frame numbers, 200 a frame.
+        let frameNumbers = traces.reduce(0) { $0 + $1.frames.count }
+        let capacity = 4096 + 100 * traces.count + 7 * frameNumbers + 200 * frames.count
+        return Data(try JSONWriter(pretty: false).bytes(document, capacity: capacity))
     }
 
-    /// Reads the offline JSON form; `name` (the file) is named in errors.
-    public init(jsonData data: Data, name: String = "JSON snapshot") throws {
-        let document: JSONDocument
+    /// Writes the offline JSON form to `path`.
+    public func write(jsonTo path: String) throws {
+        let data = try jsonData()
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw AnalysisError("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads the offline JSON form, deciding each trace's site under `sites`; `name` (the file) is named
+    /// in errors.
+    public init(jsonData data: Data, name: String = "JSON snapshot", sites: SiteRules = .default) throws {
+        let document: SnapshotDocument
         if let split = try Self.decodeSplitting(data, name: name) {
             document = split
-        } else if let decoded = try? JSONDecoder().decode(JSONDocument.self, from: data),
-           decoded.format == SnapshotJSON.format, decoded.version == SnapshotJSON.version {
-            document = decoded
         } else {
-            document = try Self.explainDecodingFailure(data, name: name)
+            do {
+                document = try JSONDecoder().decode(SnapshotDocument.self, from: data)
+            } catch {
+                throw Self.explain(error, in: data, name: name)
+            }
         }
-        try self.init(document: document, name: name)
+        guard document.format == SnapshotJSON.format, document.version == SnapshotJSON.version else {
+            throw Self.explain(nil, in: data, name: name)
+        }
+        let frames = document.frames.map {
+            Frame(module: $0.module, function: $0.function, file: $0.file, line: $0.line, address: $0.address,
+                  moduleOffset: $0.moduleOffset, symbolOffset: $0.symbolOffset, isInlined: $0.inlined)
+        }
+        var traces: [Trace] = []
+        traces.reserveCapacity(document.traces.count)
+        // as in the binary reader: every total stays a signed 64-bit value, so no later sum can overflow
+        var sums: [UInt64] = [0, 0, 0, 0]
+        let names = ["size", "count", "total_allocations", "total_bytes"]
+        for (number, trace) in document.traces.enumerated() {
+            guard trace.frames.allSatisfy({ $0 >= 0 && $0 < frames.count }) else {
+                throw AnalysisError("\(name): trace \(number) refers to a frame that is not in \"frames\"")
+            }
+            for (i, value) in [trace.size, trace.count, trace.totalAllocations, trace.totalBytes].enumerated() {
+                let (sum, overflow) = sums[i].addingReportingOverflow(value)
+                guard !overflow, sum <= UInt64(Int64.max) else {
+                    throw AnalysisError("\(name): corrupt: the sum of the traces' \(names[i]) overflows (at trace \(number))")
+                }
+                sums[i] = sum
+            }
+            traces.append(Trace(
+                domain: trace.domain, size: trace.size, count: trace.count,
+                totalAllocations: trace.totalAllocations, totalBytes: trace.totalBytes,
+                traceback: Traceback(frames: trace.frames.map { frames[$0] }, isTruncated: trace.truncated)))
+        }
+        self.init(info: SnapshotInfo(header: document.info, modules: document.modules, source: ""), traces: traces,
+                  sites: sites)
     }
 
-    /// The fast path (SnapshotJSONTraces.swift): the traces by a parser made for them, the rest by
-    /// JSONDecoder. nil when the document does not split cleanly; the plain path then decides.
-    private static func decodeSplitting(_ data: Data, name: String) throws -> JSONDocument? {
-        try data.withUnsafeBytes { raw -> JSONDocument? in
+    /// The fast path: the traces by JSONTraceReader, the rest (with an empty "traces") by JSONDecoder.
+    /// nil when the document does not split cleanly or is not a snapshot; the plain path then decides.
+    private static func decodeSplitting(_ data: Data, name: String) throws -> SnapshotDocument? {
+        try data.withUnsafeBytes { raw -> SnapshotDocument? in
             let bytes = raw.bindMemory(to: UInt8.self)
             guard let range = JSONTraceReader.tracesRange(in: bytes) else { return nil }
             var rest = Data(UnsafeBufferPointer(rebasing: bytes[..<range.lowerBound]))
             rest.append(contentsOf: Array("[]".utf8))
             rest.append(UnsafeBufferPointer(rebasing: bytes[range.upperBound...]))
-            guard var document = try? JSONDecoder().decode(JSONDocument.self, from: rest),
+            guard var document = try? JSONDecoder().decode(SnapshotDocument.self, from: rest),
                   document.format == SnapshotJSON.format, document.version == SnapshotJSON.version else { return nil }
             do {
                 document.traces = try JSONTraceReader.traces(in: bytes, range: range)
@@ -214,63 +218,37 @@ extension Snapshot {
         }
     }
 
-    /// Any document that did not decode: say why in one line, the marker and version first, so other
-    /// JSON gets a plain answer rather than a decoding error.
-    private static func explainDecodingFailure(_ data: Data, name: String) throws -> JSONDocument {
-        guard let object = try? JSONSerialization.jsonObject(with: data) else {
-            throw AnalysisError("\(name): not valid JSON")
+    /// Why a document did not decode, in one line: the marker and version first, so other JSON gets a
+    /// plain answer rather than a decoding error.
+    private static func explain(_ error: (any Error)?, in data: Data, name: String) -> AnalysisError {
+        guard let marker = try? JSONDecoder().decode(DocumentMarker.self, from: data) else {
+            return AnalysisError("\(name): not valid JSON")
         }
-        guard let dictionary = object as? [String: Any], dictionary["format"] as? String == SnapshotJSON.format else {
-            throw AnalysisError("\(name): JSON but not a heapsnap snapshot (no \"format\": \"\(SnapshotJSON.format)\")")
+        guard marker.format == SnapshotJSON.format else {
+            return AnalysisError("\(name): JSON but not a heapsnap snapshot (no \"format\": \"\(SnapshotJSON.format)\")")
         }
-        guard let version = dictionary["version"] as? Int, version == SnapshotJSON.version else {
-            throw AnalysisError("\(name): heapsnap snapshot JSON version \(dictionary["version"] ?? "?") is not supported (this build reads \(SnapshotJSON.version))")
+        guard marker.version == SnapshotJSON.version else {
+            let version = marker.version.map(String.init) ?? "?"
+            return AnalysisError("\(name): heapsnap snapshot JSON version \(version) is not supported (this build reads \(SnapshotJSON.version))")
         }
-        do {
-            return try JSONDecoder().decode(JSONDocument.self, from: data)
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw AnalysisError("\(name): missing \"\(key.stringValue)\" at \(Self.codingPath(context.codingPath))")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw AnalysisError("\(name): wrong value at \(Self.codingPath(context.codingPath))")
-        } catch {
-            throw AnalysisError("\(name): malformed heapsnap snapshot JSON")
+        switch error {
+        case DecodingError.keyNotFound(let key, let context)?:
+            return AnalysisError("\(name): missing \"\(key.stringValue)\" at \(codingPath(context.codingPath, field: false))")
+        case DecodingError.dataCorrupted(let context)? where context.debugDescription.hasPrefix(SnapshotTrigger.unknownPrefix):
+            return AnalysisError("\(name): \(context.debugDescription)")
+        case DecodingError.typeMismatch(_, let context)?, DecodingError.valueNotFound(_, let context)?,
+             DecodingError.dataCorrupted(let context)?:
+            return AnalysisError("\(name): wrong value at \(codingPath(context.codingPath))")
+        default:
+            return AnalysisError("\(name): malformed heapsnap snapshot JSON")
         }
     }
 
-    private init(document: JSONDocument, name: String) throws {
-        guard let trigger = SnapshotTrigger.allCases.first(where: { $0.name == document.info.trigger }) else {
-            throw AnalysisError("\(name): unknown trigger \"\(document.info.trigger)\"")
-        }
-        let frames = document.frames.map {
-            Frame(module: $0.module, function: $0.function, file: $0.file, line: $0.line, address: $0.address,
-                  moduleOffset: $0.moduleOffset, symbolOffset: $0.symbolOffset, isInlined: $0.inlined)
-        }
-        var traces: [Trace] = []
-        traces.reserveCapacity(document.traces.count)
-        for (number, trace) in document.traces.enumerated() {
-            guard trace.frames.allSatisfy({ $0 >= 0 && $0 < frames.count }) else {
-                throw AnalysisError("\(name): trace \(number) refers to a frame that is not in \"frames\"")
-            }
-            traces.append(Trace(
-                domain: trace.domain, size: trace.size, count: trace.count,
-                totalAllocations: trace.totalAllocations, totalBytes: trace.totalBytes,
-                traceback: Traceback(frames: trace.frames.map { frames[$0] }, isTruncated: trace.truncated)))
-        }
-        let i = document.info
-        let header = SnapshotHeader(
-            formatVersion: i.formatVersion, pid: i.pid, parentPID: i.parentPID, timeNanoseconds: i.timeNanoseconds,
-            startNanoseconds: i.startNanoseconds, sequence: i.sequence, trigger: trigger, maxFrames: i.maxFrames,
-            currentBytes: i.currentBytes, peakBytes: i.peakBytes, liveBlocks: i.liveBlocks,
-            totalAllocations: i.totalAllocations, totalBytes: i.totalBytes, trackerBytes: i.trackerBytes,
-            untrackedFrees: i.untrackedFrees, executable: i.executable, arguments: i.arguments)
-        let modules = document.modules.map {
-            ModuleInfo(path: $0.path, buildID: $0.buildID, hasDebugInfo: $0.hasDebugInfo, wasUnloaded: $0.wasUnloaded,
-                       isMainExecutable: $0.isMainExecutable, loadBias: $0.loadBias, problem: $0.problem)
-        }
-        self.init(info: SnapshotInfo(header: header, modules: modules, source: ""), traces: traces)
-    }
-
-    private static func codingPath(_ path: [CodingKey]) -> String {
-        path.isEmpty ? "top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    /// The path to the field that holds the problem, e.g. ".traces[0].frames" (an index into the field's
+    /// own array left out).
+    private static func codingPath(_ path: [any CodingKey], field: Bool = true) -> String {
+        var path = path[...]
+        while field, path.count > 1, path.last?.intValue != nil { path = path.dropLast() }
+        return path.isEmpty ? "top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
     }
 }

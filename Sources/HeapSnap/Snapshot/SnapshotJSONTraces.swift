@@ -1,11 +1,15 @@
 // Reading the "traces" of an offline snapshot fast. They are nearly all of a large document and only
-// numbers, so the document is split: a byte scanner finds the top-level "traces" array, a small
-// parser made for JSONTrace's shape reads it, and JSONDecoder reads the rest (module paths, function
-// names: everything with strings). Anything the scanner does not understand goes back to the plain
-// JSONDecoder path, which explains errors.
+// numbers, and JSONDecoder takes 2-3 times as long over them as this parser (Docs/BENCHMARKS.md,
+// 2026-12-01), so the document is split: a byte scanner finds the top-level "traces" array, this
+// parser reads it into the Codable shape's TraceRecord (its keys are TraceRecord.CodingKeys, spelled
+// once), and JSONDecoder reads the rest (module paths, function names: everything with strings).
+// Anything the scanner does not understand goes back to JSONDecoder over the whole document, which
+// also explains errors.
 import Foundation
 
 struct JSONTraceReader {
+    private typealias Key = SnapshotDocument.TraceRecord.CodingKeys
+
     struct Failure: Error {
         var message: String
     }
@@ -36,7 +40,7 @@ struct JSONTraceReader {
                 reader.skipSpace()
                 let start = reader.position
                 try reader.skipValue(depth: 0)
-                if key.elementsEqual("traces".utf8) {
+                if key.elementsEqual(SnapshotDocument.CodingKeys.traces.stringValue.utf8) {
                     guard found == nil else { return nil }
                     found = start..<reader.position
                 }
@@ -54,9 +58,9 @@ struct JSONTraceReader {
     }
 
     /// Parses the traces array at `range`.
-    static func traces(in bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>) throws -> [JSONTrace] {
+    static func traces(in bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>) throws -> [SnapshotDocument.TraceRecord] {
         var reader = JSONTraceReader(bytes: bytes, position: range.lowerBound)
-        var traces: [JSONTrace] = []
+        var traces: [SnapshotDocument.TraceRecord] = []
         try reader.expect(UInt8(ascii: "["))
         reader.skipSpace()
         if reader.peek() == UInt8(ascii: "]") { return [] }
@@ -73,7 +77,7 @@ struct JSONTraceReader {
         }
     }
 
-    private mutating func trace(number: Int) throws -> JSONTrace {
+    private mutating func trace(number: Int) throws -> SnapshotDocument.TraceRecord {
         var count: UInt64?, domain: UInt64?, size: UInt64?, totalAllocations: UInt64?, totalBytes: UInt64?
         var truncated: Bool?
         var frames: [Int]?
@@ -82,19 +86,19 @@ struct JSONTraceReader {
         if peek() != UInt8(ascii: "}") {
             while true {
                 skipSpace()
-                let key = String(decoding: try rawString(), as: UTF8.self)
+                let name = String(decoding: try rawString(), as: UTF8.self)
                 skipSpace()
                 try expect(UInt8(ascii: ":"))
                 skipSpace()
-                switch key {
-                case "count": count = try unsigned(at: number, key)
-                case "domain": domain = try unsigned(at: number, key)
-                case "size": size = try unsigned(at: number, key)
-                case "total_allocations": totalAllocations = try unsigned(at: number, key)
-                case "total_bytes": totalBytes = try unsigned(at: number, key)
-                case "truncated": truncated = try boolean(at: number, key)
-                case "frames": frames = try indices(at: number)
-                default: try skipValue(depth: 0)
+                switch Key(stringValue: name) {
+                case .count: count = try unsigned(at: number, name)
+                case .domain: domain = try unsigned(at: number, name)
+                case .size: size = try unsigned(at: number, name)
+                case .totalAllocations: totalAllocations = try unsigned(at: number, name)
+                case .totalBytes: totalBytes = try unsigned(at: number, name)
+                case .truncated: truncated = try boolean(at: number, name)
+                case .frames: frames = try indices(at: number)
+                case nil: try skipValue(depth: 0)
                 }
                 skipSpace()
                 if peek() == UInt8(ascii: ",") {
@@ -105,19 +109,19 @@ struct JSONTraceReader {
             }
         }
         try expect(UInt8(ascii: "}"))
-        func required<T>(_ value: T?, _ key: String) throws -> T {
-            guard let value else { throw Failure(message: "missing \"\(key)\" at .traces[\(number)]") }
+        func required<T>(_ value: T?, _ key: Key) throws -> T {
+            guard let value else { throw Failure(message: "missing \"\(key.stringValue)\" at .traces[\(number)]") }
             return value
         }
-        let domainValue = try required(domain, "domain")
+        let domainValue = try required(domain, .domain)
         guard domainValue <= UInt64(UInt32.max) else {
-            throw Failure(message: "wrong value at .traces[\(number)].domain")
+            throw Failure(message: "wrong value at .traces[\(number)].\(Key.domain.stringValue)")
         }
-        return JSONTrace(
-            domain: UInt32(domainValue), size: try required(size, "size"), count: try required(count, "count"),
-            totalAllocations: try required(totalAllocations, "total_allocations"),
-            totalBytes: try required(totalBytes, "total_bytes"), truncated: try required(truncated, "truncated"),
-            frames: try required(frames, "frames"))
+        return SnapshotDocument.TraceRecord(
+            domain: UInt32(domainValue), size: try required(size, .size), count: try required(count, .count),
+            totalAllocations: try required(totalAllocations, .totalAllocations),
+            totalBytes: try required(totalBytes, .totalBytes), truncated: try required(truncated, .truncated),
+            frames: try required(frames, .frames))
     }
 
     // MARK: tokens
@@ -182,7 +186,7 @@ struct JSONTraceReader {
     }
 
     private mutating func indices(at number: Int) throws -> [Int] {
-        guard peek() == UInt8(ascii: "[") else { throw Failure(message: "wrong value at .traces[\(number)].frames") }
+        guard peek() == UInt8(ascii: "[") else { throw Failure(message: "wrong value at .traces[\(number)].\(Key.frames.stringValue)") }
         position += 1
         var result: [Int] = []
         skipSpace()
@@ -192,8 +196,8 @@ struct JSONTraceReader {
         }
         while true {
             skipSpace()
-            let value = try unsigned(at: number, "frames")
-            guard value <= UInt64(Int.max) else { throw Failure(message: "wrong value at .traces[\(number)].frames") }
+            let value = try unsigned(at: number, Key.frames.stringValue)
+            guard value <= UInt64(Int.max) else { throw Failure(message: "wrong value at .traces[\(number)].\(Key.frames.stringValue)") }
             result.append(Int(value))
             skipSpace()
             if peek() == UInt8(ascii: ",") {
@@ -201,7 +205,7 @@ struct JSONTraceReader {
                 continue
             }
             guard peek() == UInt8(ascii: "]") else {
-                throw Failure(message: "wrong value at .traces[\(number)].frames")
+                throw Failure(message: "wrong value at .traces[\(number)].\(Key.frames.stringValue)")
             }
             position += 1
             return result

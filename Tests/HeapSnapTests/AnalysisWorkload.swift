@@ -1,21 +1,23 @@
-// A reproducible symbolization workload for the benchmark: real ELF files laid out at made-up load
-// addresses, with distinct return addresses spread evenly over their executable segments, resolved by
-// the same Symbolizer path `heapsnap` uses for a snapshot.
+// A reproducible analysis workload (test support, not library API): real ELF files of this machine laid
+// out at made-up load addresses, with distinct return addresses spread evenly over their executable
+// segments, resolved by the same Symbolizer path `heapsnap` uses for a snapshot, then every later stage
+// timed on it.
 import CLibDW
 import Foundation
+import HeapSnap
 
-public enum SymbolizationBenchmark {
+enum AnalysisWorkload {
     /// The result of one run.
-    public struct Result: Sendable, CustomStringConvertible {
-        public var modules: Int
-        public var distinctAddresses: Int
+    struct Result: Sendable, CustomStringConvertible {
+        var modules: Int
+        var distinctAddresses: Int
         /// Addresses that got a file:line (debug info found).
-        public var withLines: Int
+        var withLines: Int
         /// Addresses that got at least a function name.
-        public var withFunctions: Int
-        public var seconds: Double
+        var withFunctions: Int
+        var seconds: Double
 
-        public var description: String {
+        var description: String {
             String(format: "%d distinct addresses in %d modules: %.3f s (%d with file:line, %d with a function)",
                    distinctAddresses, modules, seconds, withLines, withFunctions)
         }
@@ -23,7 +25,7 @@ public enum SymbolizationBenchmark {
 
     /// Shared libraries of the system and the Swift toolchain, up to `count`, the C library (which has
     /// separate debug info here) first.
-    public static func defaultLibraries(count: Int = 30) -> [String] {
+    static func defaultLibraries(count: Int = 30) -> [String] {
         var result: [String] = []
         let fileManager = FileManager.default
         for path in ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6",
@@ -63,7 +65,7 @@ public enum SymbolizationBenchmark {
 
     /// A raw snapshot whose stacks hold `distinctAddresses` different return addresses spread over the
     /// executable segments of `libraries`, in stacks of `depth` frames.
-    public static func syntheticSnapshot(libraries: [String], distinctAddresses: Int, depth: Int = 16) throws -> RawSnapshot {
+    static func syntheticSnapshot(libraries: [String], distinctAddresses: Int, depth: Int = 16) throws -> RawSnapshot {
         var modules: [ModuleRecord] = []
         var executable: [(start: UInt64, size: UInt64)] = []
         for (index, path) in libraries.enumerated() {
@@ -100,7 +102,7 @@ public enum SymbolizationBenchmark {
     }
 
     /// Symbolizes the synthetic snapshot once, timing what `Snapshot.load` spends on symbolization.
-    public static func run(
+    static func run(
         libraries: [String] = defaultLibraries(), distinctAddresses: Int = 20_000,
         symbolizer: Symbolizer = Symbolizer()
     ) throws -> Result {
@@ -118,12 +120,12 @@ public enum SymbolizationBenchmark {
     }
 }
 
-extension SymbolizationBenchmark {
+extension AnalysisWorkload {
     /// Timings of the whole analysis on a large synthetic snapshot: `stacks` stacks of `depth` frames
     /// drawn from `distinctAddresses` real addresses (see `syntheticSnapshot`), each stack holding one
     /// 100-byte block. Returns (step, seconds) in order: load (symbolize and build), statistics by line,
     /// by traceback, cumulative by line, compare, an all-frames filter, JSON export and JSON import.
-    public static func runAnalysis(
+    static func runAnalysis(
         libraries: [String] = defaultLibraries(), distinctAddresses: Int = 20_000, stacks: Int = 100_000,
         depth: Int = 32
     ) throws -> [(step: String, seconds: Double)] {
