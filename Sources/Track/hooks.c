@@ -186,7 +186,10 @@ EXPORT void free(void *p) {
     int saved = errno;
     struct hs_live_entry removed;
     /* Out of the table before glibc can hand the address to another thread. */
-    if (hs_live_remove(0, (uintptr_t)p, &removed, true)) hs_churn_freed((uintptr_t)p, removed.stack);
+    if (hs_live_remove(0, (uintptr_t)p, &removed, true)) {
+        hs_churn_freed((uintptr_t)p, removed.stack);
+        hs_python_freed((uintptr_t)p);
+    }
     errno = saved;
     __libc_free(p);
     hs_in_tracker = 0;

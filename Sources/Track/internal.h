@@ -113,6 +113,7 @@ extern _Atomic uint64_t hs_peak_bytes;
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
                    bool count_total);
 void hs_count_untracked_free(uintptr_t address);
+bool hs_live_contains(uint32_t domain, uintptr_t address); /* whether a block starts at address */
 /* Removes a block; fills *removed and returns true when it was there. Counts an untracked free
  * (domain 0 only) when `count_untracked` and it was not. */
 bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *removed, bool count_untracked);

@@ -136,9 +136,18 @@ struct code_key {
     int32_t first_traceable;
 };
 
+/* How a frame's code pointer is recognised as this entry's code object again, cheapest first:
+ *  - WATCHED: the code object is a malloc block the tracker tracks (PYTHONMALLOC=malloc), so its free
+ *    passes through free() here and kills the entry (hs_python_freed): nothing more to compare;
+ *  - VERSIONED: 3.12+ numbers every code object it creates (co_version): compare that;
+ *  - otherwise the whole key, including the strings' hashes and the line table's first bytes. */
+enum { MATCH_FULL_KEY = 0, MATCH_WATCHED = 1, MATCH_VERSIONED = 2 };
+
 struct code_entry {
     struct code_key key;
     uint32_t record;
+    uint32_t match;
+    _Atomic int dead; /* its code object was freed */
 };
 
 struct code_table {
@@ -341,33 +350,44 @@ static uint32_t add_record(const struct code_key *key) {
     return record_count++;
 }
 
-/* The record index of a frame's code object, after checking that it is one (a first sight goes
- * through safe reads); UINT32_MAX when it is not. */
-static uint32_t slow_code_index(uintptr_t code, struct code_key *key_out) {
+/* Bits of the code objects whose free() the tracker watches, by address hash: one test per free. */
+#define WATCH_BITS ((size_t)1 << 20)
+_Atomic(uint64_t *) hs_py_watch_bits;
+static inline size_t watch_index(uintptr_t p) { return (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 44); }
+
+void hs_python_forget(uintptr_t p) {
+    struct code_entry *e = table_lookup(atomic_load_explicit(&code_table, memory_order_acquire), p);
+    if (e && e->match == MATCH_WATCHED) atomic_store_explicit(&e->dead, 1, memory_order_release);
+}
+
+/* The entry of a frame's code object, after checking that it is one (a first sight goes through safe
+ * reads); NULL when it is not. */
+static const struct code_entry *slow_code_index(uintptr_t code) {
+    struct code_key key_storage, *key_out = &key_storage;
     const struct hs_py_layout *L = layout;
     unsigned char head[256];
-    if (L->code_adaptive > sizeof head || !safe_read(head, code, L->code_adaptive)) return UINT32_MAX;
+    if (L->code_adaptive > sizeof head || !safe_read(head, code, L->code_adaptive)) return NULL;
     uintptr_t type;
     memcpy(&type, head + HS_PY_OB_TYPE, sizeof type);
-    if (type != code_type) return UINT32_MAX;
+    if (type != code_type) return NULL;
     uintptr_t linetable;
     memcpy(&linetable, head + L->code_linetable, sizeof linetable);
     unsigned char probe[HS_PY_BYTES_DATA + 8];
-    if (linetable && !safe_read(probe, linetable, sizeof probe)) return UINT32_MAX;
+    if (linetable && !safe_read(probe, linetable, sizeof probe)) return NULL;
     uintptr_t strings[2];
     memcpy(&strings[0], head + L->code_filename, sizeof(uintptr_t));
     memcpy(&strings[1], head + L->code_qualname, sizeof(uintptr_t));
     for (int i = 0; i < 2; i++)
-        if (strings[i] && !safe_read(probe, strings[i], HS_PY_STR_HASH + 8)) return UINT32_MAX;
+        if (strings[i] && !safe_read(probe, strings[i], HS_PY_STR_HASH + 8)) return NULL;
     /* the fields are readable: the direct reads of read_key are safe now */
     read_key(code, key_out);
 
     pthread_mutex_lock(&py_lock);
-    uint32_t index = UINT32_MAX;
+    const struct code_entry *found = NULL;
     struct code_table *t = atomic_load_explicit(&code_table, memory_order_relaxed);
     struct code_entry *e = table_lookup(t, code);
-    if (e && same_key(&e->key, key_out)) {
-        index = e->record; /* another thread was first */
+    if (e && !atomic_load_explicit(&e->dead, memory_order_acquire) && same_key(&e->key, key_out)) {
+        found = e; /* another thread was first */
         goto out;
     }
     if (!e && (!t || (table_used + 1) * 2 > t->capacity)) {
@@ -379,24 +399,60 @@ static uint32_t slow_code_index(uintptr_t code, struct code_key *key_out) {
     if (record == UINT32_MAX) goto out;
     entry->key = *key_out;
     entry->record = record;
+    uint64_t *bits = atomic_load_explicit(&hs_py_watch_bits, memory_order_relaxed);
+    if (!bits && (bits = hs_map(WATCH_BITS / 8))) atomic_store_explicit(&hs_py_watch_bits, bits, memory_order_release);
+    if (bits && hs_live_contains(0, code)) {
+        size_t i = watch_index(code);
+        atomic_fetch_or_explicit((_Atomic uint64_t *)&bits[i >> 6], 1ull << (i & 63), memory_order_release);
+        entry->match = MATCH_WATCHED;
+    } else {
+        entry->match = key_out->version != 0 ? MATCH_VERSIONED : MATCH_FULL_KEY;
+    }
     if (!e) table_used++;
     table_put(t, entry);
-    index = record;
+    found = entry;
 out:
     pthread_mutex_unlock(&py_lock);
-    return index;
+    return found;
 }
 
-static inline uint32_t code_index(uintptr_t code, struct code_key *key) {
-    if (code == 0 || (code & 7)) return UINT32_MAX;
-    struct code_entry *e = table_lookup(atomic_load_explicit(&code_table, memory_order_acquire), code);
-    if (e) {
+/* Each thread keeps the entries of the code objects its frames ran lately: most frames then cost one
+ * look here instead of a probe of the shared table. */
+#define THREAD_CACHE 128
+struct cached_code {
+    uintptr_t code;
+    const struct code_entry *entry;
+};
+static __thread struct cached_code thread_cache[THREAD_CACHE] __attribute__((tls_model("initial-exec")));
+
+static inline const struct code_entry *code_entry_of(uintptr_t code) {
+    if (code == 0 || (code & 7)) return NULL;
+    struct cached_code *slot = &thread_cache[(code >> 4) & (THREAD_CACHE - 1)];
+    const struct code_entry *e = slot->code == code ? slot->entry : NULL;
+    if (!e) e = table_lookup(atomic_load_explicit(&code_table, memory_order_acquire), code);
+    if (e && !atomic_load_explicit(&e->dead, memory_order_acquire)) {
         /* a code object at an address seen before: the address is a code object's (or was) */
-        if (load_ptr(code, HS_PY_OB_TYPE) != code_type) return UINT32_MAX;
-        read_key(code, key);
-        if (same_key(&e->key, key)) return e->record;
+        if (load_ptr(code, HS_PY_OB_TYPE) != code_type) return NULL;
+        bool same = e->match == MATCH_WATCHED;
+        if (e->match == MATCH_VERSIONED) {
+            same = load_u32(code, layout->code_version) == e->key.version;
+        } else if (e->match == MATCH_FULL_KEY) {
+            struct code_key key;
+            read_key(code, &key);
+            same = same_key(&e->key, &key);
+        }
+        if (same) {
+            slot->code = code;
+            slot->entry = e;
+            return e;
+        }
     }
-    return slow_code_index(code, key);
+    e = slow_code_index(code);
+    if (e) {
+        slot->code = code;
+        slot->entry = e;
+    }
+    return e;
 }
 
 /* ---------------------------------------------------------------- the walk */
@@ -440,9 +496,8 @@ int hs_python_frames(uint64_t *out, bool *truncated) {
             continue;
         }
         if (owner > HS_PY_OWNED_BY_CSTACK) goto rejected;
-        struct code_key key;
-        uint32_t index = code_index(code, &key);
-        if (index == UINT32_MAX) {
+        const struct code_entry *known = code_entry_of(code);
+        if (!known) {
             if (L->minor >= 13) { /* f_executable need not be a code object */
                 frame = previous;
                 innermost = false;
@@ -453,8 +508,10 @@ int hs_python_frames(uint64_t *out, bool *truncated) {
         bool entry = L->frame_is_entry && *(const unsigned char *)(frame + L->frame_is_entry);
         uintptr_t start = code + L->code_adaptive;
         uint64_t offset;
+        const struct code_key *key = &known->key;
+        uint32_t index = known->record;
         if (owner != HS_PY_OWNED_BY_GENERATOR &&
-            instr < start + 2 * (uintptr_t)(key.first_traceable > 0 ? key.first_traceable : 0)) {
+            instr < start + 2 * (uintptr_t)(key->first_traceable > 0 ? key->first_traceable : 0)) {
             /* Not started yet (CPython's tracemalloc skips such frames too). Only the innermost frame
              * can be in that state; when it is alone in its evaluation loop it is kept, marked, so
              * that the loops and entry marks still pair up. */
@@ -468,7 +525,7 @@ int hs_python_frames(uint64_t *out, bool *truncated) {
             }
             offset = HS_PY_OFFSET_NOT_STARTED;
         } else {
-            if (instr < start || key.size_units < 0 || instr >= start + 2 * (uintptr_t)key.size_units || (instr & 1))
+            if (instr < start || key->size_units < 0 || instr >= start + 2 * (uintptr_t)key->size_units || (instr & 1))
                 goto rejected;
             offset = (uint64_t)((instr - start) / 2);
         }

@@ -3,7 +3,9 @@
 #ifndef HEAPSNAP_PYTHON_H
 #define HEAPSNAP_PYTHON_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct hs_writer;
@@ -29,6 +31,17 @@ int hs_python_frames(uint64_t *out, bool *truncated);
 
 /* Writes the PYTHON section (header and payload) once an interpreter was found; nothing before. */
 void hs_python_write_section(struct hs_writer *w, uint32_t tag);
+
+/* free() of a tracked block: a code object whose entry is keyed by its address dies with it. */
+extern _Atomic(uint64_t *) hs_py_watch_bits;
+void hs_python_forget(uintptr_t p);
+static inline void hs_python_freed(uintptr_t p) {
+    uint64_t *bits = atomic_load_explicit(&hs_py_watch_bits, memory_order_relaxed);
+    if (__builtin_expect(bits != 0, 0)) {
+        size_t i = (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 44);
+        if (bits[i >> 6] & (1ull << (i & 63))) hs_python_forget(p);
+    }
+}
 
 void hs_python_before_fork(void);
 void hs_python_after_fork_parent(void);
