@@ -27,9 +27,10 @@ extension SiteRules {
             + cpythonAllocatorPatterns.filter { !builtInFunctionPatterns.contains($0) }
 
     /// The site of `frames` (most recent first) with the plumbing verdicts given (memoized by callers).
-    func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool, isPlumbingInPython: (Frame) -> Bool) -> Int {
+    func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool, isAllocator: (Frame) -> Bool,
+                   isPlumbingInPython: (Frame) -> Bool) -> Int {
         guard let innermostPython = frames.firstIndex(where: \.isPython) else {
-            return frames.firstIndex { !isPlumbing($0) } ?? 0
+            return Self.siteIndex(in: frames, isPlumbing: isPlumbing, isAllocator: isAllocator)
         }
         if prefersNative,
            let native = frames[..<innermostPython].firstIndex(where: { !isPlumbingInPython($0) }) {

@@ -112,6 +112,7 @@ public struct SiteRules: Sendable, Hashable {
                     return true
                 }
             }
+            if Self.isBuiltInAllocator(frame) { return true }
         }
         if !modulePatterns.isEmpty, !frame.module.isEmpty, !frame.isPython,
            modulePatterns.contains(where: { globMatches($0, moduleName) || globMatches($0, frame.module) }) {
@@ -152,15 +153,13 @@ public struct SiteRules: Sendable, Hashable {
         return name
     }
 
-    /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
-    /// or 0 when every frame is plumbing (or there are none). For traces with Python frames see
-    /// PythonSites.swift.
+    /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing;
+    /// when every frame is plumbing, the frame that called into the allocator from outside it
+    /// (ld.so's _dl_new_object, not calloc); 0 when even that is missing (or there are no frames).
+    /// For traces with Python frames see PythonSites.swift.
     public func siteIndex(in traceback: Traceback) -> Int {
-        siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isPlumbingInPython: { isPlumbing($0, inPythonTrace: true) })
-    }
-
-    static func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool) -> Int {
-        frames.firstIndex { !isPlumbing($0) } ?? 0
+        siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isAllocator: isAllocator,
+                  isPlumbingInPython: { isPlumbing($0, inPythonTrace: true) })
     }
 }
 
@@ -195,11 +194,12 @@ extension Snapshot {
         }
         let rules = sites
         let isPlumbing = FrameMemo(rules.isPlumbing)
+        let isAllocator = FrameMemo(rules.isAllocator)
         let isPlumbingInPython = FrameMemo { rules.isPlumbing($0, inPythonTrace: true) }
         for index in traces.indices where !traces[index].traceback.frames.isEmpty {
             traces[index].traceback.siteIndex = rules.siteIndex(
                 in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction,
-                isPlumbingInPython: isPlumbingInPython.callAsFunction)
+                isAllocator: isAllocator.callAsFunction, isPlumbingInPython: isPlumbingInPython.callAsFunction)
         }
     }
 
