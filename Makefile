@@ -8,9 +8,10 @@ SWIFTC      ?= swiftc
 
 # System packages the build, the tests and the benchmark need (installed only when missing).
 APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils libc6-dbg
-APT_BENCH   := heaptrack time
-# The Python tests: Debian's interpreter, its debug info, CPython's own test modules.
-APT_TEST    := python3.11 python3.11-dbg libpython3.11-testsuite
+APT_BENCH   := heaptrack time chromium python3
+# Peers the tests check against: CPython's own test modules (Tests/TrackTests/CPythonSuiteTests.swift),
+# go tool pprof and protoc --decode (the pprof export), headless Chromium (the HTML report).
+APT_TEST    := python3.11 python3.11-dbg libpython3.11-testsuite golang-go protobuf-compiler chromium
 
 BUILD       := .build
 RELEASE_BIN := $(BUILD)/release
@@ -101,9 +102,14 @@ fuzz: deps
 demo: build
 	@bash Examples/demo.sh $(RELEASE_BIN)/heapsnap $(BUILD)/examples
 
-bench: build
+# The same tracker without the temporary-allocation counter, to measure the counter's cost side by side.
+$(BUILD)/lib/libheapsnap-nochurn.so: $(TRACK_SRC) $(TRACK_HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(TRACK_CFLAGS) -DHS_NO_CHURN -o $@ $(TRACK_SRC) $(TRACK_LDFLAGS)
+
+bench: build $(BUILD)/lib/libheapsnap-nochurn.so
 	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_BENCH)"
-	@bash Benchmarks/run.sh $(abspath $(LIB)) $(BUILD)/bench
+	@BENCH_NOCHURN_LIB=$(abspath $(BUILD)/lib/libheapsnap-nochurn.so) bash Benchmarks/run.sh $(abspath $(LIB)) $(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD)

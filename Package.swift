@@ -18,11 +18,13 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibDW", path: "Sources/CLibDW"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CHeapSnapContract", path: "Sources/Track", sources: ["settings.c", "crc32.c"], publicHeadersPath: "include"),
         .target(
             name: "HeapSnap",
             dependencies: [
                 "CLibDW",
+                "CZlib",
                 "CHeapSnapContract",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -16,7 +16,7 @@ struct HeapSnapCommand: ParsableCommand {
             """,
         subcommands: [
             RunCommand.self, SnapCommand.self, TopCommand.self, DiffCommand.self, GrowthCommand.self,
-            InfoCommand.self, ExportCommand.self, LibCommand.self,
+            InfoCommand.self, ExportCommand.self, ReportCommand.self, LibCommand.self,
         ]
     )
 

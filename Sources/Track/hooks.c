@@ -138,7 +138,9 @@ int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t calle
         errno = ENOMEM;
         return -1;
     }
-    return hs_live_insert(domain, address, size, id, stack, true);
+    int rc = hs_live_insert(domain, address, size, id, stack, true);
+    if (rc == 0 && domain == 0) hs_churn_allocated(address, id);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- the malloc family */
@@ -184,7 +186,10 @@ EXPORT void free(void *p) {
     int saved = errno;
     struct hs_live_entry removed;
     /* Out of the table before glibc can hand the address to another thread. */
-    if (hs_live_remove(0, (uintptr_t)p, &removed, true)) hs_python_freed((uintptr_t)p);
+    if (hs_live_remove(0, (uintptr_t)p, &removed, true)) {
+        hs_churn_freed((uintptr_t)p, removed.stack);
+        hs_python_freed((uintptr_t)p);
+    }
     errno = saved;
     __libc_free(p);
     hs_in_tracker = 0;
@@ -208,6 +213,7 @@ static void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
     errno = saved;
     void *p = __libc_realloc(old, size);
     saved = errno;
+    if (had && (p || size == 0)) hs_churn_freed((uintptr_t)old, removed.stack);
     if (p) {
         hs_record(0, (uintptr_t)p, size, caller);
     } else if (size != 0) {

@@ -74,6 +74,7 @@ struct hs_stack {
      * from the live table, which keeps frees free of any shared write. */
     _Atomic uint64_t total_allocs;
     _Atomic uint64_t total_bytes;
+    _Atomic uint64_t temporary_allocs; /* freed before their thread allocated again (churn.c) */
     uintptr_t frames[];
 };
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
@@ -127,6 +128,10 @@ void hs_unwind_init(void);
 /* Points libunwind's pipe2/read/close/syscall imports at descriptor-free stand-ins (unwinder_io.c). */
 int hs_unwinder_redirect_io(void *libunwind_handle);
 void hs_check_peak(void);
+
+/* ---- temporary allocations (churn.c) ---- */
+void hs_churn_allocated(uintptr_t address, uint32_t stack_id);
+void hs_churn_freed(uintptr_t address, uint32_t stack_id);
 
 /* ---- the tracker thread (tracker_thread.c): heapsnap snap, signal and interval snapshots ---- */
 extern _Atomic int hs_thread_wanted; /* set in a fork child; the next allocation starts the thread */

@@ -88,7 +88,7 @@ static void put_section(struct hs_writer *w, uint32_t tag, uint64_t length) {
 /* ---------------------------------------------------------------- the state copied under the locks */
 
 struct stack_counts {
-    uint64_t live_bytes, live_blocks, total_allocs, total_bytes;
+    uint64_t live_bytes, live_blocks, total_allocs, total_bytes, temporary_allocs;
 };
 
 struct trace {
@@ -129,6 +129,7 @@ static int capture_state(struct capture *c, bool with_traces) {
         struct hs_stack *s = hs_stack_at(id);
         c->counts[id].total_allocs = atomic_load_explicit(&s->total_allocs, memory_order_relaxed);
         c->counts[id].total_bytes = atomic_load_explicit(&s->total_bytes, memory_order_relaxed);
+        c->counts[id].temporary_allocs = atomic_load_explicit(&s->temporary_allocs, memory_order_relaxed);
     }
     if (with_traces && c->live_blocks) {
         c->traces_bytes = (size_t)c->live_blocks * sizeof(struct trace);
@@ -235,7 +236,8 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     hs_modules_write(w);
 
     uint64_t stacks_length = 4;
-    for (uint32_t id = 0; id < c->stack_count; id++) stacks_length += 32 + 8 + 8ull * hs_stack_at(id)->depth;
+    for (uint32_t id = 0; id < c->stack_count; id++)
+        stacks_length += HEAPSNAP_STACK_RECORD_SIZE + 8ull * hs_stack_at(id)->depth;
     put_section(w, HEAPSNAP_SECTION_STACKS, stacks_length);
     hs_put_u32(w, c->stack_count);
     for (uint32_t id = 0; id < c->stack_count; id++) {
@@ -247,6 +249,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         hs_put_u64(w, c->counts[id].live_blocks);
         hs_put_u64(w, c->counts[id].total_allocs);
         hs_put_u64(w, c->counts[id].total_bytes);
+        hs_put_u64(w, c->counts[id].temporary_allocs);
         if (sizeof(uintptr_t) == 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
             hs_put(w, s->frames, 8ull * s->depth);
         } else {

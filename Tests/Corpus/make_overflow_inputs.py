@@ -21,10 +21,12 @@ def stack_offsets(data):
     start = [s for tag, s, _ in sections(data) if tag == 3][0]
     count, = struct.unpack_from("<I", data, start)
     at = start + 4
+    version, = struct.unpack_from("<I", data, 8)
+    record = 48 if version >= 2 else 40  # version 2 adds temporary_allocs (Docs/FORMAT.md)
     for _ in range(count):
         yield at
         depth, = struct.unpack_from("<H", data, at + 4)
-        at += 40 + 8 * depth
+        at += record + 8 * depth
 
 def with_stacks(source, field, values):
     data = bytearray(source)

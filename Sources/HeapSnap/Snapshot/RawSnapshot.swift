@@ -159,11 +159,15 @@ public struct StackRecord: Sendable, Equatable {
     public var liveBlocks: UInt64
     public var totalAllocations: UInt64
     public var totalBytes: UInt64
+    /// Allocations from this stack freed before their thread allocated again (format version 2).
+    public var temporaryAllocations: UInt64
 
     public init(
         domain: UInt32 = 0, frames: [UInt64], pythonFrames: [PythonFrame] = [], isTruncated: Bool = false,
-        liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0
+        liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0,
+        temporaryAllocations: UInt64 = 0
     ) {
+        self.temporaryAllocations = temporaryAllocations
         self.domain = domain
         self.frames = frames
         self.pythonFrames = pythonFrames

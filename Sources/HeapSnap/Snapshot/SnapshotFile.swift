@@ -71,6 +71,7 @@ extension Snapshot {
             traces.append(Trace(
                 domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
                 totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                temporaryAllocations: stack.temporaryAllocations,
                 traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
         }
         var info = SnapshotInfo(header: raw.header, modules: symbols.modules, source: source)
@@ -256,8 +257,8 @@ struct SnapshotParser {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version >= 1 && version <= HEAPSNAP_FORMAT_VERSION else {
-            throw fail("unsupported format version \(version) (this reader knows versions 1 to \(HEAPSNAP_FORMAT_VERSION))")
+        guard version >= HEAPSNAP_FORMAT_VERSION_OLDEST && version <= HEAPSNAP_FORMAT_VERSION else {
+            throw fail("unsupported format version \(version) (this reader knows versions \(HEAPSNAP_FORMAT_VERSION_OLDEST) to \(HEAPSNAP_FORMAT_VERSION))")
         }
         guard raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self) == 0 else {
             throw fail("the preamble's reserved field is not zero")
@@ -324,7 +325,7 @@ struct SnapshotParser {
             guard version >= 2 else { throw fail("has a PYTHON section, which format version \(version) does not have") }
             python = try parsePython(&pythonCursor)
         }
-        let stacks = try parseStacks(&stacksCursor, codeCount: python?.codes.count)
+        let stacks = try parseStacks(&stacksCursor, version: version, codeCount: python?.codes.count)
         var traces: [TraceRecord]? = nil
         if var tracesCursor = try payload(.traces) {
             traces = try parseTraces(&tracesCursor, stackCount: stacks.count)
@@ -415,8 +416,8 @@ struct SnapshotParser {
         total = result
     }
 
-    func parseStacks(_ c: inout Cursor, codeCount: Int?) throws -> [StackRecord] {
-        let count = try c.count(try c.u32(), minimumSize: 40, of: "stacks")
+    func parseStacks(_ c: inout Cursor, version: UInt32, codeCount: Int?) throws -> [StackRecord] {
+        let count = try c.count(try c.u32(), minimumSize: Int(version >= 2 ? HEAPSNAP_STACK_RECORD_SIZE : HEAPSNAP_STACK_RECORD_SIZE_V1), of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
         var sums: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -428,6 +429,7 @@ struct SnapshotParser {
             let liveBlocks = try c.u64()
             let totalAllocations = try c.u64()
             let totalBytes = try c.u64()
+            let temporaryAllocations = version >= 2 ? try c.u64() : 0
             try sum(&sums.0, liveBytes, "the sum of live bytes over the stacks (at stack \(index))")
             try sum(&sums.1, liveBlocks, "the sum of live blocks over the stacks (at stack \(index))")
             try sum(&sums.2, totalAllocations, "the sum of allocations over the stacks (at stack \(index))")
@@ -437,9 +439,9 @@ struct SnapshotParser {
             for i in 0..<depth { frames[i] = try c.u64() }
             let (native, python) = try splitFrames(frames, stack: index, codeCount: codeCount)
             stacks.append(StackRecord(
-                domain: domain, frames: native, pythonFrames: python, isTruncated: UInt32(flags) & HEAPSNAP_STACK_TRUNCATED != 0,
-                liveBytes: liveBytes,
-                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes))
+                domain: domain, frames: native, pythonFrames: python, isTruncated: UInt32(flags) & HEAPSNAP_STACK_TRUNCATED != 0, liveBytes: liveBytes,
+                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes,
+                temporaryAllocations: temporaryAllocations))
         }
         try c.finish()
         return stacks

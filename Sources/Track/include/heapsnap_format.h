@@ -17,7 +17,9 @@
 /* ---- the file: preamble "HEAPSNAP", u32 version, u32 reserved ---- */
 #define HEAPSNAP_MAGIC "HEAPSNAP"
 #define HEAPSNAP_MAGIC_LENGTH 8u
-#define HEAPSNAP_FORMAT_VERSION 2u /* 2: the PYTHON section and Python frames in STACKS */
+/* 2: STACKS records gain temporary_allocs (and Python frames, the PYTHON section); readers accept 1 too */
+#define HEAPSNAP_FORMAT_VERSION 2u
+#define HEAPSNAP_FORMAT_VERSION_OLDEST 1u
 #define HEAPSNAP_PREAMBLE_SIZE 16u
 #define HEAPSNAP_SECTION_HEADER_SIZE 16u /* u32 tag, u32 reserved, u64 payload length */
 
@@ -36,6 +38,11 @@
 #define HEAPSNAP_MODULE_MAIN_EXECUTABLE 0x1u
 #define HEAPSNAP_MODULE_UNLOADED 0x2u /* dlclosed since: stacks may still point into it */
 #define HEAPSNAP_MODULE_VDSO 0x4u
+
+/* ---- STACKS: bytes of a record before its frames: u32 domain, u16 depth, u16 flags, u64 live_bytes,
+ * live_blocks, total_allocs, total_bytes, temporary_allocs (version 2; version 1 ends at total_bytes) ---- */
+#define HEAPSNAP_STACK_RECORD_SIZE 48u
+#define HEAPSNAP_STACK_RECORD_SIZE_V1 40u
 
 /* ---- STACKS: per-stack flags ---- */
 #define HEAPSNAP_STACK_TRUNCATED 0x1u /* the native part was deeper than max_frames, or the Python part than 128 */
