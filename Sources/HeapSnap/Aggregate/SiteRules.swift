@@ -102,6 +102,7 @@ public struct SiteRules: Sendable, Hashable {
                     return true
                 }
             }
+            if Self.isBuiltInAllocator(frame) { return true }
         }
         if !modulePatterns.isEmpty, !frame.module.isEmpty,
            modulePatterns.contains(where: { globMatches($0, moduleName) || globMatches($0, frame.module) }) {
@@ -142,14 +143,11 @@ public struct SiteRules: Sendable, Hashable {
         return name
     }
 
-    /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing,
-    /// or 0 when every frame is plumbing (or there are none).
+    /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing;
+    /// when every frame is plumbing, the frame that called into the allocator from outside it
+    /// (ld.so's _dl_new_object, not calloc); 0 when even that is missing (or there are no frames).
     public func siteIndex(in traceback: Traceback) -> Int {
-        Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing)
-    }
-
-    static func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool) -> Int {
-        frames.firstIndex { !isPlumbing($0) } ?? 0
+        Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isAllocator: isAllocator)
     }
 }
 
@@ -182,9 +180,11 @@ extension Snapshot {
             return
         }
         let isPlumbing = FrameMemo(sites.isPlumbing)
+        let isAllocator = FrameMemo(sites.isAllocator)
         for index in traces.indices where !traces[index].traceback.frames.isEmpty {
-            traces[index].traceback.siteIndex =
-                SiteRules.siteIndex(in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction)
+            traces[index].traceback.siteIndex = SiteRules.siteIndex(
+                in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction,
+                isAllocator: isAllocator.callAsFunction)
         }
     }
 
