@@ -14,6 +14,7 @@
 
 #include "heapsnap.h"
 #include "heapsnap_crc32.h"
+#include "python.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -296,6 +297,8 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         }
     }
 
+    hs_python_write_section(w, HEAPSNAP_SECTION_PYTHON);
+
     if (hs_sampling()) {
         put_section(w, HEAPSNAP_SECTION_SAMPLING, 8 * 4);
         hs_put_u64(w, hs_config.sample_rate);
@@ -515,6 +518,7 @@ static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_onl
         err = errno;
         goto done;
     }
+    hs_python_refresh();
     hs_modules_refresh();
     read_cmdline();
     if (trigger == HS_PEAK) {

@@ -121,7 +121,7 @@ final class SamplingTests: XCTestCase {
 
         let bad = try TemporaryDirectory()
         let result = try runTracked("track_exact_peak", environment: ["HEAPSNAP_SAMPLE": "often"], directory: bad)
-        XCTAssertTrue(result.stderr.contains("HEAPSNAP_SAMPLE must be bytes like 524288, 512K or 2M"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("HEAPSNAP_SAMPLE=often is not a byte count like 1048576, 512K, 64M or 1GiB (0 = off); tracking every allocation"), result.stderr)
         XCTAssertNil(try RawSnapshot(contentsOf: try XCTUnwrap(bad.files().first)).header.sampling)
     }
 }

@@ -134,7 +134,8 @@ private struct Builder {
     }
 
     mutating func mapping(of frame: Frame) -> UInt64? {
-        guard !frame.module.isEmpty else { return nil }
+        // A Python frame belongs to no mapped file: its .py file is the function's file, not a mapping.
+        guard !frame.module.isEmpty, !frame.isPython else { return nil }
         if mappings[frame.module] == nil {
             mappings[frame.module] = MappingInfo(id: UInt64(mappingOrder.count + 1), module: modulesByPath[frame.module])
             mappingOrder.append(frame.module)

@@ -226,7 +226,7 @@ struct FrameTable: Encodable {
     }
 
     /// "native" or "python": the flame graph colours them differently.
-    static func kind(of frame: Frame) -> String { "native" }
+    static func kind(of frame: Frame) -> String { frame.isPython ? "python" : "native" }
 }
 
 /// Tracebacks merged root first into a tree. Nodes are numbered in creation order, so a node's parent

@@ -29,6 +29,7 @@ extension TextReport {
             rows.insert(("Sampling", sampling.description + ": every figure is an estimate (\(sampling.recordedLiveBlocks) live blocks"
                 + " and \(sampling.recordedAllocations) allocations recorded" + (sampling.seed != 0 ? ", seed \(sampling.seed))" : ")")), at: 4)
         }
+        if let python = info.python { rows += Self.pythonRows(python) }
         if snapshot.size != info.currentBytes || snapshot.count != info.liveBlocks {
             rows.append(("In traces", "\(SizeFormat.string(snapshot.size)) in \(snapshot.count) blocks"))
         }
@@ -48,6 +49,18 @@ extension TextReport {
             lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The interpreter, whether its frames were recorded (why not, if not) and PYTHONMALLOC.
+    static func pythonRows(_ python: PythonInterpreter) -> [(String, String)] {
+        var frames = python.isCapturing
+            ? "CPython \(python.versionText), Python frames recorded (\(python.codes.count) code objects)"
+            : "CPython \(python.versionText), Python frames off: \(python.detail.isEmpty ? "status \(python.status)" : python.detail)"
+        if python.isCapturing && !python.detail.isEmpty { frames += "; " + python.detail }
+        let allocator = python.pythonMalloc.isEmpty ? "not set" : python.pythonMalloc
+        let note = python.usesPymalloc
+            ? " (small objects came from pymalloc arenas, which hide their lines: run with PYTHONMALLOC=malloc)" : ""
+        return [("Python", frames), ("PYTHONMALLOC", allocator + note)]
     }
 
     private var style: TextStyle { options.style }
