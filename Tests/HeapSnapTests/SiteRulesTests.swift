@@ -135,3 +135,71 @@ final class ReturnTypeTests: XCTestCase {
         XCTAssertEqual(SiteRules(useBuiltIn: false, functionPatterns: ["fill(*"]).siteIndex(in: Traceback(frames: frames.reversed())), 1)
     }
 }
+
+/// Wrappers of real programs' allocators, and the site of a trace whose every frame is plumbing.
+final class AllocatorWrapperTests: XCTestCase {
+    private let libc = "/lib/x86_64-linux-gnu/libc.so.6"
+    private let loader = "/lib64/ld-linux-x86-64.so.2"
+
+    /// `wrappers` (innermost first) in `module` above a caller in the program: the site is the caller.
+    private func siteAfter(_ wrappers: [String], module: String = "/usr/lib/libwrapped.so.1") -> Int {
+        let frames = [frame(libc, "malloc")] + wrappers.map { frame(module, $0, "/src/lib/alloc.c", 10) }
+            + [frame(app, "caller", "/src/app.c", 5)]
+        return SiteRules.default.siteIndex(in: Traceback(frames: frames))
+    }
+
+    func testWrappersThreeDeepAreSkipped() {
+        let families: [[String]] = [
+            ["Perl_safesysmalloc", "Perl_safesyscalloc", "Perl_safesysrealloc"],
+            ["llvm::allocate_buffer(unsigned long, unsigned long)", "llvm::safe_malloc(unsigned long)",
+             "void* llvm::safe_realloc(void*, unsigned long)"],
+            ["ggc_internal_alloc(unsigned long, void (*)(void*), unsigned long, unsigned long)",
+             "ggc_internal_cleared_alloc(unsigned long, void (*)(void*), unsigned long, unsigned long)",
+             "ggc_alloc_string(char const*, int)"],
+            ["Pool::operator new(unsigned long)", "Arena::operator new[](unsigned long)", "Node::operator delete(void*)"],
+            ["g_malloc", "g_malloc0_n", "g_slice_alloc0"],
+            ["xmalloc", "xcalloc", "xstrdup"], ["xrealloc", "xmallocz", "sh_xmalloc"],
+            ["sqlite3Malloc", "sqlite3MallocZero", "sqlite3DbMallocRawNN"],
+            ["sqlite3DbMallocZero", "sqlite3DbRealloc", "sqlite3_malloc64"],
+            ["je_malloc", "je_calloc", "_rjem_mallocx"], ["mi_malloc", "mi_heap_malloc", "_mi_malloc_generic"],
+            ["tc_malloc", "tc_newarray", "tcmalloc::allocate_full_malloc_oom(unsigned long)"],
+            ["folly::checkedMalloc(unsigned long)", "void* folly::checkedRealloc(void*, unsigned long)",
+             "folly::fbstring_core<char>::initMedium(char const*, unsigned long)"],
+            ["absl::base_internal::LowLevelAlloc::Alloc(unsigned long)",
+             "absl::container_internal::raw_hash_set<int>::resize(unsigned long)",
+             "QArrayData::allocate(QArrayData**, long long, long long, QArrayData::AllocationOption)"],
+        ]
+        for wrappers in families {
+            XCTAssertEqual(siteAfter(wrappers), 4, "\(wrappers)")
+        }
+        // The patterns are specific: a program's own tc_/mi_ functions that do not allocate stay sites.
+        XCTAssertFalse(SiteRules.default.isPlumbing(frame(app, "tc_parse_rule", "/src/tc.c", 3)))
+        XCTAssertFalse(SiteRules.default.isPlumbing(frame(app, "mi_open_device", "/src/mi.c", 3)))
+    }
+
+    func testAllPlumbingSiteIsTheCallerOfTheAllocator() {
+        // The loader's own allocation, as Debian's ld.so records it: calloc inlined from rtld-malloc.h.
+        let loaderFrames = [
+            frame(loader, "calloc", "./elf/../include/rtld-malloc.h", 44),
+            frame(loader, "_dl_new_object", "./elf/dl-object.c", 89),
+            frame(loader, "_dl_map_object_from_fd", "./elf/dl-load.c", 1045),
+            frame(libc, "dlopen_doit", "./dlfcn/dlopen.c", 56),
+        ]
+        XCTAssertEqual(SiteRules.default.siteIndex(in: Traceback(frames: loaderFrames)), 1)
+        // Wrappers and the allocator library are skipped too; a user's --skip-function counts as a wrapper.
+        let wrapped = [
+            frame("/usr/lib/libjemalloc.so.2", "imalloc_body"), frame(libc, "xmalloc"),
+            frame("/usr/lib/libstdc++.so.6", "std::locale::_Impl::_Impl(unsigned long)"),
+            frame(loader, "_dl_init"),
+        ]
+        XCTAssertEqual(SiteRules.default.siteIndex(in: Traceback(frames: wrapped)), 2)
+        let user = SiteRules(functionPatterns: ["my_pool_alloc"])
+        XCTAssertEqual(user.siteIndex(in: Traceback(frames: [frame(libc, "malloc"), frame(libc, "my_pool_alloc"),
+                                                             frame(libc, "qsort")])), 2)
+        // Nothing but the allocator, or plumbing that is not an allocator first: frame 0.
+        XCTAssertEqual(SiteRules.default.siteIndex(in: Traceback(frames: [frame(libc, "malloc"), frame(libc, "calloc")])), 0)
+        XCTAssertEqual(SiteRules.default.siteIndex(in: Traceback(frames: [frame(libc, "qsort"), frame(libc, "malloc")])), 0)
+        // Without built-in rules every frame counts, as in tracemalloc.
+        XCTAssertEqual(SiteRules.none.siteIndex(in: Traceback(frames: loaderFrames)), 0)
+    }
+}
