@@ -11,7 +11,7 @@ enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
 }
 
 struct GroupingOptions: ParsableArguments {
-    @Option(name: .customShort("n"), help: "Show the top N entries (0 for all).")
+    @Option(name: .customShort("n"), parsing: .unconditional, help: "Show the top N entries (0 for all).")
     var limit: Int = 10
 
     @Option(help: "Group by the allocation site's line, file, function or module, or by whole traceback.")

@@ -326,7 +326,7 @@ final class ModuleResolver {
     func resolve(_ address: UInt64) -> [Frame] {
         let offset = address &- record.loadBias
         var base = Frame(module: record.path, address: address, moduleOffset: offset)
-        guard let module else { return [base] }
+        guard module != nil else { return [base] }
         // A return address points after the call; the call itself is one byte earlier.
         let pc = address > 0 ? address - 1 : address
         if let symbol = symbol(containing: pc) {
