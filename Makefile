@@ -8,7 +8,10 @@ SWIFTC      ?= swiftc
 
 # System packages the build, the tests and the benchmark need (installed only when missing).
 APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils libc6-dbg
-APT_BENCH   := heaptrack time
+APT_BENCH   := heaptrack time chromium python3
+# Peers the tests check against: CPython's own test modules (Tests/TrackTests/CPythonSuiteTests.swift),
+# go tool pprof and protoc --decode (the pprof export), headless Chromium (the HTML report).
+APT_TEST    := python3.11 libpython3.11-testsuite golang-go protobuf-compiler chromium
 
 BUILD       := .build
 RELEASE_BIN := $(BUILD)/release
@@ -26,7 +29,7 @@ TRACK_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-
                 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -ISources/Track/include
 TRACK_LDFLAGS := -shared -Wl,-z,now -Wl,--no-undefined -ldl -lpthread
 
-.PHONY: all deps lib build debug programs test demo bench clean
+.PHONY: all deps lib build debug programs test demo bench fuzz clean
 
 all: build
 
@@ -81,17 +84,32 @@ $(PROGRAMS)/%: Tests/Programs/%.rs
 TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS))
 
 test: deps $(LIB) programs
+	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_TEST)"
 	$(SWIFT) build
 	cp -f $(LIB) $(DEBUG_BIN)/$(LIB_NAME)
 	$(TEST_ENV) $(SWIFT) test --disable-swift-testing
+
+# libFuzzer over the reader (Fuzz/ReaderFuzz) for FUZZ_SECONDS. Inputs that crash it land in
+# Tests/Corpus/reader (commit them: `make test` replays that folder); new coverage in .build/fuzz-corpus.
+FUZZ_SECONDS ?= 120
+fuzz: deps
+	$(SWIFT) build --sanitize=fuzzer -Xswiftc -DHEAPSNAP_FUZZ --build-path $(BUILD)/fuzz --product heapsnap-fuzz
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz/debug/heapsnap-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	  -artifact_prefix=Tests/Corpus/reader/crash- $(BUILD)/fuzz-corpus Tests/Corpus/reader
 
 # The bundled example: a cache that never evicts, next to healthy churn.
 demo: build
 	@bash Examples/demo.sh $(RELEASE_BIN)/heapsnap $(BUILD)/examples
 
-bench: build
+# The same tracker without the temporary-allocation counter, to measure the counter's cost side by side.
+$(BUILD)/lib/libheapsnap-nochurn.so: $(TRACK_SRC) $(TRACK_HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(TRACK_CFLAGS) -DHS_NO_CHURN -o $@ $(TRACK_SRC) $(TRACK_LDFLAGS)
+
+bench: build $(BUILD)/lib/libheapsnap-nochurn.so
 	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_BENCH)"
-	@bash Benchmarks/run.sh $(abspath $(LIB)) $(BUILD)/bench
+	@BENCH_NOCHURN_LIB=$(abspath $(BUILD)/lib/libheapsnap-nochurn.so) bash Benchmarks/run.sh $(abspath $(LIB)) $(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD)

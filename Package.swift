@@ -18,11 +18,13 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibDW", path: "Sources/CLibDW"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CHeapSnapContract", path: "Sources/Track", sources: ["settings.c", "crc32.c"], publicHeadersPath: "include"),
         .target(
             name: "HeapSnap",
             dependencies: [
                 "CLibDW",
+                "CZlib",
                 "CHeapSnapContract",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -37,6 +39,8 @@ let package = Package(
             ],
             path: "Sources/CLI"
         ),
+        // The reader's libFuzzer target (`make fuzz`); built normally it replays saved inputs.
+        .executableTarget(name: "heapsnap-fuzz", dependencies: ["HeapSnap"], path: "Fuzz/ReaderFuzz"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TrackTests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/TrackTests"),
         .testTarget(name: "HeapSnapTests", dependencies: ["HeapSnap", "CLibDW", "TestSupport"], path: "Tests/HeapSnapTests"),

@@ -7,7 +7,7 @@
 # The machine is shared and noisy, so every figure is a median of interleaved runs and the verdicts
 # use ratios measured side by side. Knobs (environment): BENCH_ALLOCATIONS (per thread, 2000000),
 # BENCH_LIVE (live blocks, 10000), BENCH_REPEAT (3), BENCH_THREADS ("1 2"), BENCH_SKIP (words among
-# churn, pause, symbols, json), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
+# churn, counter, pause, symbols, json, report), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
 set -uo pipefail
 
 if (($# != 2)); then
@@ -68,6 +68,9 @@ timed() {
 # 1. The churn workload: plain, unwind only, heapsnap, heaptrack; interleaved, median of $repeat.
 if [[ $skip != *" churn "* ]]; then
     tools="plain floor heapsnap heaptrack"
+    # heapsnap built without the temporary-allocation counter (Makefile), to show what the counter costs
+    nochurn_lib=${BENCH_NOCHURN_LIB:-}
+    [[ -n $nochurn_lib && -f $nochurn_lib ]] && tools="plain floor nochurn heapsnap heaptrack"
     results=$work/churn-results
     rm -rf "$results" && mkdir -p "$results"
     echo
@@ -84,6 +87,9 @@ if [[ $skip != *" churn "* ]]; then
                 heapsnap)
                     rm -rf "$work/churn-snapshots-$threads" && mkdir -p "$work/churn-snapshots-$threads"
                     timed env LD_PRELOAD="$lib" HEAPSNAP_DIR="$work/churn-snapshots-$threads" "${args[@]}" ;;
+                nochurn)
+                    rm -rf "$work/churn-snapshots-$threads" && mkdir -p "$work/churn-snapshots-$threads"
+                    timed env LD_PRELOAD="$nochurn_lib" HEAPSNAP_DIR="$work/churn-snapshots-$threads" "${args[@]}" ;;
                 heaptrack)
                     rm -f "$work"/heaptrack.churn.*
                     timed heaptrack -o "$work/heaptrack.churn" "${args[@]}" ;;
@@ -119,7 +125,7 @@ if [[ $skip != *" churn "* ]]; then
             printf "%-7s %-12s %7s %7s %6s %6s %14s %19s\n", "threads", "tool", "wall s", "cpu s", "wall×", "cpu×", "+cpu ns/alloc", "program peak RSS"
             nt = split(thread_counts, ts, " "); nk = split(tools, ks, " ")
             for (a = 1; a <= nt; a++) for (b = 1; b <= nk; b++) {
-                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k
+                t = ts[a]; k = ks[b]; label = k == "floor" ? "unwind only" : k == "nochurn" ? "no temporaries" : k
                 w = c = wr = cr = ad = r = s = tr = inside = ""
                 for (i = 1; i <= rounds; i++) {
                     if (!((t, k, i) in seen)) continue
@@ -142,6 +148,9 @@ if [[ $skip != *" churn "* ]]; then
                 added[t, k] = median(ad)
                 if (k == "heaptrack") inprogram[t] = median(inside)
             }
+            for (a = 1; a <= nt; a++) if ((ts[a], "nochurn") in added && (ts[a], "heapsnap") in added)
+                printf "temporary-allocation counter, %s thread(s): %+.1f ns per allocation (heapsnap minus heapsnap without it, paired medians)\n",
+                    ts[a], added[ts[a], "heapsnap"] - added[ts[a], "nochurn"]
             print ""
             print "target: heapsnap adds at most half the CPU per allocation that heaptrack adds"
             for (a = 1; a <= nt; a++) {
@@ -190,6 +199,26 @@ if [[ $skip != *" churn "* ]]; then
         echo "heapsnap tracker memory: not available (heapsnap_tracker_memory() not found or run failed)"
     fi
     rm -rf "$work/churn-snapshots"
+fi
+
+# ------------------------------------------------------------------------------------------------
+# 1b. The temporary-allocation counter alone (churn.c with and without -DHS_NO_CHURN), median of $repeat.
+if [[ $skip != *" counter "* ]]; then
+    echo
+    echo "== temporary-allocation counter: ns per allocation+free pair, counter minus no counter, median of $repeat"
+    track=$root/Sources/Track
+    gcc -O2 -I"$track" -I"$track/include" -o "$work/counter_on" "$here/churn_counter.c" "$track/churn.c" &&
+        gcc -O2 -DHS_NO_CHURN -I"$track" -I"$track/include" -o "$work/counter_off" "$here/churn_counter.c" "$track/churn.c" ||
+        fail "cannot build churn_counter"
+    for mode in kept temporary; do
+        deltas=""
+        for ((run = 1; run <= repeat; run++)); do
+            off=$("$work/counter_off" "$mode" | sed -n 's/.*ns_per_pair=\([^ ]*\).*/\1/p')
+            on=$("$work/counter_on" "$mode" | sed -n 's/.*ns_per_pair=\([^ ]*\).*/\1/p')
+            deltas="$deltas $(calc "$on - $off")"
+        done
+        printf '   free of a %-9s block: %+5.1f ns per pair (runs:%s)\n' "$mode" "$(echo "$deltas" | median)" "$deltas"
+    done
 fi
 
 # ------------------------------------------------------------------------------------------------
@@ -299,5 +328,20 @@ if [[ $skip != *" json "* ]] && command -v python3 >/dev/null && [[ -x $cli ]]; 
         printf '   heapsnap %-7s %5.2f s wall, %5.2f s cpu (median; runs:%s s)\n' "$step" "$(echo "$walls" | median)" \
             "$(echo "$cpus" | median)" "$walls"
     done
+fi
+
+# ------------------------------------------------------------------------------------------------
+# 5. `heapsnap report` of 100,000 distinct stacks: writing it, and Chromium opening and drawing it.
+if [[ $skip != *" report "* ]]; then
+    echo
+    echo "== HTML report: 100,000 distinct stacks"
+    if [[ -x $cli ]] && command -v chromium >/dev/null && command -v python3 >/dev/null; then
+        for ((run = 1; run <= repeat; run++)); do
+            bash "$here/report_open.sh" "$cli" "$work/report" 100000 || echo "   run $run FAILED"
+        done
+        rm -rf "$work/report"
+    else
+        echo "   not measured: needs $cli, chromium and python3"
+    fi
 fi
 exit 0

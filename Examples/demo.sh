@@ -47,5 +47,9 @@ step heapsnap growth "${rounds[0]##*/}" "${rounds[1]##*/}" "${rounds[2]##*/}" -n
 step heapsnap top "${rounds[2]##*/}" --by traceback -n 1
 "$heapsnap" top "${rounds[2]}" --by traceback -n 1
 
+step heapsnap report "${rounds[0]##*/}" "${rounds[1]##*/}" "${rounds[2]##*/}" -o report.html
+"$heapsnap" report "${rounds[@]}" -o "$work/report.html"
+echo "wrote $work/report.html: flame graphs, a memory chart and the top table in one file"
+
 printf '\nThe snapshots are in %s; try `%s info` or `%s top --by function` on them.\n' \
     "$snapshots" "$heapsnap" "$heapsnap"

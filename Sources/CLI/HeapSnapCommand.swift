@@ -21,7 +21,7 @@ struct HeapSnapCommand: ParsableCommand {
         version: "heapsnap \(version) (reads snapshot format version \(HEAPSNAP_FORMAT_VERSION))",
         subcommands: [
             RunCommand.self, SnapCommand.self, TopCommand.self, DiffCommand.self, GrowthCommand.self,
-            InfoCommand.self, ExportCommand.self, LibCommand.self,
+            InfoCommand.self, ExportCommand.self, ReportCommand.self, LibCommand.self,
         ]
     )
 

@@ -13,15 +13,18 @@ struct TopCommand: ParsableCommand {
 
     @Argument(help: "The snapshot file.") var snapshot: String
     @OptionGroup var grouping: GroupingOptions
+    @OptionGroup var sorting: SortOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot, filtering: filtering)
         let sites = filtering.sites
+        let statistics = loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites,
+                                           sort: sorting.sort)
         let report = StatisticsReport(
-            top: loaded, statistics: loaded.statistics(by: grouping.by, cumulative: grouping.cumulative, sites: sites),
-            groupBy: grouping.by, cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
+            top: loaded, statistics: statistics, groupBy: grouping.by, cumulative: grouping.cumulative,
+            limit: grouping.shownLimit, sites: sites, sort: sorting.sort)
         try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
     }
 }
@@ -40,6 +43,7 @@ struct DiffCommand: ParsableCommand {
     var failAbove: ByteCountSetting?
     @Flag(help: "Compare snapshots of two different programs.") var allowMixed = false
     @OptionGroup var grouping: GroupingOptions
+    @OptionGroup var sorting: SortOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
 
@@ -55,10 +59,10 @@ struct DiffCommand: ParsableCommand {
         if !allowMixed { try SeriesCheck.sameProgram(oldSnapshot, newSnapshot) }
         let sites = filtering.sites
         let differences = newSnapshot.compare(
-            to: oldSnapshot, by: grouping.by, cumulative: grouping.cumulative, sites: sites)
+            to: oldSnapshot, by: grouping.by, cumulative: grouping.cumulative, sites: sites, sort: sorting.sort)
         let report = StatisticsReport(
             diff: differences, old: oldSnapshot, new: newSnapshot, groupBy: grouping.by,
-            cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites)
+            cumulative: grouping.cumulative, limit: grouping.shownLimit, sites: sites, sort: sorting.sort)
         try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
         if let threshold = failAbove?.value, let growth = report.total.sizeDiff, growth > 0, UInt64(growth) > threshold {
             throw CLIError(
@@ -120,27 +124,52 @@ struct InfoCommand: ParsableCommand {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a symbolized, self-contained JSON snapshot (Docs/SNAPSHOT-JSON.md).",
-        discussion: "The JSON file needs neither the binaries nor their debug info any more: top, diff, growth and info read it like a .heapsnap file. Without -o it goes to standard output."
+        abstract: "Write a snapshot as self-contained JSON, a pprof heap profile or folded stacks.",
+        discussion: """
+            json (Docs/SNAPSHOT-JSON.md) needs neither the binaries nor their debug info any more: top, diff, growth and info read it like a .heapsnap file.
+            pprof is a gzip-compressed profile.proto heap profile (inuse_space, inuse_objects, alloc_space, alloc_objects) for go tool pprof, Pyroscope, Grafana and Parca; frames above the allocation site are left out unless --keep-plumbing.
+            folded is one "root;…;leaf VALUE" line per traceback for flamegraph.pl, inferno and speedscope; --value chooses the number.
+            Without -o the export goes to standard output.
+            """
     )
 
-    enum ExportFormat: String, CaseIterable, ExpressibleByArgument { case json }
+    enum ExportFormat: String, CaseIterable, ExpressibleByArgument { case json, pprof, folded }
 
     @Argument(help: "The snapshot file.") var snapshot: String
-    @Option(help: "Export format (json).") var format: ExportFormat = .json
+    @Option(help: "Export format: json, pprof or folded.") var format: ExportFormat = .json
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
+    @Option(help: ArgumentHelp("folded: the value of each line: live-bytes, live-blocks, calls or allocated-bytes.",
+                               valueName: "value"))
+    var value: FoldedExport.Value?
+    @Flag(help: "pprof: keep the frames above the allocation site (malloc wrappers, operator new, …) in each sample.")
+    var keepPlumbing = false
+    @OptionGroup var filtering: FilterOptions
+
+    func validate() throws {
+        if value != nil && format != .folded { throw ValidationError("--value applies to --format folded only.") }
+        if keepPlumbing && format != .pprof { throw ValidationError("--keep-plumbing applies to --format pprof only.") }
+    }
 
     func run() throws {
         if let output { try checkWritable(output) }
-        // The export carries whole tracebacks, no sites: none are worked out.
-        let loaded = try SnapshotLoader.load(snapshot, sites: .none)
-        if let output {
-            try loaded.write(jsonTo: output)
-        } else {
-            var data = try loaded.jsonData()
+        // A JSON export carries whole tracebacks, no sites: none are worked out unless filters need them.
+        let loaded = format == .json && filtering.filters.isEmpty
+            ? try SnapshotLoader.load(snapshot, sites: .none) : try SnapshotLoader.load(snapshot, filtering: filtering)
+        var data: Data
+        switch format {
+        case .json:
+            if let output { return try loaded.write(jsonTo: output) }
+            data = try loaded.jsonData()
             data.append(UInt8(ascii: "\n"))
-            FileHandle.standardOutput.write(data)
+        case .pprof:
+            data = Data(try PprofExport(keepsPlumbing: keepPlumbing).compressedProfile(of: loaded))
+        case .folded:
+            data = Data(FoldedExport(value: value ?? .liveBytes).text(of: loaded).utf8)
+        }
+        guard let output else { return FileHandle.standardOutput.write(data) }
+        do { try data.write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+            throw CLIError("\(output): cannot write: \(error.localizedDescription)")
         }
     }
 
@@ -155,5 +184,41 @@ struct ExportCommand: ParsableCommand {
             throw CLIError("\(path): no such directory \(folder)")
         }
         guard access(folder, W_OK) == 0 else { throw CLIError("\(path): cannot write in \(folder): permission denied") }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write one self-contained HTML page: flame graphs, a memory chart and the top table.",
+        discussion: "With one snapshot: its flame graph of live memory by traceback and the table of `heapsnap top`. With several snapshots of one process (taken in the order they were written): also a diff flame graph of the first against the last and a chart of traced memory with the fastest-growing sites. The page needs no network: mail it to a colleague."
+    )
+
+    @Argument(help: "One snapshot, or several of one process.") var snapshots: [String] = []
+    @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write.", valueName: "file"))
+    var output: String
+    @Option(name: .customShort("n"), help: "Rows of the table (0 for all).") var limit: Int = 200
+    @Option(help: "Group the table and the chart by the site's line, file, function or module.")
+    var by: GroupKey = .line
+    @OptionGroup var sorting: SortOptions
+    @OptionGroup var filtering: FilterOptions
+
+    func validate() throws {
+        guard !snapshots.isEmpty else { throw ValidationError("report needs at least one snapshot.") }
+        guard limit >= 0 else { throw ValidationError("-n must be 0 (all) or more, not \(limit).") }
+        if by == .traceback { throw ValidationError("report shows tracebacks in its flame graphs; --by traceback is not a table.") }
+    }
+
+    func run() throws {
+        let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
+            .enumerated().sorted { ($0.element.info.timeNanoseconds, $0.offset) < ($1.element.info.timeNanoseconds, $1.offset) }
+            .map(\.element)
+        let text = TextReport(options: TextReportOptions(pathBase: FileManager.default.currentDirectoryPath))
+        let report = HTMLReport(groupBy: by, sort: sorting.sort, sites: filtering.sites,
+                                tableLimit: limit == 0 ? nil : limit, text: text)
+        let page = try report.render(series)
+        do { try Data(page.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+            throw CLIError("\(output): cannot write: \(error.localizedDescription)")
+        }
     }
 }

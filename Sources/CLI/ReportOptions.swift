@@ -5,6 +5,8 @@ import HeapSnap
 
 extension GroupKey: ExpressibleByArgument {}
 extension ColorChoice: ExpressibleByArgument {}
+extension FoldedExport.Value: ExpressibleByArgument {}
+extension SortKey: ExpressibleByArgument {}
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
     case text, json
@@ -28,6 +30,13 @@ struct GroupingOptions: ParsableArguments {
     }
 
     var shownLimit: Int? { limit == 0 ? nil : limit }
+}
+
+struct SortOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Rank by live size, live count, allocation calls, allocated bytes or temporary allocations (freed before their thread allocated again); for diff, what happened between the snapshots.",
+        valueName: "size|count|calls|allocated|temporary"))
+    var sort: SortKey = .size
 }
 
 struct FilterOptions: ParsableArguments {

@@ -9,7 +9,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a program with the tracker preloaded, then summarize its final snapshot.",
-        discussion: "The program's standard input, output and error are its own; heapsnap writes its summary to stderr after the program ends and exits with the program's status (128+N if a signal N killed it, 127 if it could not be started). A snapshot is written at exit, on the signal (SIGUSR2 by default: `heapsnap snap PID`), every --interval seconds, at each new peak with --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md)."
+        discussion: "The program's standard input, output and error are its own; heapsnap writes its summary to stderr after the program ends and exits with the program's status (128+N if a signal N killed it, 127 if it could not be started). A snapshot is written at exit (by a child process only when its traced peak reached --min-peak), on `heapsnap snap PID`, on --signal if given, every --interval seconds, at each new peak with --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md)."
     )
 
     @Option(help: ArgumentHelp("Folder for the snapshots (HEAPSNAP_DIR; default: the working directory).", valueName: "dir"))
@@ -21,11 +21,21 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also take a snapshot every so many seconds, fractions allowed (HEAPSNAP_INTERVAL).", valueName: "seconds"))
     var interval: SecondsSetting?
 
-    @Option(help: ArgumentHelp("Signal that makes the program write a snapshot: a name (USR2) or number, or none (HEAPSNAP_SIGNAL).", valueName: "signal"))
+    @Option(help: ArgumentHelp("A signal that also makes the program write a snapshot: a name (USR2) or number (HEAPSNAP_SIGNAL; default none, every disposition stays the program's).", valueName: "signal"))
     var signal: SignalSetting?
 
     @Option(help: ArgumentHelp("Rewrite <prog>.<pid>.peak.heapsnap whenever the peak grew by this much, e.g. 16M (HEAPSNAP_PEAK_STEP).", valueName: "bytes"))
     var peakStep: ByteCountSetting?
+
+    @Option(help: ArgumentHelp(
+        "Child processes write an exit snapshot only when their traced peak reached this, e.g. 512K; 0 writes every one (HEAPSNAP_MIN_PEAK; default 4M). The program itself, and programs named by --only, always write theirs.",
+        valueName: "bytes"))
+    var minPeak: ByteCountSetting?
+
+    @Option(help: ArgumentHelp(
+        "Stop writing snapshots once this run's files hold this much, e.g. 200M; 0 for no limit (HEAPSNAP_MAX_DISK; default 1G).",
+        valueName: "bytes"))
+    var maxDisk: ByteCountSetting?
 
     @Flag(help: "Record every live block in the snapshots too (HEAPSNAP_TRACES=1).")
     var traces = false
@@ -59,6 +69,8 @@ struct RunCommand: ParsableCommand {
         try interval?.check("interval")
         try signal?.check("signal")
         try peakStep?.check("peak-step")
+        try minPeak?.check("min-peak")
+        try maxDisk?.check("max-disk")
         for name in only { try name.check("only") }
         guard limit >= 0 else { throw ValidationError("-n must be 0 (all) or more, not \(limit).") }
     }
@@ -77,9 +89,16 @@ struct RunCommand: ParsableCommand {
         if let signal { environment[TrackerEnvironment.signal] = signal.text }
         if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep.text }
         if traces { environment[TrackerEnvironment.traces] = "1" }
+        if let minPeak { environment[TrackerEnvironment.minPeak] = minPeak.text }
+        if let maxDisk { environment[TrackerEnvironment.maxDisk] = maxDisk.text }
         if !only.isEmpty { environment[TrackerEnvironment.only] = only.map(\.text).joined(separator: ",") }
 
         let before = Set(SnapshotFileName.list(in: folder).map(\.name))
+        // The run's disk budget is counted in a ledger per process group (ours, which the child joins):
+        // a fresh one for this run, removed after it.
+        let ledger = folder + "/" + TrackerEnvironment.budgetLedgerPrefix + String(getpgrp())
+        unlink(ledger)
+        defer { unlink(ledger) }
         let pid = try ChildProcess.spawn(programArguments, environment: environment)
         let outcome = ChildProcess.wait(for: pid)
         if !quiet {
@@ -111,23 +130,21 @@ struct RunCommand: ParsableCommand {
         case .exited(let code): ending = .exited(status: code)
         case .signaled(let signal): ending = .killed(signal: SignalSetting.name(signal))
         }
+        let childFiles = written.filter { $0.pid != pid }
+        let children = childPrograms(childFiles, folder: folder)
         let summary = RunSummary(
             program: URL(fileURLWithPath: programArguments[0]).lastPathComponent, pid: pid, ending: ending,
-            folder: folder, snapshots: own.map(\.name), childSnapshots: written.filter { $0.pid != pid }.map(\.name))
+            folder: folder, snapshots: own.map(\.name), childSnapshots: childFiles.map(\.name),
+            children: children.programs)
         let report = TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
         var text = report.render(run: summary)
         // The final snapshot: the exit one (the highest sequence number), else the latest peak. When the
-        // program itself wrote none (a wrapper script, or --only naming a child), the final one of the
-        // child that wrote the most, likely the real program rather than a helper tool.
-        let children = Dictionary(grouping: written.filter { $0.pid != pid && $0.sequence != nil }, by: \.pid)
-        let busiestChild = children.values.max { a, b in
-            (a.count, modificationTime(folder + "/" + a[a.count - 1].name))
-                < (b.count, modificationTime(folder + "/" + b[b.count - 1].name))
-        }?.last
-        if let final = own.last(where: { $0.sequence != nil }) ?? own.last ?? busiestChild {
+        // program itself wrote none (a wrapper script, or --only naming a child), the one of the child
+        // process with the biggest peak, likely the real program rather than a helper tool.
+        if let final = own.last(where: { $0.sequence != nil }).map(\.name) ?? own.last.map(\.name) ?? children.biggest {
             do {
-                let snapshot = try SnapshotLoader.load(folder + "/" + final.name)
+                let snapshot = try SnapshotLoader.load(folder + "/" + final)
                 let top = StatisticsReport(
                     top: snapshot, statistics: snapshot.statistics(by: .line), groupBy: .line,
                     limit: limit == 0 ? nil : limit)
@@ -139,7 +156,27 @@ struct RunCommand: ParsableCommand {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    private func modificationTime(_ path: String) -> Date {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
+    /// The child processes' snapshots by program: each process's peak is the one its last snapshot
+    /// (its exit one, else its peak one) records. A file that cannot be read counts with peak 0.
+    private func childPrograms(_ files: [SnapshotFileName], folder: String)
+        -> (programs: [RunSummary.ChildProgram], biggest: String?) {
+        var programs: [String: RunSummary.ChildProgram] = [:]
+        var biggest: (peak: UInt64, name: String)?
+        for (_, ownFiles) in Dictionary(grouping: files, by: \.pid) {
+            let sorted = ownFiles.sorted()
+            guard let last = sorted.last(where: { $0.sequence != nil }) ?? sorted.last else { continue }
+            let peak = (try? RawSnapshot(contentsOf: folder + "/" + last.name))?.header.peakBytes ?? 0
+            if biggest == nil || peak > biggest!.peak { biggest = (peak, last.name) }
+            var entry = programs[last.program] ?? RunSummary.ChildProgram(
+                program: last.program, processes: 0, files: 0, peakBytes: 0, biggest: last.name)
+            entry.processes += 1
+            entry.files += sorted.count
+            if peak >= entry.peakBytes {
+                entry.peakBytes = peak
+                entry.biggest = last.name
+            }
+            programs[last.program] = entry
+        }
+        return (Array(programs.values), biggest?.name)
     }
 }

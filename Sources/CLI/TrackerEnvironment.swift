@@ -13,6 +13,12 @@ enum TrackerEnvironment {
     static let traces = HEAPSNAP_ENV_TRACES
     static let only = HEAPSNAP_ENV_ONLY
     static let library = HEAPSNAP_ENV_LIB
+    static let minPeak = HEAPSNAP_ENV_MIN_PEAK
+    static let maxDisk = HEAPSNAP_ENV_MAX_DISK
+    /// <dir>/.heapsnap-budget.<process group>: the run's HEAPSNAP_MAX_DISK ledger.
+    static let budgetLedgerPrefix = HEAPSNAP_BUDGET_LEDGER_PREFIX
+    /// `heapsnap snap PID` connects to the abstract Unix socket "\0" + this + PID.
+    static let controlSocketPrefix = HEAPSNAP_CONTROL_SOCKET_PREFIX
 
     /// libheapsnap.so: HEAPSNAP_LIB, else next to the heapsnap executable (where the Makefile copies
     /// it), else in ../lib of an installed prefix.

@@ -12,7 +12,9 @@
 #include "heapsnap_format.h"
 #include "heapsnap_settings.h"
 
-struct hs_config hs_config = {.max_frames = HEAPSNAP_FRAMES_DEFAULT, .signal = SIGUSR2};
+struct hs_config hs_config = {.max_frames = HEAPSNAP_FRAMES_DEFAULT,
+                              .min_peak = HEAPSNAP_MIN_PEAK_DEFAULT,
+                              .max_disk = HEAPSNAP_MAX_DISK_DEFAULT};
 _Atomic int hs_state;
 
 extern char **__environ;
@@ -55,7 +57,7 @@ static void read_configuration(bool report) {
 
     int signal;
     if (heapsnap_parse_signal(v = getenv(HEAPSNAP_ENV_SIGNAL), &signal) == HEAPSNAP_VERDICT_INVALID && report)
-        warn_setting(HEAPSNAP_ENV_SIGNAL, v, " is not " HEAPSNAP_SIGNAL_GRAMMAR, "using SIGUSR2");
+        warn_setting(HEAPSNAP_ENV_SIGNAL, v, " is not " HEAPSNAP_SIGNAL_GRAMMAR, "snapshots on signal are off");
     hs_config.signal = signal;
 
     if (heapsnap_parse_seconds(v = getenv(HEAPSNAP_ENV_INTERVAL), &hs_config.interval_ns) == HEAPSNAP_VERDICT_INVALID &&
@@ -65,6 +67,17 @@ static void read_configuration(bool report) {
     if (heapsnap_parse_bytes(v = getenv(HEAPSNAP_ENV_PEAK_STEP), &hs_config.peak_step) == HEAPSNAP_VERDICT_INVALID &&
         report)
         warn_setting(HEAPSNAP_ENV_PEAK_STEP, v, " is not " HEAPSNAP_BYTES_GRAMMAR, "peak snapshots are off");
+
+    /* bounded output: a value as given (0 = every exit snapshot / no limit), else the default */
+    uint64_t bytes;
+    verdict = heapsnap_parse_bytes(v = getenv(HEAPSNAP_ENV_MIN_PEAK), &bytes);
+    hs_config.min_peak = verdict == HEAPSNAP_VERDICT_ACCEPTED ? bytes : HEAPSNAP_MIN_PEAK_DEFAULT;
+    if (verdict == HEAPSNAP_VERDICT_INVALID && report)
+        warn_setting(HEAPSNAP_ENV_MIN_PEAK, v, " is not " HEAPSNAP_BYTES_GRAMMAR, "using 4M");
+    verdict = heapsnap_parse_bytes(v = getenv(HEAPSNAP_ENV_MAX_DISK), &bytes);
+    hs_config.max_disk = verdict == HEAPSNAP_VERDICT_ACCEPTED ? bytes : HEAPSNAP_MAX_DISK_DEFAULT;
+    if (verdict == HEAPSNAP_VERDICT_INVALID && report)
+        warn_setting(HEAPSNAP_ENV_MAX_DISK, v, " is not " HEAPSNAP_BYTES_GRAMMAR, "using 1G");
 
     if (heapsnap_parse_boolean(v = getenv(HEAPSNAP_ENV_TRACES), &hs_config.traces) == HEAPSNAP_VERDICT_INVALID && report)
         warn_setting(HEAPSNAP_ENV_TRACES, v, " is not " HEAPSNAP_BOOLEAN_GRAMMAR, "live blocks are not recorded");
@@ -126,6 +139,8 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     }
     atomic_store(&hs_state, 2);
     read_configuration(true);
+    const char *only = getenv(HEAPSNAP_ENV_ONLY);
+    hs_config.named_by_only = only && *only; /* and selected, since we got here */
     anchor_directory();
     if (!hs_exe_path[0]) hs_read_identity();
     hs_unwind_init();

@@ -34,6 +34,7 @@ static void after_fork_child(void) {
     hs_modules_after_fork_child();
     hs_snapshot_after_fork_child();
     hs_tracker_thread_after_fork_child();
+    hs_budget_after_fork_child();
     hs_in_tracker = guard_before_fork;
 }
 

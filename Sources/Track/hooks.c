@@ -77,6 +77,7 @@ void hs_unwind_init(void) {
         hs_warn("cannot load libunwind.so.8, recording only the direct caller of each allocation", NULL, 0);
         return;
     }
+    hs_unwinder_redirect_io(lib); /* before its initialisation opens a pipe: unwinder_io.c */
     unw_backtrace_fn backtrace = (unw_backtrace_fn)dlsym(lib, "unw_backtrace");
     if (!backtrace) {
         hs_warn("libunwind.so.8 has no unw_backtrace, recording only the direct caller", NULL, 0);
@@ -134,7 +135,9 @@ int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t calle
         errno = ENOMEM;
         return -1;
     }
-    return hs_live_insert(domain, address, size, id, stack, true);
+    int rc = hs_live_insert(domain, address, size, id, stack, true);
+    if (rc == 0 && domain == 0) hs_churn_allocated(address, id);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- the malloc family */
@@ -180,7 +183,7 @@ EXPORT void free(void *p) {
     int saved = errno;
     struct hs_live_entry removed;
     /* Out of the table before glibc can hand the address to another thread. */
-    hs_live_remove(0, (uintptr_t)p, &removed, true);
+    if (hs_live_remove(0, (uintptr_t)p, &removed, true)) hs_churn_freed((uintptr_t)p, removed.stack);
     errno = saved;
     __libc_free(p);
     hs_in_tracker = 0;
@@ -204,6 +207,7 @@ static void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
     errno = saved;
     void *p = __libc_realloc(old, size);
     saved = errno;
+    if (had && (p || size == 0)) hs_churn_freed((uintptr_t)old, removed.stack);
     if (p) {
         hs_record(0, (uintptr_t)p, size, caller);
     } else if (size != 0) {

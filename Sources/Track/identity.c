@@ -25,6 +25,7 @@ uint64_t hs_monotonic_ns(void) {
 
 void hs_read_identity(void) {
     hs_pid = getpid();
+    hs_parent_pid = getppid();
     hs_start_ns = hs_realtime_ns();
     ssize_t n = readlink("/proc/self/exe", hs_exe_path, sizeof hs_exe_path - 1);
     hs_exe_path[n > 0 ? n : 0] = '\0';

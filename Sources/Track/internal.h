@@ -22,6 +22,9 @@ struct hs_config {
     uint64_t interval_ns;    /* HEAPSNAP_ENV_INTERVAL, 0 = off */
     uint64_t peak_step;      /* HEAPSNAP_ENV_PEAK_STEP, 0 = off */
     bool traces;             /* HEAPSNAP_ENV_TRACES */
+    uint64_t min_peak;       /* HEAPSNAP_ENV_MIN_PEAK, default 4 MiB, 0 = every exit snapshot */
+    uint64_t max_disk;       /* HEAPSNAP_ENV_MAX_DISK, default 1 GiB, 0 = no limit */
+    bool named_by_only;      /* HEAPSNAP_ENV_ONLY is set and names this program */
     char dir[HS_PATH_MAX];   /* HEAPSNAP_ENV_DIR, "" = working directory */
 };
 extern struct hs_config hs_config;
@@ -70,6 +73,7 @@ struct hs_stack {
      * from the live table, which keeps frees free of any shared write. */
     _Atomic uint64_t total_allocs;
     _Atomic uint64_t total_bytes;
+    _Atomic uint64_t temporary_allocs; /* freed before their thread allocated again (churn.c) */
     uintptr_t frames[];
 };
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
@@ -119,13 +123,21 @@ void hs_tables_after_fork_child(void);
 /* Records the calling allocation in domain `domain`: captures the stack, interns it, inserts. */
 int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller);
 void hs_unwind_init(void);
+/* Points libunwind's pipe2/read/close/syscall imports at descriptor-free stand-ins (unwinder_io.c). */
+int hs_unwinder_redirect_io(void *libunwind_handle);
 void hs_check_peak(void);
 
-/* ---- the tracker thread (tracker_thread.c): signal and interval snapshots ---- */
+/* ---- temporary allocations (churn.c) ---- */
+void hs_churn_allocated(uintptr_t address, uint32_t stack_id);
+void hs_churn_freed(uintptr_t address, uint32_t stack_id);
+
+/* ---- the tracker thread (tracker_thread.c): heapsnap snap, signal and interval snapshots ---- */
 extern _Atomic int hs_thread_wanted; /* set in a fork child; the next allocation starts the thread */
 void hs_start_thread(void);
-void hs_start_snapshot_triggers(void); /* signal handler, wake-up pipe, thread (constructor) */
+void hs_start_snapshot_triggers(void); /* the signal handler if one is set, and the thread (constructor) */
 void hs_tracker_thread_after_fork_child(void);
+/* Descriptors the tracker must hold in the program's own table go at or above this number. */
+#define HS_HIGH_FD 512
 
 /* ---- fork (fork.c) ---- */
 void hs_install_fork_handlers(void);
@@ -140,6 +152,13 @@ void hs_modules_after_fork_child(void);
 extern char hs_exe_path[HS_PATH_MAX]; /* readlink("/proc/self/exe"), identity.c fills it */
 extern pthread_mutex_t hs_modules_lock;
 
+/* ---- bounded output (output_budget.c) ---- */
+extern pid_t hs_parent_pid;        /* getppid() at start (and in a fork child) */
+bool hs_exit_snapshot_wanted(void); /* the exit snapshot is worth a file */
+bool hs_budget_allows(void);       /* false (errno EDQUOT) once the run's HEAPSNAP_MAX_DISK is spent */
+void hs_budget_add(uint64_t bytes);
+void hs_budget_after_fork_child(void);
+
 /* ---- snapshots (snapshot.c) ---- */
 enum hs_trigger {
     HS_API = HEAPSNAP_TRIGGER_API,
@@ -147,10 +166,13 @@ enum hs_trigger {
     HS_SIGNAL = HEAPSNAP_TRIGGER_SIGNAL,
     HS_INTERVAL = HEAPSNAP_TRIGGER_INTERVAL,
     HS_PEAK = HEAPSNAP_TRIGGER_PEAK,
+    HS_CONTROL = HEAPSNAP_TRIGGER_SNAP,
 };
 /* Writes a snapshot; `path` NULL = default name. Blocks on the snapshot lock unless `try_only`.
  * Returns 0, or -1 with errno (EBUSY when try_only and another snapshot runs). */
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only);
+/* The same with the default name, copying the path written (or attempted) into `written`. */
+int hs_take_snapshot_reporting(enum hs_trigger trigger, char *written, size_t size);
 extern pthread_mutex_t hs_snapshot_lock;
 extern _Atomic uint32_t hs_sequence;
 extern _Atomic uint64_t hs_last_peak_snapshot;

@@ -112,7 +112,9 @@ static const struct {
     {"SYS", SIGSYS},
 };
 
-int heapsnap_default_signal(void) { return SIGUSR2; }
+/* No snapshot signal unless asked: every disposition stays the program's (heapsnap snap uses the
+ * control socket). */
+int heapsnap_default_signal(void) { return 0; }
 
 const char *heapsnap_signal_name(int signal) {
     for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++)
@@ -152,7 +154,7 @@ static int signal_number(const char *s) {
 }
 
 heapsnap_verdict heapsnap_parse_signal(const char *text, int *signal) {
-    *signal = SIGUSR2;
+    *signal = heapsnap_default_signal();
     if (!text || !*text) return HEAPSNAP_VERDICT_DEFAULT;
     int number = signal_number(text);
     if (number < 0 || number == SIGKILL || number == SIGSTOP) return HEAPSNAP_VERDICT_INVALID;

@@ -87,7 +87,7 @@ static void put_section(struct hs_writer *w, uint32_t tag, uint64_t length) {
 /* ---------------------------------------------------------------- the state copied under the locks */
 
 struct stack_counts {
-    uint64_t live_bytes, live_blocks, total_allocs, total_bytes;
+    uint64_t live_bytes, live_blocks, total_allocs, total_bytes, temporary_allocs;
 };
 
 struct trace {
@@ -128,6 +128,7 @@ static int capture_state(struct capture *c, bool with_traces) {
         struct hs_stack *s = hs_stack_at(id);
         c->counts[id].total_allocs = atomic_load_explicit(&s->total_allocs, memory_order_relaxed);
         c->counts[id].total_bytes = atomic_load_explicit(&s->total_bytes, memory_order_relaxed);
+        c->counts[id].temporary_allocs = atomic_load_explicit(&s->temporary_allocs, memory_order_relaxed);
     }
     if (with_traces && c->live_blocks) {
         c->traces_bytes = (size_t)c->live_blocks * sizeof(struct trace);
@@ -234,7 +235,8 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
     hs_modules_write(w);
 
     uint64_t stacks_length = 4;
-    for (uint32_t id = 0; id < c->stack_count; id++) stacks_length += 32 + 8 + 8ull * hs_stack_at(id)->depth;
+    for (uint32_t id = 0; id < c->stack_count; id++)
+        stacks_length += HEAPSNAP_STACK_RECORD_SIZE + 8ull * hs_stack_at(id)->depth;
     put_section(w, HEAPSNAP_SECTION_STACKS, stacks_length);
     hs_put_u32(w, c->stack_count);
     for (uint32_t id = 0; id < c->stack_count; id++) {
@@ -246,6 +248,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         hs_put_u64(w, c->counts[id].live_blocks);
         hs_put_u64(w, c->counts[id].total_allocs);
         hs_put_u64(w, c->counts[id].total_bytes);
+        hs_put_u64(w, c->counts[id].temporary_allocs);
         if (sizeof(uintptr_t) == 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
             hs_put(w, s->frames, 8ull * s->depth);
         } else {
@@ -313,6 +316,17 @@ static void default_name(char *out, const char *what, uint32_t sequence) {
 
 /* Writes `path` through `<path>.tmp.<pid>`. Without `replace`, an existing `path` is never touched. */
 static char last_path[HS_PATH_MAX]; /* for the error message */
+static uint64_t last_size;          /* bytes of the file last written */
+static uint64_t peak_file_size;     /* the rolling peak file's, counted once in the budget */
+
+/* Out of the low numbers a program expects open() to return (it may have closed stdin), for the
+ * moment the file is open. The tracker thread's own file table needs no such care. */
+static int out_of_the_way(int fd) {
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, HS_HIGH_FD);
+    if (high < 0) return fd;
+    close(fd);
+    return high;
+}
 
 static int write_file(const char *path, bool replace, struct capture *c, enum hs_trigger trigger, uint32_t sequence) {
     append(last_path, 0, path);
@@ -327,6 +341,7 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
     }
     int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
+    fd = out_of_the_way(fd);
     fchmod(fd, 0600); /* exactly 0600 whatever the umask: the owner must be able to read it back */
     if (!write_buffer && !(write_buffer = hs_map(WRITE_BUFFER_SIZE))) {
         close(fd);
@@ -336,6 +351,8 @@ static int write_file(const char *path, bool replace, struct capture *c, enum hs
     }
     struct hs_writer w = {fd, 0, 0xFFFFFFFFu, write_buffer, 0, WRITE_BUFFER_SIZE};
     write_snapshot(&w, c, trigger, sequence);
+    struct stat written;
+    last_size = fstat(fd, &written) == 0 ? (uint64_t)written.st_size : 0;
     if (close(fd) != 0 && !w.error) w.error = errno;
     if (w.error) {
         unlink(temporary);
@@ -380,7 +397,18 @@ static int write_default(struct capture *c, enum hs_trigger trigger) {
     return -1;
 }
 
+static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_only, char *written, size_t written_size);
+
 int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
+    return take_snapshot(trigger, path, try_only, NULL, 0);
+}
+
+int hs_take_snapshot_reporting(enum hs_trigger trigger, char *written, size_t size) {
+    return take_snapshot(trigger, NULL, false, written, size);
+}
+
+static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_only, char *written, size_t written_size) {
+    if (written && written_size) written[0] = '\0';
     int guard = hs_in_tracker;
     hs_in_tracker = 1;
     int saved_errno = errno;
@@ -402,12 +430,26 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
     int rc = 0, err = 0;
     /* After the exit snapshot only the program itself may ask for more: a signal, interval or peak
      * snapshot started now could be cut off by _exit and leave its temporary file behind. */
-    if (finished && trigger != HS_API) goto done;
-    if (trigger == HS_EXIT) finished = true;
+    if (finished && trigger != HS_API) {
+        if (trigger == HS_CONTROL) {
+            rc = -1;
+            err = ESHUTDOWN; /* heapsnap snap is told, not left waiting */
+        }
+        goto done;
+    }
+    if (trigger == HS_EXIT) {
+        finished = true;
+        if (!hs_exit_snapshot_wanted()) goto done; /* a small child: output_budget.c */
+    }
     if (trigger == HS_PEAK) {
         uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
         if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
         atomic_store_explicit(&hs_last_peak_snapshot, peak, memory_order_relaxed);
+    }
+    if (!hs_budget_allows()) {
+        rc = -1;
+        err = errno;
+        goto done;
     }
     hs_modules_refresh();
     read_cmdline();
@@ -422,19 +464,27 @@ int hs_take_snapshot(enum hs_trigger trigger, const char *path, bool try_only) {
         static char peak_path[HS_PATH_MAX];
         default_name(peak_path, HEAPSNAP_FILE_PEAK_NAME, 0);
         rc = write_file(peak_path, peak_file_is_ours, &c, HS_PEAK, 0);
-        if (rc == 0) peak_file_is_ours = true;
         err = errno;
-    } else if (path) {
-        rc = write_file(path, false, &c, trigger, atomic_fetch_add(&hs_sequence, 1) + 1);
-        err = errno;
+        if (rc == 0) {
+            peak_file_is_ours = true;
+            hs_budget_add(last_size > peak_file_size ? last_size - peak_file_size : 0);
+            peak_file_size = last_size;
+        }
     } else {
-        rc = write_default(&c, trigger);
+        rc = path ? write_file(path, false, &c, trigger, atomic_fetch_add(&hs_sequence, 1) + 1) : write_default(&c, trigger);
         err = errno;
+        if (rc == 0) hs_budget_add(last_size);
     }
     release_capture(&c);
-    if (rc != 0 && trigger != HS_API) {
+    if (rc != 0 && trigger != HS_API && err != EDQUOT) { /* a spent budget was told once */
         if (trigger != HS_PEAK || !peak_failure_reported) hs_warn("cannot write a snapshot", last_path, err);
         if (trigger == HS_PEAK) peak_failure_reported = true;
+    }
+    if (written && written_size) {
+        size_t n = strlen(last_path);
+        if (n >= written_size) n = written_size - 1;
+        memcpy(written, last_path, n);
+        written[n] = '\0';
     }
 done:
     pthread_mutex_unlock(&hs_snapshot_lock);
@@ -456,6 +506,7 @@ void hs_snapshot_after_fork_child(void) {
     atomic_store(&hs_sequence, 0);
     atomic_store(&hs_last_peak_snapshot, atomic_load(&hs_current_bytes));
     peak_file_is_ours = false;
+    peak_file_size = 0;
     peak_failure_reported = false;
     finished = false;
 }

@@ -272,6 +272,7 @@ void hs_tables_after_fork_child(void) {
         struct hs_stack *s = hs_stack_at(id);
         atomic_store_explicit(&s->total_allocs, 0, memory_order_relaxed);
         atomic_store_explicit(&s->total_bytes, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->temporary_allocs, 0, memory_order_relaxed);
     }
     atomic_store(&hs_peak_bytes, atomic_load(&hs_current_bytes));
 }

@@ -7,11 +7,12 @@ enum CLI {
     /// Runs `heapsnap ARGS` in `directory` with the tracker library from the build.
     @discardableResult
     static func run(
-        _ arguments: [String], directory: String? = nil, environment: [String: String] = [:], stdin: String? = nil
+        _ arguments: [String], directory: String? = nil, environment: [String: String] = [:], stdin: String? = nil,
+        timeout: TimeInterval = 120
     ) throws -> ProcessResult {
         var env = environment
         env["HEAPSNAP_LIB"] = env["HEAPSNAP_LIB"] ?? TestPaths.library
-        return try runProcess(TestPaths.cli, arguments, environment: env, directory: directory, stdin: stdin)
+        return try runProcess(TestPaths.cli, arguments, environment: env, directory: directory, stdin: stdin, timeout: timeout)
     }
 
     /// Parses a --format json document.

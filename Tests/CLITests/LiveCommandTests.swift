@@ -53,7 +53,8 @@ final class LiveCommandTests: XCTestCase {
         let names = folder.files().map { URL(fileURLWithPath: $0).lastPathComponent }
         XCTAssertEqual(names.count, 3, "\(names)")
         XCTAssertTrue(names.allSatisfy { $0.hasPrefix("cli_alloc.") }, "sh and true stay dormant: \(names)")
-        XCTAssertTrue(result.stderr.contains("no snapshot of its own, 3 from its child processes in \(folder.path):"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("no snapshot of its own, 3 from its child processes in \(folder.path)\nchild processes by peak traced memory:\n  cli_alloc  peak "), result.stderr)
+        XCTAssertTrue(result.stderr.contains(" KiB  3 snapshots of 1 process, biggest cli_alloc."), result.stderr)
         XCTAssertTrue(result.stderr.contains("(keep_blocks): size=29.3 KiB, count=30, average=1000 B"), result.stderr)
     }
 
@@ -318,7 +319,7 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertEqual(result.stdout, expected + "\n")
         XCTAssertEqual(result.stderr, "")
         let document = try CLI.json(try CLI.run(["top", expected, "--format", "json"]))
-        XCTAssertEqual(document[object: "snapshot"]?[string: "trigger"], "signal")
+        XCTAssertEqual(document[object: "snapshot"]?[string: "trigger"], "snap")
         let first = try XCTUnwrap(document[objects: "stats"]?.first)
         XCTAssertEqual(first[int: "size"], 21_000)
         XCTAssertEqual(first[int: "count"], 7)
@@ -337,16 +338,45 @@ final class LiveCommandTests: XCTestCase {
         let result = try CLI.run(["snap", String(program.pid)])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stdout, "\(snaps)/cli_wait.\(program.pid).0001.heapsnap\n")
+        // the other way: the process's own HEAPSNAP_SIGNAL, the file found in its relative folder
+        let bySignal = try CLI.run(["snap", "--signal", String(program.pid)])
+        XCTAssertEqual(bySignal.status, 0, bySignal.stderr)
+        XCTAssertEqual(bySignal.stdout, "\(snaps)/cli_wait.\(program.pid).0002.heapsnap\n")
+        let document = try CLI.json(try CLI.run(["info", "\(snaps)/cli_wait.\(program.pid).0002.heapsnap", "--format", "json"]))
+        XCTAssertEqual(document[object: "snapshot"]?[string: "trigger"], "signal")
+    }
+
+    func testSnapOfADormantProcessSaysNotTrackingAndSendsNothing() throws {
+        // the wrapper-script setup: the library is loaded everywhere, HEAPSNAP_ONLY names another program
+        let program = try WaitingProgram(
+            environment: ["HEAPSNAP_DIR": folder.path, "HEAPSNAP_ONLY": "someone_else", "HEAPSNAP_SIGNAL": "USR2"],
+            directory: folder.path)
+        for arguments in [["snap", String(program.pid)], ["snap", "--signal", String(program.pid)]] {
+            let result = try CLI.run(arguments)
+            XCTAssertEqual(result.status, 1)
+            XCTAssertEqual(result.stderr, "heapsnap: process \(program.pid) is not tracking: libheapsnap.so is loaded but its tracker does not answer (HEAPSNAP_ONLY=someone_else likely leaves it dormant)\n")
+        }
+        XCTAssertTrue(program.process.isRunning, "snap must not harm a dormant process")
+        program.finish()
+        XCTAssertEqual(program.process.terminationReason, .exit)
+        XCTAssertEqual(program.process.terminationStatus, 0)
+        XCTAssertEqual(folder.files(), [])
     }
 
     func testSnapOfAProcessWithSnapshotsOnSignalTurnedOff() throws {
         let program = try WaitingProgram(
             environment: ["HEAPSNAP_DIR": folder.path, "HEAPSNAP_SIGNAL": "none"], directory: folder.path)
         defer { program.finish() }
-        let result = try CLI.run(["snap", String(program.pid), "--timeout", "1"])
-        XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stdout, "")
-        XCTAssertEqual(result.stderr, "heapsnap: process \(program.pid) has snapshots on signal turned off (HEAPSNAP_SIGNAL=none)\n")
+        // the control socket does not need a signal
+        let result = try CLI.run(["snap", String(program.pid), "--timeout", "5"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "\(folder.path)/cli_wait.\(program.pid).0001.heapsnap\n")
+        // asked for the signal way, nothing is sent to a process that would die of it
+        let bySignal = try CLI.run(["snap", "--signal", String(program.pid), "--timeout", "1"])
+        XCTAssertEqual(bySignal.status, 1)
+        XCTAssertEqual(bySignal.stdout, "")
+        XCTAssertEqual(bySignal.stderr, "heapsnap: process \(program.pid) catches no snapshot signal (HEAPSNAP_SIGNAL=none), so nothing was sent; without --signal heapsnap asks over the control socket\n")
+        XCTAssertTrue(program.process.isRunning)
     }
 
     func testSnapOfAMissingOrUntracedProcess() throws {

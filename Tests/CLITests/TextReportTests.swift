@@ -134,6 +134,19 @@ final class TextReportTests: XCTestCase {
               server.6.0001.heapsnap
 
             """)
+        let pool = RunSummary(program: "run.sh", pid: 5, ending: .exited(status: 0), folder: "/d", snapshots: [],
+                              childSnapshots: ["sed.7.0001.heapsnap", "python3.8.0001.heapsnap", "python3.9.0001.heapsnap"],
+                              children: [
+                                  .init(program: "sed", processes: 1, files: 1, peakBytes: 5 << 20, biggest: "sed.7.0001.heapsnap"),
+                                  .init(program: "python3", processes: 2, files: 2, peakBytes: 12 << 20, biggest: "python3.9.0001.heapsnap"),
+                              ])
+        XCTAssertEqual(text.render(run: pool), """
+            heapsnap: run.sh (pid 5) exited with status 0; no snapshot of its own, 3 from its child processes in /d
+            child processes by peak traced memory:
+              python3  peak 12.0 MiB  2 snapshots, biggest python3.9.0001.heapsnap
+              sed      peak 5120 KiB  1 snapshot, biggest sed.7.0001.heapsnap
+
+            """)
         let none = RunSummary(program: "sh", pid: 5, ending: .exited(status: 7), folder: "/d", snapshots: [], childSnapshots: [])
         XCTAssertTrue(text.render(run: none).hasPrefix("heapsnap: sh (pid 5) exited with status 7; 0 snapshots in /d\nheapsnap: no snapshot was written ("))
     }

@@ -105,7 +105,7 @@ public func runProcess(
     group.enter()
     DispatchQueue.global().async { output.stderr = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     if group.wait(timeout: .now() + timeout) == .timedOut {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL) // a hung child may block SIGTERM
         throw NSError(domain: "heapsnap-tests", code: 1,
                       userInfo: [NSLocalizedDescriptionKey: "\(executable) did not finish in \(timeout) s"])
     }

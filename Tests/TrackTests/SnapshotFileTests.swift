@@ -139,8 +139,8 @@ final class SnapshotFileTests: XCTestCase {
         magic[0] = UInt8(ascii: "X")
         expectError(magic, path: path, containing: "not a heapsnap snapshot (wrong magic)")
         var version = bytes
-        put32(&version, 8, 2)
-        expectError(resealed(version), path: path, containing: "unsupported format version 2 (this reader knows version 1)")
+        put32(&version, 8, 3)
+        expectError(resealed(version), path: path, containing: "unsupported format version 3 (this reader knows versions 1 to 2)")
         expectError(Array("#!/bin/sh\necho hello\n".utf8), path: path, containing: "wrong magic")
     }
 

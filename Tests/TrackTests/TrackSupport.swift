@@ -105,6 +105,8 @@ func runTracked(
     let program = try TestPaths.program(name, file: file, line: line)
     var env = environment
     env["HEAPSNAP_DIR"] = env["HEAPSNAP_DIR"] ?? directory.path
+    // these tests read every process's exit snapshot, small fork and exec children's too
+    env["HEAPSNAP_MIN_PEAK"] = env["HEAPSNAP_MIN_PEAK"] ?? "0"
     let result = try runProcess(program, arguments, environment: env, preload: true, directory: directory.path)
     XCTAssertEqual(result.status, 0, "\(name) failed: \(result.stderr)", file: file, line: line)
     XCTAssertFalse(result.terminatedBySignal, "\(name) was killed by a signal", file: file, line: line)

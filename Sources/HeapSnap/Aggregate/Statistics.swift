@@ -69,11 +69,15 @@ public struct Statistic: Sendable {
     public var site: Frame
     /// The traceback of the group's largest trace (most recent first); for .traceback, the group's own.
     public var traceback: Traceback
+    /// Churn since the start: allocation calls, bytes allocated, temporary allocations (Churn.swift).
+    public var churn: Churn
 
-    public init(key: StatisticKey, size: UInt64, count: UInt64, site: Frame, traceback: Traceback) {
+    public init(key: StatisticKey, size: UInt64, count: UInt64, site: Frame, traceback: Traceback,
+                churn: Churn = Churn()) {
         self.key = key
         self.size = size
         self.count = count
+        self.churn = churn
         self.site = site
         self.traceback = traceback
     }
@@ -89,6 +93,7 @@ struct GroupTotals {
     var site: Frame
     var traceback: Traceback
     var largest: UInt64 = 0
+    var churn = Churn()
 }
 
 /// The frame kept as a group's site: only what the key is made of (for .file and .module).
@@ -109,12 +114,17 @@ extension Snapshot {
     /// largest first. Grouping by line, file or function uses each trace's allocation site (`sites`).
     /// Stacks whose blocks were all freed (no live block) hold no memory and make no group, as in
     /// tracemalloc, which only sees live blocks; their totals stay in `traces`.
-    public func statistics(by group: GroupKey, cumulative: Bool = false, sites: SiteRules = .default) -> [Statistic] {
-        let totals = groupTotals(by: group, cumulative: cumulative, sites: sites)
+    /// `sort` other than .size ranks by that churn measure first (then as above); those reports also
+    /// list groups with nothing live, whose allocations were all freed.
+    public func statistics(by group: GroupKey, cumulative: Bool = false, sites: SiteRules = .default,
+                           sort: SortKey = .size) -> [Statistic] {
+        let totals = groupTotals(by: group, cumulative: cumulative, sites: sites, includesFreed: sort.isChurn)
         var result = totals.map { key, value in
-            Statistic(key: key, size: value.size, count: value.count, site: value.site, traceback: value.traceback)
+            Statistic(key: key, size: value.size, count: value.count, site: value.site, traceback: value.traceback,
+                      churn: value.churn)
         }
         result.sort { a, b in
+            if let ranked = sort.ranks(a.churn, b.churn, count: (a.count, b.count)) { return ranked }
             if a.size != b.size { return a.size > b.size }
             if a.count != b.count { return a.count > b.count }
             return b.key < a.key
@@ -124,7 +134,8 @@ extension Snapshot {
 
     /// The groups of this snapshot. Frames are turned into interned key-part numbers once per distinct
     /// frame, so the work per trace is integer bookkeeping, not string hashing.
-    func groupTotals(by group: GroupKey, cumulative: Bool, sites: SiteRules) -> [StatisticKey: GroupTotals] {
+    func groupTotals(by group: GroupKey, cumulative: Bool, sites: SiteRules,
+                     includesFreed: Bool = false) -> [StatisticKey: GroupTotals] {
         let traces = withSites(sites).traces
         // Keyed by the frame's shared box: the snapshot holds every box for the whole call, and
         // identical frames from one symbolized address share one box.
@@ -148,11 +159,12 @@ extension Snapshot {
         func add(_ totals: inout GroupTotals?, site: Frame, trace: Trace) {
             if totals == nil {
                 totals = GroupTotals(size: trace.size, count: trace.count, site: representativeSite(site, group: group),
-                                     traceback: trace.traceback, largest: trace.size)
+                                     traceback: trace.traceback, largest: trace.size, churn: Churn(trace))
                 return
             }
             totals!.size += trace.size
             totals!.count += trace.count
+            totals!.churn.add(trace)
             if trace.size > totals!.largest {
                 totals!.largest = trace.size
                 totals!.traceback = trace.traceback
@@ -162,7 +174,7 @@ extension Snapshot {
 
         if group == .traceback {
             var groups: [[Int]: GroupTotals] = [:]
-            for trace in traces where trace.count > 0 || trace.size > 0 {
+            for trace in traces where trace.count > 0 || trace.size > 0 || (includesFreed && trace.totalAllocations > 0) {
                 let frames = trace.traceback.frames
                 let key = frames.reversed().map(partNumber)
                 let site = trace.traceback.site
@@ -189,7 +201,8 @@ extension Snapshot {
             lastTrace[number] = index
             add(&totals[number], site: site, trace: trace)
         }
-        for (index, trace) in traces.enumerated() where trace.count > 0 || trace.size > 0 {
+        for (index, trace) in traces.enumerated()
+        where trace.count > 0 || trace.size > 0 || (includesFreed && trace.totalAllocations > 0) {
             let frames = trace.traceback.frames
             if frames.isEmpty {
                 credit(partNumber(unknown), site: unknown, trace: trace, index: index)

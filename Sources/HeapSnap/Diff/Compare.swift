@@ -10,11 +10,16 @@ public struct StatisticDiff: Sendable {
     public var countDiff: Int64
     public var site: Frame
     public var traceback: Traceback
+    /// Churn since the start in the newer snapshot, and what of it happened between the two.
+    public var churn: Churn
+    public var churnDiff: Churn
 
     public init(
         key: StatisticKey, size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64, site: Frame,
-        traceback: Traceback
+        traceback: Traceback, churn: Churn = Churn(), churnDiff: Churn = Churn()
     ) {
+        self.churn = churn
+        self.churnDiff = churnDiff
         self.key = key
         self.size = size
         self.sizeDiff = sizeDiff
@@ -34,10 +39,12 @@ extension Snapshot {
     /// only in `old` have size 0 and negative diffs. Sorted by |size diff|, size, |count diff|, count and
     /// key, largest first.
     public func compare(
-        to old: Snapshot, by group: GroupKey, cumulative: Bool = false, sites: SiteRules = .default
+        to old: Snapshot, by group: GroupKey, cumulative: Bool = false, sites: SiteRules = .default,
+        sort: SortKey = .size
     ) -> [StatisticDiff] {
-        var previous = old.groupTotals(by: group, cumulative: cumulative, sites: sites)
-        let current = groupTotals(by: group, cumulative: cumulative, sites: sites)
+        // With a churn sort, what was allocated and freed between the snapshots is the point.
+        var previous = old.groupTotals(by: group, cumulative: cumulative, sites: sites, includesFreed: sort.isChurn)
+        let current = groupTotals(by: group, cumulative: cumulative, sites: sites, includesFreed: sort.isChurn)
         var result: [StatisticDiff] = []
         result.reserveCapacity(current.count + previous.count)
         for (key, stat) in current {
@@ -45,7 +52,8 @@ extension Snapshot {
             result.append(StatisticDiff(
                 key: key, size: stat.size, sizeDiff: signedDifference(stat.size, before?.size ?? 0),
                 count: stat.count, countDiff: signedDifference(stat.count, before?.count ?? 0),
-                site: stat.site, traceback: stat.traceback))
+                site: stat.site, traceback: stat.traceback, churn: stat.churn,
+                churnDiff: stat.churn.since(before?.churn ?? Churn())))
         }
         for (key, stat) in previous {
             result.append(StatisticDiff(
@@ -53,6 +61,10 @@ extension Snapshot {
                 countDiff: signedDifference(0, stat.count), site: stat.site, traceback: stat.traceback))
         }
         result.sort { a, b in
+            if sort == .count, a.countDiff.magnitude != b.countDiff.magnitude {
+                return a.countDiff.magnitude > b.countDiff.magnitude
+            }
+            if let ranked = sort.ranks(a.churnDiff, b.churnDiff, count: (0, 0)) { return ranked }
             if a.sizeDiff.magnitude != b.sizeDiff.magnitude { return a.sizeDiff.magnitude > b.sizeDiff.magnitude }
             if a.size != b.size { return a.size > b.size }
             if a.countDiff.magnitude != b.countDiff.magnitude { return a.countDiff.magnitude > b.countDiff.magnitude }

@@ -32,7 +32,7 @@ private struct ReportDocument: Encodable {
     var report: StatisticsReport
 
     enum CodingKeys: String, CodingKey {
-        case format, version, report, groupBy = "group_by", cumulative, snapshot, oldSnapshot = "old_snapshot"
+        case format, version, report, groupBy = "group_by", cumulative, sort, snapshot, oldSnapshot = "old_snapshot"
         case snapshots, total, stats, other
     }
 
@@ -43,6 +43,7 @@ private struct ReportDocument: Encodable {
         try container.encode(report.kind.rawValue, forKey: .report)
         try container.encode(report.groupBy.rawValue, forKey: .groupBy)
         try container.encode(report.cumulative, forKey: .cumulative)
+        try container.encode(report.sort.rawValue, forKey: .sort)
         try container.encode(report.snapshots.last.map(SnapshotSummary.init), forKey: .snapshot)
         switch report.kind {
         case .top: break
@@ -102,6 +103,9 @@ extension ReportTotal: Encodable {
 extension ReportEntry: Encodable {
     enum CodingKeys: String, CodingKey {
         case sizes, counts, growthPerSnapshot = "growth_per_snapshot", traceback, tracebackTruncated = "traceback_truncated"
+        case calls, allocatedBytes = "allocated_bytes", temporaryAllocations = "temporary_allocations"
+        case callsDiff = "calls_diff", allocatedBytesDiff = "allocated_bytes_diff"
+        case temporaryAllocationsDiff = "temporary_allocations_diff"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -110,6 +114,16 @@ extension ReportEntry: Encodable {
         try container.encodeIfPresent(sizes, forKey: .sizes)
         try container.encodeIfPresent(counts, forKey: .counts)
         try container.encodeIfPresent(growthPerSnapshot, forKey: .growthPerSnapshot)
+        if let churn {
+            try container.encode(churn.calls, forKey: .calls)
+            try container.encode(churn.allocated, forKey: .allocatedBytes)
+            try container.encode(churn.temporary, forKey: .temporaryAllocations)
+        }
+        if let churnDiff {
+            try container.encode(churnDiff.calls, forKey: .callsDiff)
+            try container.encode(churnDiff.allocated, forKey: .allocatedBytesDiff)
+            try container.encode(churnDiff.temporary, forKey: .temporaryAllocationsDiff)
+        }
         try FrameSummary(frame: site).encodeSite(to: encoder)
         try container.encode(traceback.frames.map(FrameSummary.init), forKey: .traceback)
         try container.encode(traceback.isTruncated, forKey: .tracebackTruncated)

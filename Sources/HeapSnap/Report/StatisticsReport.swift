@@ -22,12 +22,19 @@ public struct ReportEntry: Sendable {
     public var sizes: [UInt64]?
     public var counts: [UInt64]?
     public var growthPerSnapshot: Double?
+    /// top and diff: allocation activity since the start (in the new snapshot for diff).
+    public var churn: Churn?
+    /// diff only: the activity between the two snapshots.
+    public var churnDiff: Churn?
 
     public init(
         key: StatisticKey, site: Frame, traceback: Traceback, size: UInt64, count: UInt64,
         sizeDiff: Int64? = nil, countDiff: Int64? = nil,
-        sizes: [UInt64]? = nil, counts: [UInt64]? = nil, growthPerSnapshot: Double? = nil
+        sizes: [UInt64]? = nil, counts: [UInt64]? = nil, growthPerSnapshot: Double? = nil,
+        churn: Churn? = nil, churnDiff: Churn? = nil
     ) {
+        self.churn = churn
+        self.churnDiff = churnDiff
         self.key = key
         self.site = site
         self.traceback = traceback
@@ -63,6 +70,8 @@ public struct StatisticsReport: Sendable {
     public var kind: ReportKind
     public var groupBy: GroupKey
     public var cumulative: Bool
+    /// What the entries are ranked by (top and diff).
+    public var sort: SortKey = .size
     /// top: the one snapshot; diff: old then new; growth: the series in order.
     public var snapshots: [SnapshotInfo]
     /// Every entry, in ranking order; `shown` is the part within the limit.
@@ -97,15 +106,18 @@ public struct StatisticsReport: Sendable {
     /// The top statistics of one snapshot (already filtered).
     public init(
         top snapshot: Snapshot, statistics: [Statistic], groupBy: GroupKey, cumulative: Bool = false,
-        limit: Int? = 10, sites: SiteRules = .default
+        limit: Int? = 10, sites: SiteRules = .default, sort: SortKey = .size
     ) {
         kind = .top
         self.groupBy = groupBy
         self.cumulative = cumulative
+        self.sort = sort
         snapshots = [snapshot.info]
-        // The snapshot lists every stack that ever allocated; one with nothing live is no memory in use.
-        entries = statistics.filter { $0.size > 0 || $0.count > 0 }.map {
-            ReportEntry(key: $0.key, site: $0.site, traceback: $0.traceback, size: $0.size, count: $0.count)
+        // The snapshot lists every stack that ever allocated; one with nothing live is no memory in use,
+        // but its calls are churn.
+        entries = statistics.filter { $0.size > 0 || $0.count > 0 || (sort.isChurn && sort.value($0.churn) > 0) }.map {
+            ReportEntry(key: $0.key, site: $0.site, traceback: $0.traceback, size: $0.size, count: $0.count,
+                        churn: $0.churn)
         }
         total = ReportTotal(size: snapshot.size, count: snapshot.count, entries: entries.count)
         self.limit = limit
@@ -115,17 +127,20 @@ public struct StatisticsReport: Sendable {
     /// The differences from `old` to `new` (both already filtered), biggest change first.
     public init(
         diff differences: [StatisticDiff], old: Snapshot, new: Snapshot, groupBy: GroupKey,
-        cumulative: Bool = false, limit: Int? = 10, sites: SiteRules = .default
+        cumulative: Bool = false, limit: Int? = 10, sites: SiteRules = .default, sort: SortKey = .size
     ) {
         kind = .diff
         self.groupBy = groupBy
         self.cumulative = cumulative
+        self.sort = sort
         snapshots = [old.info, new.info]
         // A diff lists what changed; groups that stayed the same are in the totals only.
-        entries = differences.filter { $0.sizeDiff != 0 || $0.countDiff != 0 }.map {
+        entries = differences.filter {
+            $0.sizeDiff != 0 || $0.countDiff != 0 || (sort.isChurn && sort.value($0.churnDiff) > 0)
+        }.map {
             ReportEntry(
                 key: $0.key, site: $0.site, traceback: $0.traceback, size: $0.size, count: $0.count,
-                sizeDiff: $0.sizeDiff, countDiff: $0.countDiff)
+                sizeDiff: $0.sizeDiff, countDiff: $0.countDiff, churn: $0.churn, churnDiff: $0.churnDiff)
         }
         total = ReportTotal(
             size: new.size, count: new.count,

@@ -36,7 +36,7 @@ public struct TextReport {
         var lines = [header(report)]
         let shown = Array(report.shown)
         let locations = shown.map { siteText($0.site, group: report.groupBy) + ":" }
-        let columns = shown.map { valueColumns($0, kind: report.kind) }
+        let columns = shown.map { valueColumns($0, kind: report.kind, sort: report.sort) }
         let rankWidth = "#\(shown.count)".count
         // One very long location must not push every other line far right: align on those that fit.
         let locationWidth = locations.map(\.count).filter { $0 <= 72 }.max() ?? 0
@@ -70,7 +70,8 @@ public struct TextReport {
 
     private func header(_ report: StatisticsReport) -> String {
         let shownCount = report.shown.count
-        let group = noun(report.groupBy, shownCount) + (report.cumulative ? " (cumulative)" : "")
+        let ranking = report.sort == .size ? "" : " by \(report.sort.rawValue)"
+        let group = noun(report.groupBy, shownCount) + (report.cumulative ? " (cumulative)" : "") + ranking
         let total = report.total
         var totals = "\(SizeFormat.string(total.size))"
         if let diff = total.sizeDiff { totals += " (\(SizeFormat.string(diff, signed: true)))" }
@@ -88,7 +89,7 @@ public struct TextReport {
             text = shownCount == 0
                 ? "No differences from \(span): \(totals)"
                 : "Top \(shownCount) \(shownCount == 1 ? "difference" : "differences") by \(noun(report.groupBy, 1))"
-                    + (report.cumulative ? " (cumulative)" : "") + " from \(span): \(totals)"
+                    + (report.cumulative ? " (cumulative)" : "") + ranking + " from \(span): \(totals)"
         case .growth:
             let series = report.snapshots
             let names = series.map(displayName)
@@ -100,22 +101,43 @@ public struct TextReport {
         return style.apply(.heading, text)
     }
 
-    private func valueColumns(_ entry: ReportEntry, kind: ReportKind) -> [String] {
+    private func valueColumns(_ entry: ReportEntry, kind: ReportKind, sort: SortKey) -> [String] {
         switch kind {
         case .top, .diff:
             var size = "size=\(SizeFormat.string(entry.size))"
             if let diff = entry.sizeDiff { size += " (\(SizeFormat.string(diff, signed: true)))" }
             var count = "count=\(entry.count)"
             if let diff = entry.countDiff { count += " (\(SizeFormat.signedCount(diff)))" }
-            if entry.count == 0 { return [size + ",", count] }
-            let average = "average=\(SizeFormat.string(Double(entry.size) / Double(entry.count)))"
-            return [size + ",", count + ",", average]
+            var columns = [size + ",", count]
+            if entry.count > 0 {
+                columns[1] += ","
+                columns.append("average=\(SizeFormat.string(Double(entry.size) / Double(entry.count)))")
+            }
+            if sort.isChurn, let churn = entry.churn {
+                if entry.count == 0 { columns[1] += ","; columns.append("") } // keeps the churn columns aligned
+                else { columns[columns.count - 1] += "," }
+                columns += churnColumns(churn, since: entry.churnDiff)
+            }
+            return columns
         case .growth:
             let rate = "\(SizeFormat.string(entry.growthPerSnapshot ?? 0, signed: true))/snapshot,"
             let sizes = "size=" + series(entry.sizes ?? []) { SizeFormat.string($0) } + ","
             let counts = "count=" + series(entry.counts ?? []) { "\($0)" }
             return [rate, sizes, counts]
         }
+    }
+
+    /// "calls=N, allocated=X, temporary=N (P%)"; for a diff each with what happened in between.
+    private func churnColumns(_ churn: Churn, since diff: Churn?) -> [String] {
+        func between(_ value: UInt64?, _ text: (UInt64) -> String) -> String {
+            value.map { " (+\(text($0)))" } ?? ""
+        }
+        let percent = String(format: "%.0f%%", churn.temporaryFraction * 100)
+        return [
+            "calls=\(churn.calls)" + between(diff?.calls) { "\($0)" } + ",",
+            "allocated=\(SizeFormat.string(churn.allocated))" + between(diff?.allocated) { SizeFormat.string($0) } + ",",
+            "temporary=\(churn.temporary) (\(percent))" + between(diff?.temporary) { "\($0)" },
+        ]
     }
 
     private func series(_ values: [UInt64], _ format: (UInt64) -> String) -> String {
@@ -228,6 +250,7 @@ public struct TextReport {
         case .signal: return "signal"
         case .interval: return "interval"
         case .peak: return "peak"
+        case .snap: return "heapsnap snap"
         }
     }
 

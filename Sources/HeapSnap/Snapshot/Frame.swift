@@ -16,12 +16,13 @@ public struct Frame: Hashable, Sendable {
         let moduleOffset: UInt64?
         let symbolOffset: UInt64?
         let isInlined: Bool
+        let functionLine: Int
         let hash: Int
         let location: String
         let moduleName: String
 
         init(module: String, function: String?, file: String?, line: Int, address: UInt64?, moduleOffset: UInt64?,
-             symbolOffset: UInt64?, isInlined: Bool) {
+             symbolOffset: UInt64?, isInlined: Bool, functionLine: Int = 0) {
             self.module = module
             self.function = function
             self.file = file
@@ -30,6 +31,7 @@ public struct Frame: Hashable, Sendable {
             self.moduleOffset = moduleOffset
             self.symbolOffset = symbolOffset
             self.isInlined = isInlined
+            self.functionLine = functionLine
             var hasher = Hasher()
             hasher.combine(module)
             hasher.combine(function)
@@ -39,6 +41,7 @@ public struct Frame: Hashable, Sendable {
             hasher.combine(moduleOffset)
             hasher.combine(symbolOffset)
             hasher.combine(isInlined)
+            hasher.combine(functionLine)
             hash = hasher.finalize()
             if let slash = module.lastIndex(of: "/") {
                 moduleName = String(module[module.index(after: slash)...])
@@ -52,15 +55,18 @@ public struct Frame: Hashable, Sendable {
 
         func with(_ change: (inout Fields) -> Void) -> Storage {
             var fields = Fields(module: module, function: function, file: file, line: line, address: address,
-                                moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
+                                moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
+                                functionLine: functionLine)
             change(&fields)
             return Storage(module: fields.module, function: fields.function, file: fields.file, line: fields.line,
                            address: fields.address, moduleOffset: fields.moduleOffset,
-                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined)
+                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined,
+                           functionLine: fields.functionLine)
         }
 
         func equals(_ other: Storage) -> Bool {
             self === other || (hash == other.hash && line == other.line && isInlined == other.isInlined
+                && functionLine == other.functionLine
                 && address == other.address && moduleOffset == other.moduleOffset
                 && symbolOffset == other.symbolOffset && file == other.file && function == other.function
                 && module == other.module)
@@ -91,16 +97,19 @@ public struct Frame: Hashable, Sendable {
         var moduleOffset: UInt64?
         var symbolOffset: UInt64?
         var isInlined: Bool
+        var functionLine: Int
     }
 
     var storage: Storage
 
     public init(
         module: String, function: String? = nil, file: String? = nil, line: Int = 0,
-        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false
+        address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false,
+        functionLine: Int = 0
     ) {
         storage = Storage(module: module, function: function, file: file, line: line, address: address,
-                          moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined)
+                          moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
+                          functionLine: functionLine)
     }
 
     /// Path of the module (executable or shared library) the address belongs to; "" when none.
@@ -142,6 +151,12 @@ public struct Frame: Hashable, Sendable {
     public var isInlined: Bool {
         get { storage.isInlined }
         set { storage = storage.with { $0.isInlined = newValue } }
+    }
+
+    /// The line where `function` is declared (DWARF DW_AT_decl_line); 0 when unknown. pprof's start_line.
+    public var functionLine: Int {
+        get { storage.functionLine }
+        set { storage = storage.with { $0.functionLine = newValue } }
     }
 
     /// The frame of an empty traceback. One shared value, so caches keyed by a frame's box stay valid.

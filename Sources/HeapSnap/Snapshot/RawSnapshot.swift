@@ -4,7 +4,7 @@ import CHeapSnapContract
 
 /// What made the tracker write a snapshot.
 public enum SnapshotTrigger: Sendable, CaseIterable, Codable {
-    case api, exit, signal, interval, peak
+    case api, exit, signal, interval, peak, snap
 
     /// The value in the HEADER section (heapsnap_format.h).
     public var value: UInt32 {
@@ -14,6 +14,7 @@ public enum SnapshotTrigger: Sendable, CaseIterable, Codable {
         case .signal: return HEAPSNAP_TRIGGER_SIGNAL
         case .interval: return HEAPSNAP_TRIGGER_INTERVAL
         case .peak: return HEAPSNAP_TRIGGER_PEAK
+        case .snap: return HEAPSNAP_TRIGGER_SNAP
         }
     }
 
@@ -154,11 +155,15 @@ public struct StackRecord: Sendable, Equatable {
     public var liveBlocks: UInt64
     public var totalAllocations: UInt64
     public var totalBytes: UInt64
+    /// Allocations from this stack freed before their thread allocated again (format version 2).
+    public var temporaryAllocations: UInt64
 
     public init(
         domain: UInt32 = 0, frames: [UInt64], isTruncated: Bool = false,
-        liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0
+        liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0,
+        temporaryAllocations: UInt64 = 0
     ) {
+        self.temporaryAllocations = temporaryAllocations
         self.domain = domain
         self.frames = frames
         self.isTruncated = isTruncated

@@ -31,12 +31,15 @@ public struct Trace: Sendable {
     public var count: UInt64
     public var totalAllocations: UInt64
     public var totalBytes: UInt64
+    /// Allocations freed before the thread that made them allocated again (heaptrack's temporaries).
+    public var temporaryAllocations: UInt64
     public var traceback: Traceback
 
     public init(
         domain: UInt32 = 0, size: UInt64, count: UInt64, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0,
-        traceback: Traceback
+        temporaryAllocations: UInt64 = 0, traceback: Traceback
     ) {
+        self.temporaryAllocations = temporaryAllocations
         self.domain = domain
         self.size = size
         self.count = count

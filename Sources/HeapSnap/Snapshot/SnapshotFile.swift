@@ -71,6 +71,7 @@ extension Snapshot {
             traces.append(Trace(
                 domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
                 totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
+                temporaryAllocations: stack.temporaryAllocations,
                 traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
         }
         self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces,
@@ -253,8 +254,8 @@ private struct SnapshotParser {
             throw fail("not a heapsnap snapshot (wrong magic)")
         }
         let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == HEAPSNAP_FORMAT_VERSION else {
-            throw fail("unsupported format version \(version) (this reader knows version \(HEAPSNAP_FORMAT_VERSION))")
+        guard version >= HEAPSNAP_FORMAT_VERSION_OLDEST && version <= HEAPSNAP_FORMAT_VERSION else {
+            throw fail("unsupported format version \(version) (this reader knows versions \(HEAPSNAP_FORMAT_VERSION_OLDEST) to \(HEAPSNAP_FORMAT_VERSION))")
         }
         guard raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self) == 0 else {
             throw fail("the preamble's reserved field is not zero")
@@ -316,7 +317,7 @@ private struct SnapshotParser {
         guard var stacksCursor = try payload(.stacks) else { throw fail("has no STACKS section") }
         let header = try parseHeader(&headerCursor, version: version)
         let modules = try parseModules(&modulesCursor)
-        let stacks = try parseStacks(&stacksCursor)
+        let stacks = try parseStacks(&stacksCursor, version: version)
         var traces: [TraceRecord]? = nil
         if var tracesCursor = try payload(.traces) {
             traces = try parseTraces(&tracesCursor, stackCount: stacks.count)
@@ -350,6 +351,13 @@ private struct SnapshotParser {
         header.totalBytes = try c.u64()
         header.trackerBytes = try c.u64()
         header.untrackedFrees = try c.u64()
+        for (value, name) in [(header.currentBytes, "current bytes"), (header.peakBytes, "peak bytes"),
+                              (header.liveBlocks, "live blocks"), (header.totalAllocations, "allocations"),
+                              (header.totalBytes, "allocated bytes"), (header.trackerBytes, "tracker bytes"),
+                              (header.untrackedFrees, "untracked frees")] {
+            var total: UInt64 = 0
+            try sum(&total, value, "the HEADER's \(name)")
+        }
         header.executable = try c.string()
         let argc = try c.count(try c.u32(), minimumSize: 4, of: "arguments")
         var arguments: [String] = []
@@ -376,6 +384,9 @@ private struct SnapshotParser {
             for _ in 0..<segmentCount {
                 let start = try c.u64()
                 let size = try c.u64()
+                guard !start.addingReportingOverflow(size).overflow else {
+                    throw fail("corrupt: a segment of module \(path) overflows the address space")
+                }
                 let segmentFlags = try c.u32()
                 _ = try c.u32()
                 segments.append(.init(start: start, size: size, flags: segmentFlags))
@@ -389,11 +400,20 @@ private struct SnapshotParser {
         return modules
     }
 
-    func parseStacks(_ c: inout Cursor) throws -> [StackRecord] {
-        let count = try c.count(try c.u32(), minimumSize: 40, of: "stacks")
+    /// Adds a count or size from the file to a running total that must stay a signed 64-bit value,
+    /// so that no sum, difference or signed conversion made from the file later can overflow.
+    func sum(_ total: inout UInt64, _ value: UInt64, _ what: @autoclosure () -> String) throws {
+        let (result, overflow) = total.addingReportingOverflow(value)
+        guard !overflow, result <= UInt64(Int64.max) else { throw fail("corrupt: \(what()) overflows") }
+        total = result
+    }
+
+    func parseStacks(_ c: inout Cursor, version: UInt32) throws -> [StackRecord] {
+        let count = try c.count(try c.u32(), minimumSize: Int(version >= 2 ? HEAPSNAP_STACK_RECORD_SIZE : HEAPSNAP_STACK_RECORD_SIZE_V1), of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
-        for _ in 0..<count {
+        var sums: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for index in 0..<count {
             let domain = try c.u32()
             let depth = Int(try c.u16())
             let flags = try c.u16()
@@ -401,12 +421,18 @@ private struct SnapshotParser {
             let liveBlocks = try c.u64()
             let totalAllocations = try c.u64()
             let totalBytes = try c.u64()
+            let temporaryAllocations = version >= 2 ? try c.u64() : 0
+            try sum(&sums.0, liveBytes, "the sum of live bytes over the stacks (at stack \(index))")
+            try sum(&sums.1, liveBlocks, "the sum of live blocks over the stacks (at stack \(index))")
+            try sum(&sums.2, totalAllocations, "the sum of allocations over the stacks (at stack \(index))")
+            try sum(&sums.3, totalBytes, "the sum of allocated bytes over the stacks (at stack \(index))")
             try c.need(depth * 8)
             var frames = [UInt64](repeating: 0, count: depth)
             for i in 0..<depth { frames[i] = try c.u64() }
             stacks.append(StackRecord(
                 domain: domain, frames: frames, isTruncated: UInt32(flags) & HEAPSNAP_STACK_TRUNCATED != 0, liveBytes: liveBytes,
-                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes))
+                liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes,
+                temporaryAllocations: temporaryAllocations))
         }
         try c.finish()
         return stacks
@@ -416,9 +442,14 @@ private struct SnapshotParser {
         let count = try c.count(try c.u64(), minimumSize: 24, of: "live blocks")
         var traces: [TraceRecord] = []
         traces.reserveCapacity(count)
+        var total: UInt64 = 0
         for index in 0..<count {
             let address = try c.u64()
             let size = try c.u64()
+            try sum(&total, size, "the sum of the live blocks' sizes (at block \(index))")
+            guard !address.addingReportingOverflow(size).overflow else {
+                throw fail("corrupt: live block \(index)'s address plus size overflows")
+            }
             let stack = try c.u32()
             _ = try c.u32()
             guard Int(stack) < stackCount else {

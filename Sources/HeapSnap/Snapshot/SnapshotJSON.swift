@@ -33,10 +33,12 @@ struct SnapshotDocument: Codable {
         var address: UInt64?
         var moduleOffset: UInt64?
         var symbolOffset: UInt64?
+        /// Left out when unknown.
+        var functionLine: Int?
 
         enum CodingKeys: String, CodingKey {
             case module, function, file, line, inlined, address, moduleOffset = "module_offset"
-            case symbolOffset = "symbol_offset"
+            case symbolOffset = "symbol_offset", functionLine = "function_line"
         }
     }
 
@@ -47,16 +49,20 @@ struct SnapshotDocument: Codable {
         var count: UInt64
         var totalAllocations: UInt64
         var totalBytes: UInt64
+        /// 0 when absent (documents from before format version 2).
+        var temporaryAllocations: UInt64
         var truncated: Bool
         var frames: [Int]
 
         enum CodingKeys: String, CodingKey {
             case domain, size, count, totalAllocations = "total_allocations", totalBytes = "total_bytes"
+            case temporaryAllocations = "temporary_allocations"
             case truncated, frames
         }
 
         init(domain: UInt32, size: UInt64, count: UInt64, totalAllocations: UInt64, totalBytes: UInt64,
-             truncated: Bool, frames: [Int]) {
+             temporaryAllocations: UInt64 = 0, truncated: Bool, frames: [Int]) {
+            self.temporaryAllocations = temporaryAllocations
             self.domain = domain
             self.size = size
             self.count = count
@@ -73,6 +79,8 @@ struct SnapshotDocument: Codable {
             count = try container.decodeNumber(UInt64.self, forKey: .count)
             totalAllocations = try container.decodeNumber(UInt64.self, forKey: .totalAllocations)
             totalBytes = try container.decodeNumber(UInt64.self, forKey: .totalBytes)
+            temporaryAllocations = container.contains(.temporaryAllocations)
+                ? try container.decodeNumber(UInt64.self, forKey: .temporaryAllocations) : 0
             truncated = try container.decode(Bool.self, forKey: .truncated)
             frames = try container.decode([Int].self, forKey: .frames)
         }
@@ -125,7 +133,7 @@ extension Snapshot {
                 frames.append(.init(
                     module: frame.module, function: frame.function, file: frame.file, line: frame.line,
                     inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
-                    symbolOffset: frame.symbolOffset))
+                    symbolOffset: frame.symbolOffset, functionLine: frame.functionLine > 0 ? frame.functionLine : nil))
             }
             indexOfBox[ObjectIdentifier(frame.storage)] = index
             return index
@@ -133,7 +141,8 @@ extension Snapshot {
         let traces = self.traces.map { trace in
             SnapshotDocument.TraceRecord(
                 domain: trace.domain, size: trace.size, count: trace.count, totalAllocations: trace.totalAllocations,
-                totalBytes: trace.totalBytes, truncated: trace.traceback.isTruncated,
+                totalBytes: trace.totalBytes, temporaryAllocations: trace.temporaryAllocations,
+                truncated: trace.traceback.isTruncated,
                 frames: trace.traceback.frames.map(index(of:)))
         }
         let document = SnapshotDocument(
@@ -171,17 +180,29 @@ extension Snapshot {
         }
         let frames = document.frames.map {
             Frame(module: $0.module, function: $0.function, file: $0.file, line: $0.line, address: $0.address,
-                  moduleOffset: $0.moduleOffset, symbolOffset: $0.symbolOffset, isInlined: $0.inlined)
+                  moduleOffset: $0.moduleOffset, symbolOffset: $0.symbolOffset, isInlined: $0.inlined,
+                  functionLine: $0.functionLine ?? 0)
         }
         var traces: [Trace] = []
         traces.reserveCapacity(document.traces.count)
+        // as in the binary reader: every total stays a signed 64-bit value, so no later sum can overflow
+        var sums: [UInt64] = [0, 0, 0, 0]
+        let names = ["size", "count", "total_allocations", "total_bytes"]
         for (number, trace) in document.traces.enumerated() {
             guard trace.frames.allSatisfy({ $0 >= 0 && $0 < frames.count }) else {
                 throw AnalysisError("\(name): trace \(number) refers to a frame that is not in \"frames\"")
             }
+            for (i, value) in [trace.size, trace.count, trace.totalAllocations, trace.totalBytes].enumerated() {
+                let (sum, overflow) = sums[i].addingReportingOverflow(value)
+                guard !overflow, sum <= UInt64(Int64.max) else {
+                    throw AnalysisError("\(name): corrupt: the sum of the traces' \(names[i]) overflows (at trace \(number))")
+                }
+                sums[i] = sum
+            }
             traces.append(Trace(
                 domain: trace.domain, size: trace.size, count: trace.count,
                 totalAllocations: trace.totalAllocations, totalBytes: trace.totalBytes,
+                temporaryAllocations: trace.temporaryAllocations,
                 traceback: Traceback(frames: trace.frames.map { frames[$0] }, isTruncated: trace.truncated)))
         }
         self.init(info: SnapshotInfo(header: document.info, modules: document.modules, source: ""), traces: traces,

@@ -79,6 +79,7 @@ struct JSONTraceReader {
 
     private mutating func trace(number: Int) throws -> SnapshotDocument.TraceRecord {
         var count: UInt64?, domain: UInt64?, size: UInt64?, totalAllocations: UInt64?, totalBytes: UInt64?
+        var temporaryAllocations: UInt64?
         var truncated: Bool?
         var frames: [Int]?
         try expect(UInt8(ascii: "{"))
@@ -96,6 +97,7 @@ struct JSONTraceReader {
                 case .size: size = try unsigned(at: number, name)
                 case .totalAllocations: totalAllocations = try unsigned(at: number, name)
                 case .totalBytes: totalBytes = try unsigned(at: number, name)
+                case .temporaryAllocations: temporaryAllocations = try unsigned(at: number, name)
                 case .truncated: truncated = try boolean(at: number, name)
                 case .frames: frames = try indices(at: number)
                 case nil: try skipValue(depth: 0)
@@ -120,7 +122,8 @@ struct JSONTraceReader {
         return SnapshotDocument.TraceRecord(
             domain: UInt32(domainValue), size: try required(size, .size), count: try required(count, .count),
             totalAllocations: try required(totalAllocations, .totalAllocations),
-            totalBytes: try required(totalBytes, .totalBytes), truncated: try required(truncated, .truncated),
+            totalBytes: try required(totalBytes, .totalBytes), temporaryAllocations: temporaryAllocations ?? 0,
+            truncated: try required(truncated, .truncated),
             frames: try required(frames, .frames))
     }
 

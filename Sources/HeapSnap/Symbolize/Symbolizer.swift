@@ -472,7 +472,13 @@ final class ModuleResolver {
                 scopes.nodes[index].name = name
                 return name
             }()
-            if !name.isEmpty { current.function = name }
+            if !name.isEmpty {
+                current.function = name
+                var die = scopes.nodes[index].die
+                var declared: Int32 = 0
+                // Follows DW_AT_abstract_origin and DW_AT_specification to the declaration.
+                if dwarf_decl_line(&die, &declared) == 0, declared > 0 { current.functionLine = Int(declared) }
+            }
             guard scopes.nodes[index].isInlined else { break }
             current.isInlined = true
             current.symbolOffset = nil
@@ -481,6 +487,7 @@ final class ModuleResolver {
             var die = scopes.nodes[index].die
             var caller = base
             caller.function = nil
+            caller.functionLine = 0
             caller.file = callFile(&die, cu: &cu)
             caller.line = callLine(&die)
             current = caller

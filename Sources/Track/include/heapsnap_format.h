@@ -17,7 +17,9 @@
 /* ---- the file: preamble "HEAPSNAP", u32 version, u32 reserved ---- */
 #define HEAPSNAP_MAGIC "HEAPSNAP"
 #define HEAPSNAP_MAGIC_LENGTH 8u
-#define HEAPSNAP_FORMAT_VERSION 1u
+/* 2: STACKS records gain temporary_allocs (and Python frames, the PYTHON section); readers accept 1 too */
+#define HEAPSNAP_FORMAT_VERSION 2u
+#define HEAPSNAP_FORMAT_VERSION_OLDEST 1u
 #define HEAPSNAP_PREAMBLE_SIZE 16u
 #define HEAPSNAP_SECTION_HEADER_SIZE 16u /* u32 tag, u32 reserved, u64 payload length */
 
@@ -37,6 +39,11 @@
 #define HEAPSNAP_MODULE_UNLOADED 0x2u /* dlclosed since: stacks may still point into it */
 #define HEAPSNAP_MODULE_VDSO 0x4u
 
+/* ---- STACKS: bytes of a record before its frames: u32 domain, u16 depth, u16 flags, u64 live_bytes,
+ * live_blocks, total_allocs, total_bytes, temporary_allocs (version 2; version 1 ends at total_bytes) ---- */
+#define HEAPSNAP_STACK_RECORD_SIZE 48u
+#define HEAPSNAP_STACK_RECORD_SIZE_V1 40u
+
 /* ---- STACKS: per-stack flags ---- */
 #define HEAPSNAP_STACK_TRUNCATED 0x1u /* the stack was deeper than max_frames */
 
@@ -46,7 +53,8 @@
 #define HEAPSNAP_TRIGGER_SIGNAL 2u   /* HEAPSNAP_SIGNAL */
 #define HEAPSNAP_TRIGGER_INTERVAL 3u /* HEAPSNAP_INTERVAL */
 #define HEAPSNAP_TRIGGER_PEAK 4u     /* HEAPSNAP_PEAK_STEP */
-#define HEAPSNAP_TRIGGER_COUNT 5u
+#define HEAPSNAP_TRIGGER_SNAP 5u     /* heapsnap snap, over the control socket */
+#define HEAPSNAP_TRIGGER_COUNT 6u
 
 /* The trigger's name as reports and JSON documents spell it; NULL for an unknown value. */
 static inline const char *heapsnap_trigger_name(uint32_t trigger) {
@@ -56,6 +64,7 @@ static inline const char *heapsnap_trigger_name(uint32_t trigger) {
     case HEAPSNAP_TRIGGER_SIGNAL: return "signal";
     case HEAPSNAP_TRIGGER_INTERVAL: return "interval";
     case HEAPSNAP_TRIGGER_PEAK: return "peak";
+    case HEAPSNAP_TRIGGER_SNAP: return "snap";
     default: return (const char *)0;
     }
 }
@@ -72,11 +81,25 @@ static inline const char *heapsnap_trigger_name(uint32_t trigger) {
 /* ---- the environment (Docs/TRACKER.md); the grammars are in heapsnap_settings.h ---- */
 #define HEAPSNAP_ENV_DIR "HEAPSNAP_DIR"             /* folder of the snapshots; default: start directory */
 #define HEAPSNAP_ENV_FRAMES "HEAPSNAP_FRAMES"       /* frames per allocation */
-#define HEAPSNAP_ENV_SIGNAL "HEAPSNAP_SIGNAL"       /* snapshot on this signal; default SIGUSR2 */
+#define HEAPSNAP_ENV_SIGNAL "HEAPSNAP_SIGNAL"       /* snapshot on this signal too; default none */
 #define HEAPSNAP_ENV_INTERVAL "HEAPSNAP_INTERVAL"   /* snapshot every so many seconds */
 #define HEAPSNAP_ENV_PEAK_STEP "HEAPSNAP_PEAK_STEP" /* rewrite the peak snapshot when the peak grew so much */
 #define HEAPSNAP_ENV_TRACES "HEAPSNAP_TRACES"       /* also record every live block */
 #define HEAPSNAP_ENV_ONLY "HEAPSNAP_ONLY"           /* track only programs of these names */
+#define HEAPSNAP_ENV_MIN_PEAK "HEAPSNAP_MIN_PEAK"   /* a child's exit snapshot only above this traced peak */
+#define HEAPSNAP_ENV_MAX_DISK "HEAPSNAP_MAX_DISK"   /* bytes of snapshot files per run, then no more */
 #define HEAPSNAP_ENV_LIB "HEAPSNAP_LIB"             /* read by the CLI: where libheapsnap.so is */
+
+/* ---- bounded output (Docs/TRACKER.md, "Bounded output") ---- */
+#define HEAPSNAP_MIN_PEAK_DEFAULT (4ull << 20)
+#define HEAPSNAP_MAX_DISK_DEFAULT (1ull << 30)
+/* <dir>/.heapsnap-budget.<process group>: the run's HEAPSNAP_MAX_DISK ledger (u64 bytes, u64 told) */
+#define HEAPSNAP_BUDGET_LEDGER_PREFIX ".heapsnap-budget."
+
+/* ---- the control socket: abstract Unix socket "\0" HEAPSNAP_CONTROL_SOCKET_PREFIX "<pid>" ---- */
+#define HEAPSNAP_CONTROL_SOCKET_PREFIX "heapsnap."
+#define HEAPSNAP_CONTROL_REQUEST_SNAP "snap\n"   /* answered "ok <path>\n" or "error <reason>\n" */
+#define HEAPSNAP_CONTROL_ANSWER_OK "ok "
+#define HEAPSNAP_CONTROL_ANSWER_ERROR "error "
 
 #endif /* HEAPSNAP_FORMAT_H */

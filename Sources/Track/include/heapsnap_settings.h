@@ -56,7 +56,7 @@ heapsnap_verdict heapsnap_parse_bytes(const char *text, uint64_t *bytes);
 
 /* HEAPSNAP_SIGNAL: a number (0 = off), a name with or without SIG (case-insensitive), RTMIN, RTMIN+n,
  * RTMAX, RTMAX-n, or none/off. KILL and STOP cannot be caught and are invalid. Default and fallback
- * SIGUSR2. */
+ * 0 (off: no handler is installed). */
 heapsnap_verdict heapsnap_parse_signal(const char *text, int *signal);
 int heapsnap_default_signal(void);
 /* The signal's name without "SIG" ("USR2"), NULL for real-time and unknown numbers. */
