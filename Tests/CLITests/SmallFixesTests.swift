@@ -26,6 +26,11 @@ final class SmallFixesTests: XCTestCase {
     func testVersionNamesTheSnapshotFormat() throws {
         let result = try CLI.run(["--version"])
         XCTAssertEqual(result.status, 0)
-        XCTAssertEqual(result.stdout, "heapsnap 0.1.0 (reads snapshot format version 1)\n")
+        // The format version is the contract header's.
+        let header = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent(
+            "Sources/Track/include/heapsnap_format.h"), encoding: .utf8)
+        let define = try XCTUnwrap(header.split(separator: "\n").first { $0.hasPrefix("#define HEAPSNAP_FORMAT_VERSION ") })
+        let version = try XCTUnwrap(define.split(separator: " ").last?.dropLast())
+        XCTAssertEqual(result.stdout, "heapsnap 0.1.0 (reads snapshot format version \(version))\n")
     }
 }
