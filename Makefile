@@ -66,7 +66,14 @@ PROGRAM_SWIFT := $(patsubst Tests/Programs/%.swift,$(PROGRAMS)/%,$(wildcard Test
 RUSTC         ?= $(shell command -v rustc 2>/dev/null)
 PROGRAM_RUST  := $(if $(RUSTC),$(patsubst Tests/Programs/%.rs,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.rs)))
 
-programs: $(PROGRAM_C) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST)
+# Shared libraries the test programs dlopen from their own folder (Tests/Programs/libs/NAME.c -> libNAME.so).
+PROGRAM_LIBS  := $(patsubst Tests/Programs/libs/%.c,$(PROGRAMS)/lib%.so,$(wildcard Tests/Programs/libs/*.c))
+
+programs: $(PROGRAM_C) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST) $(PROGRAM_LIBS)
+
+$(PROGRAMS)/lib%.so: Tests/Programs/libs/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -g -O0 -fPIC -shared -o $@ $<
 
 $(PROGRAMS)/%: Tests/Programs/%.c $(wildcard Tests/Programs/*.h) | deps
 	@mkdir -p $(@D)

@@ -197,7 +197,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "One snapshot, or several of one process.") var snapshots: [String] = []
     @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write.", valueName: "file"))
     var output: String
-    @Option(name: .customShort("n"), help: "Rows of the table (0 for all).") var limit: Int = 200
+    @Option(name: .customShort("n"), parsing: .unconditional, help: "Rows of the table (0 for all).") var limit: Int = 200
     @Option(help: "Group the table and the chart by the site's line, file, function or module.")
     var by: GroupKey = .line
     @OptionGroup var sorting: SortOptions

@@ -48,7 +48,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print no summary after the program ends.")
     var quiet = false
 
-    @Option(name: .customShort("n"), help: "Sites to list in the summary.")
+    @Option(name: .customShort("n"), parsing: .unconditional, help: "Sites to list in the summary.")
     var limit: Int = 10
 
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program and its arguments, after --.", valueName: "program"))

@@ -5,10 +5,6 @@ import HeapSnap
 enum SnapshotLoader {
     /// Loads a binary or JSON snapshot, showing symbolization progress on a terminal's stderr.
     static func load(_ path: String, sites: SiteRules = .default) throws -> Snapshot {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CLIError("\(path): is a directory; name snapshot files, e.g. \(path)/*.heapsnap")
-        }
         let progress = ProgressLine(
             label: "symbolizing \(URL(fileURLWithPath: path).lastPathComponent)", unit: "modules")
         defer { progress.finish() }

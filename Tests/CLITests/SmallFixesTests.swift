@@ -4,14 +4,6 @@ import TestSupport
 import XCTest
 
 final class SmallFixesTests: XCTestCase {
-    func testADirectoryWhereASnapshotIsExpected() throws {
-        let folder = try TemporaryDirectory()
-        let result = try CLI.run(["top", folder.path])
-        XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stdout, "")
-        XCTAssertEqual(result.stderr, "heapsnap: \(folder.path): is a directory; name snapshot files, e.g. \(folder.path)/*.heapsnap\n")
-    }
-
     func testNegativeLimitIsNamedAsSuch() throws {
         let folder = try TemporaryDirectory()
         let series = try Fixtures.writeSeries(1, into: folder.path)

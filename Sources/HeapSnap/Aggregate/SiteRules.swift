@@ -54,58 +54,29 @@ public struct SiteRules: Sendable, Hashable {
         "*/swift/stdlib/public/*", "*/swift/include/swift/Runtime/*", "<compiler-generated>",
     ]
 
-    /// Allocator entry points and the wrappers real programs put around them (Docs/ANALYSIS.md): where a
-    /// trace enters "the allocator". When every frame of a trace is plumbing, its site is the frame that
-    /// called into these from outside (the loader's `_dl_new_object`, not rtld-malloc.h's `calloc`).
-    public static let builtInAllocatorFunctionPatterns: [String] = [
-        // C allocators.
+    /// Demangled function names of allocation plumbing.
+    public static let builtInFunctionPatterns: [String] = [
+        // C allocators and common wrappers.
         "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign", "aligned_alloc", "memalign",
-        "valloc", "pvalloc", "strdup", "strndup", "__strdup", "__strndup", "asprintf", "vasprintf", "__libc_*alloc*",
-        // libiberty/gnulib/git/bash (xmalloc family), PHP-style e*alloc.
-        "xmalloc", "xcalloc", "xrealloc", "xstrdup", "xstrndup", "xzalloc", "xmemdup", "xmallocz", "xmallocz_gently",
-        "do_xmalloc", "sh_xmalloc", "sh_xrealloc", "emalloc", "ecalloc", "erealloc", "estrdup",
-        // perl, gcc's garbage-collected heap, LLVM, sqlite3, Qt's QString/QByteArray/QList storage.
-        "Perl_safesys*", "ggc_internal_alloc*", "ggc_internal_cleared_alloc*", "ggc_alloc*", "ggc_cleared_alloc*",
-        "llvm::allocate_buffer*", "llvm::safe_malloc*", "llvm::safe_calloc*", "llvm::safe_realloc*",
-        "sqlite3Malloc*", "sqlite3DbMalloc*", "sqlite3_malloc*", "sqlite3Realloc", "sqlite3DbRealloc*",
-        "sqlite3_realloc*", "sqlite3DbStrDup", "sqlite3DbStrNDup", "QArrayData::allocate*", "QArrayData::reallocate*",
-        // jemalloc (je_ / _rjem_ prefixed builds), mimalloc, tcmalloc, folly's checked allocators, abseil's
-        // low-level allocator.
-        "je_*", "_rjem_*", "mi_*alloc*", "mi_new*", "mi_heap_*", "mi_*strdup", "mi_*strndup", "_mi_*", "tc_*alloc*",
-        "tc_new*", "tcmalloc::*", "folly::checked*alloc*", "folly::smartRealloc*", "absl::base_internal::LowLevelAlloc::*",
-        // C++: global and class-specific operator new (`Pool::operator new(unsigned long)`).
-        "operator new*", "operator delete*", "*::operator new*", "*::operator delete*",
-        // Language runtimes' allocation entry points.
-        "swift_slowAlloc", "swift_allocObject", "swift_allocBox", "__rust_alloc*", "__rust_realloc", "__rdl_alloc*",
-        "__rdl_realloc", "__rg_alloc*", "__rg_realloc", "__rustc::*",
-        "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc", "PyMem_*", "_PyMem_*", "pymalloc_*",
-        // glib.
-        "g_malloc*", "g_malloc0*", "g_realloc*", "g_try_malloc*", "g_try_realloc*", "g_new*", "g_slice_*",
-        "g_strdup*", "g_strndup", "g_memdup*",
-    ]
-
-    /// Demangled function names of allocation plumbing: the allocator and its wrappers, container
-    /// internals and language runtimes.
-    public static let builtInFunctionPatterns: [String] = builtInAllocatorFunctionPatterns + [
-        // C++ runtime and standard library; abseil's and folly's containers.
-        "std::*", "__gnu_cxx::*", "__cxxabiv1::*", "__cxa_*", "void std::*", "__gnu_cxx::new_allocator*",
-        "absl::container_internal::*", "absl::inlined_vector_internal::*", "folly::fbstring_core*",
-        "folly::basic_fbstring*", "folly::fbvector*",
+        "valloc", "pvalloc", "strdup", "strndup", "__strdup", "__strndup", "asprintf", "vasprintf",
+        "xmalloc", "xcalloc", "xrealloc", "xstrdup", "xstrndup", "xzalloc", "xmemdup", "emalloc", "ecalloc",
+        "erealloc", "estrdup",
+        // C++ runtime and standard library.
+        "operator new*", "operator delete*", "std::*", "__gnu_cxx::*", "__cxxabiv1::*", "__cxa_*",
+        "void std::*", "__gnu_cxx::new_allocator*",
         // Swift runtime and standard library.
         "swift_*", "_swift_*", "Swift.*", "(extension in Swift)*", "generic specialization <* of Swift.*",
         "specialized Swift.*", "merged Swift.*", "merged generic specialization <* of Swift.*",
         "outlined *", "reabstraction thunk*", "implicit closure #* in Swift.*",
         // Rust allocation plumbing.
+        "__rustc::*", "__rust_alloc*", "__rust_realloc", "__rdl_alloc*", "__rdl_realloc", "__rg_alloc*", "__rg_realloc",
         "alloc::*", "<alloc::*", "core::*", "<core::*", "<std::*", "hashbrown::*", "<hashbrown::*",
-        // glib containers.
-        "g_string_*", "g_array_*", "g_ptr_array_*", "g_hash_table_*",
+        // glib.
+        "g_malloc*", "g_malloc0*", "g_realloc*", "g_try_malloc*", "g_try_realloc*", "g_new*", "g_slice_*",
+        "g_strdup*", "g_strndup", "g_memdup*", "g_string_*", "g_array_*", "g_ptr_array_*", "g_hash_table_*",
         // CPython.
-        "_PyObject_*", "PyObject_GC_*", "_PyObject_GC_*", "_PyBytes_*", "_PyUnicode_*",
-    ]
-
-    /// Allocator libraries: every frame in them is the allocator.
-    public static let builtInAllocatorModulePatterns: [String] = [
-        "libheapsnap.so", "libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc.so*",
+        "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc", "PyMem_*", "_PyMem_*", "_PyObject_*",
+        "PyObject_GC_*", "_PyObject_GC_*", "pymalloc_*", "_PyBytes_*", "_PyUnicode_*",
     ]
 
     /// No built-in rules and no patterns: every site is the most recent frame (as `.none`).
@@ -131,6 +102,7 @@ public struct SiteRules: Sendable, Hashable {
                     return true
                 }
             }
+            if Self.isBuiltInAllocator(frame) { return true }
         }
         if !modulePatterns.isEmpty, !frame.module.isEmpty,
            modulePatterns.contains(where: { globMatches($0, moduleName) || globMatches($0, frame.module) }) {
@@ -171,30 +143,11 @@ public struct SiteRules: Sendable, Hashable {
         return name
     }
 
-    /// True when `frame` is inside the allocator: an allocator entry point or wrapper (built-in or a
-    /// user's function pattern) or a frame of an allocator library.
-    public func isAllocator(_ frame: Frame) -> Bool {
-        if let function = frame.function {
-            let name = Self.nameWithoutReturnType(function)
-            let matches = { (pattern: String) in globMatches(pattern, function) || globMatches(pattern, name) }
-            if useBuiltIn, Self.builtInAllocatorFunctionPatterns.contains(where: matches) { return true }
-            if functionPatterns.contains(where: matches) { return true }
-        }
-        let moduleName = frame.moduleName
-        return useBuiltIn && !moduleName.isEmpty
-            && Self.builtInAllocatorModulePatterns.contains(where: { globMatches($0, moduleName) })
-    }
-
     /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing;
-    /// when every frame is plumbing, the frame that called into the allocator from outside it (the first
-    /// past the innermost run of allocator frames); 0 when there is none (or no frames).
+    /// when every frame is plumbing, the frame that called into the allocator from outside it
+    /// (ld.so's _dl_new_object, not calloc); 0 when even that is missing (or there are no frames).
     public func siteIndex(in traceback: Traceback) -> Int {
         Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isAllocator: isAllocator)
-    }
-
-    static func siteIndex(in frames: [Frame], isPlumbing: (Frame) -> Bool, isAllocator: (Frame) -> Bool) -> Int {
-        if let site = frames.firstIndex(where: { !isPlumbing($0) }) { return site }
-        return frames.firstIndex { !isAllocator($0) } ?? 0
     }
 }
 

@@ -29,6 +29,10 @@ extension Snapshot {
         path: String, symbolizer: Symbolizer = Symbolizer(), sites: SiteRules = .default,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> Snapshot {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw AnalysisError("\(path): is a directory; give one of its .heapsnap files")
+        }
         let bytes: [UInt8]
         do throws(FileReadFailure) {
             bytes = try readEntireFile(path)
@@ -82,6 +86,10 @@ extension Snapshot {
 extension RawSnapshot {
     /// Reads and validates the snapshot file at `path`.
     public init(contentsOf path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw AnalysisError("\(path): is a directory; give one of its .heapsnap files")
+        }
         let bytes: [UInt8]
         do throws(FileReadFailure) {
             bytes = try readEntireFile(path)
