@@ -11,7 +11,7 @@ APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils libc6-db
 APT_BENCH   := heaptrack time chromium python3
 # Peers the tests check against: CPython's own test modules (Tests/TrackTests/CPythonSuiteTests.swift),
 # go tool pprof and protoc --decode (the pprof export), headless Chromium (the HTML report).
-APT_TEST    := python3.11 libpython3.11-testsuite golang-go protobuf-compiler chromium
+APT_TEST    := python3.11 python3.11-dbg libpython3.11-testsuite golang-go protobuf-compiler chromium
 
 BUILD       := .build
 RELEASE_BIN := $(BUILD)/release

@@ -7,7 +7,7 @@
 # The machine is shared and noisy, so every figure is a median of interleaved runs and the verdicts
 # use ratios measured side by side. Knobs (environment): BENCH_ALLOCATIONS (per thread, 2000000),
 # BENCH_LIVE (live blocks, 10000), BENCH_REPEAT (3), BENCH_THREADS ("1 2"), BENCH_SKIP (words among
-# churn, counter, pause, symbols, json, report), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
+# churn, counter, pause, symbols, json, report, python), HEAPSNAP_CLI (default: .build/release/heapsnap next to this folder).
 set -uo pipefail
 
 if (($# != 2)); then
@@ -343,5 +343,10 @@ if [[ $skip != *" report "* ]]; then
     else
         echo "   not measured: needs $cli, chromium and python3"
     fi
+fi
+
+# 6. Python: the cost of Python frames, next to tracemalloc and memray (Benchmarks/python.sh).
+if [[ $skip != *" python "* ]]; then
+    HEAPSNAP_CLI=$cli bash "$here/python.sh" "$lib" "$work"
 fi
 exit 0

@@ -81,6 +81,9 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .customLong("skip-file"), help: ArgumentHelp("Treat source files matching GLOB as plumbing.", valueName: "glob"))
     var skipFiles: [String] = []
 
+    @Flag(help: "In traces with Python frames, the site is the innermost native frame that is not plumbing (an extension's C line, the interpreter's own code), not the Python line.")
+    var native = false
+
     @Flag(name: .customLong("no-builtin-plumbing"), help: "Turn off the built-in plumbing rules (libc, libstdc++, Swift and Rust runtimes, …).")
     var noBuiltinPlumbing = false
 
@@ -108,6 +111,7 @@ struct FilterOptions: ParsableArguments {
         rules.functionPatterns += skipFunctions
         rules.modulePatterns += skipModules
         rules.filePatterns += skipFiles
+        rules.prefersNative = native
         return rules
     }
 }

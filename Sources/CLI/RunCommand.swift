@@ -9,7 +9,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a program with the tracker preloaded, then summarize its final snapshot.",
-        discussion: "The program's standard input, output and error are its own; heapsnap writes its summary to stderr after the program ends and exits with the program's status (128+N if a signal N killed it, 127 if it could not be started). A snapshot is written at exit (by a child process only when its traced peak reached --min-peak), on `heapsnap snap PID`, on --signal if given, every --interval seconds, at each new peak with --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md)."
+        discussion: "The program's standard input, output and error are its own; heapsnap writes its summary to stderr after the program ends and exits with the program's status (128+N if a signal N killed it, 127 if it could not be started). A snapshot is written at exit (by a child process only when its traced peak reached --min-peak), on `heapsnap snap PID`, on --signal if given, every --interval seconds, at each new peak with --peak-step, and when the program calls heapsnap_snapshot() (see Docs/TRACKER.md). Python programs: heapsnap sets PYTHONMALLOC=malloc unless it is set already, so that small Python objects come from malloc, where their lines are seen, instead of pymalloc's arenas."
     )
 
     @Option(help: ArgumentHelp("Folder for the snapshots (HEAPSNAP_DIR; default: the working directory).", valueName: "dir"))
@@ -92,6 +92,8 @@ struct RunCommand: ParsableCommand {
         if let minPeak { environment[TrackerEnvironment.minPeak] = minPeak.text }
         if let maxDisk { environment[TrackerEnvironment.maxDisk] = maxDisk.text }
         if !only.isEmpty { environment[TrackerEnvironment.only] = only.map(\.text).joined(separator: ",") }
+        // pymalloc hides every small Python object in 256 KiB arenas; the user's own choice stands.
+        if environment["PYTHONMALLOC"] == nil { environment["PYTHONMALLOC"] = "malloc" }
 
         let before = Set(SnapshotFileName.list(in: folder).map(\.name))
         // The run's disk budget is counted in a ledger per process group (ours, which the child joins):

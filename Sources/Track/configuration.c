@@ -2,6 +2,7 @@
  * own constructor), our constructor reads it again, warns about bad values once, and starts tracking;
  * HEAPSNAP_ONLY leaves unlisted programs dormant. The grammars are settings.c's. */
 #include "internal.h"
+#include "python.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -82,6 +83,12 @@ static void read_configuration(bool report) {
     if (heapsnap_parse_boolean(v = getenv(HEAPSNAP_ENV_TRACES), &hs_config.traces) == HEAPSNAP_VERDICT_INVALID && report)
         warn_setting(HEAPSNAP_ENV_TRACES, v, " is not " HEAPSNAP_BOOLEAN_GRAMMAR, "live blocks are not recorded");
 
+    bool python;
+    verdict = heapsnap_parse_boolean(v = getenv(HEAPSNAP_ENV_PYTHON), &python);
+    hs_config.python = verdict == HEAPSNAP_VERDICT_ACCEPTED ? python : true; /* on unless switched off */
+    if (verdict == HEAPSNAP_VERDICT_INVALID && report)
+        warn_setting(HEAPSNAP_ENV_PYTHON, v, " is not " HEAPSNAP_BOOLEAN_GRAMMAR, "Python frames stay on");
+
     if (heapsnap_parse_program_list(v = getenv(HEAPSNAP_ENV_ONLY)) == HEAPSNAP_VERDICT_INVALID && report)
         warn_setting(HEAPSNAP_ENV_ONLY, v, " is not " HEAPSNAP_PROGRAMS_GRAMMAR, "an empty name or a path never matches");
 
@@ -145,6 +152,7 @@ __attribute__((constructor)) static void heapsnap_start(void) {
     if (!hs_exe_path[0]) hs_read_identity();
     hs_unwind_init();
     hs_modules_refresh();
+    hs_python_init();
     hs_install_fork_handlers();
     hs_start_snapshot_triggers();
     hs_in_tracker = guard;

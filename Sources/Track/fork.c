@@ -1,6 +1,7 @@
 /* fork: the tracker's locks are held across it so the child inherits consistent tables; the child then
  * becomes a process of its own to the tracker. */
 #include "internal.h"
+#include "python.h"
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@ static void before_fork(void) {
     guard_before_fork = hs_in_tracker;
     hs_in_tracker = 1;
     pthread_mutex_lock(&hs_snapshot_lock);
+    hs_python_before_fork();
     pthread_mutex_lock(&hs_modules_lock);
     pthread_mutex_lock(&hs_stacks_append_lock);
     hs_lock_all_shards();
@@ -21,6 +23,7 @@ static void after_fork_parent(void) {
     hs_unlock_all_shards();
     pthread_mutex_unlock(&hs_stacks_append_lock);
     pthread_mutex_unlock(&hs_modules_lock);
+    hs_python_after_fork_parent();
     pthread_mutex_unlock(&hs_snapshot_lock);
     hs_in_tracker = guard_before_fork;
 }
@@ -32,6 +35,7 @@ static void after_fork_child(void) {
     hs_start_ns = hs_realtime_ns();
     hs_tables_after_fork_child();
     hs_modules_after_fork_child();
+    hs_python_after_fork_child();
     hs_snapshot_after_fork_child();
     hs_tracker_thread_after_fork_child();
     hs_budget_after_fork_child();

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "heapsnap.h"
+#include "python.h"
 
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
@@ -125,10 +126,12 @@ static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintp
 }
 
 int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
-    uintptr_t raw[hs_config.max_frames + 24]; /* sized by the setting: threads with small stacks exist */
+    /* sized by the setting (threads with small stacks exist), with room for the Python frames */
+    uintptr_t raw[hs_config.max_frames + 24 + HS_PY_MAX_FRAMES];
     bool truncated;
     int depth;
     uintptr_t *frames = capture(raw, &depth, &truncated, caller);
+    depth += hs_python_frames((uint64_t *)frames + depth, &truncated); /* after the native ones */
     struct hs_stack *stack;
     uint32_t id = hs_intern(domain, frames, depth, truncated, &stack);
     if (id == UINT32_MAX) {
@@ -183,7 +186,10 @@ EXPORT void free(void *p) {
     int saved = errno;
     struct hs_live_entry removed;
     /* Out of the table before glibc can hand the address to another thread. */
-    if (hs_live_remove(0, (uintptr_t)p, &removed, true)) hs_churn_freed((uintptr_t)p, removed.stack);
+    if (hs_live_remove(0, (uintptr_t)p, &removed, true)) {
+        hs_churn_freed((uintptr_t)p, removed.stack);
+        hs_python_freed((uintptr_t)p);
+    }
     errno = saved;
     __libc_free(p);
     hs_in_tracker = 0;

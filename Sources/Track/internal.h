@@ -22,6 +22,7 @@ struct hs_config {
     uint64_t interval_ns;    /* HEAPSNAP_ENV_INTERVAL, 0 = off */
     uint64_t peak_step;      /* HEAPSNAP_ENV_PEAK_STEP, 0 = off */
     bool traces;             /* HEAPSNAP_ENV_TRACES */
+    bool python;             /* HEAPSNAP_PYTHON, default on: Python frames in CPython processes */
     uint64_t min_peak;       /* HEAPSNAP_ENV_MIN_PEAK, default 4 MiB, 0 = every exit snapshot */
     uint64_t max_disk;       /* HEAPSNAP_ENV_MAX_DISK, default 1 GiB, 0 = no limit */
     bool named_by_only;      /* HEAPSNAP_ENV_ONLY is set and names this program */
@@ -112,6 +113,7 @@ extern _Atomic uint64_t hs_peak_bytes;
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
                    bool count_total);
 void hs_count_untracked_free(uintptr_t address);
+bool hs_live_contains(uint32_t domain, uintptr_t address); /* whether a block starts at address */
 /* Removes a block; fills *removed and returns true when it was there. Counts an untracked free
  * (domain 0 only) when `count_untracked` and it was not. */
 bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *removed, bool count_untracked);

@@ -12,6 +12,7 @@
 
 #include "heapsnap.h"
 #include "heapsnap_crc32.h"
+#include "python.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -271,6 +272,8 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         }
     }
 
+    hs_python_write_section(w, HEAPSNAP_SECTION_PYTHON);
+
     uint32_t crc = w->crc ^ 0xFFFFFFFFu;
     put_section(w, HEAPSNAP_SECTION_END, 4);
     hs_put_u32(w, crc);
@@ -451,6 +454,7 @@ static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_onl
         err = errno;
         goto done;
     }
+    hs_python_refresh();
     hs_modules_refresh();
     read_cmdline();
     struct capture c;

@@ -243,6 +243,23 @@ missing:
     return false;
 }
 
+bool hs_live_contains(uint32_t domain, uintptr_t address) {
+    uint64_t hash = live_hash(domain, address);
+    struct hs_shard *sh = shard_of(hash, address);
+    bool found = false;
+    pthread_mutex_lock(&sh->lock);
+    if (sh->slots) {
+        size_t mask = sh->capacity - 1;
+        for (size_t i = hash & mask; sh->slots[i].address; i = (i + 1) & mask)
+            if (sh->slots[i].address == address && sh->slots[i].domain == domain) {
+                found = true;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return found;
+}
+
 void hs_count_untracked_free(uintptr_t address) {
     struct hs_shard *sh = shard_of(live_hash(0, address), address);
     pthread_mutex_lock(&sh->lock);

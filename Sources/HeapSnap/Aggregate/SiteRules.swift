@@ -23,15 +23,19 @@ public struct SiteRules: Sendable, Hashable {
     public var modulePatterns: [String]
     /// Extra globs on source paths (e.g. "*/vendor/alloc/*").
     public var filePatterns: [String]
+    /// In traces with Python frames, the site is the innermost native frame that is not plumbing
+    /// (`--native`, for extension authors) instead of the innermost Python frame. PythonSites.swift.
+    public var prefersNative: Bool
 
     public init(
         useBuiltIn: Bool = true, functionPatterns: [String] = [], modulePatterns: [String] = [],
-        filePatterns: [String] = []
+        filePatterns: [String] = [], prefersNative: Bool = false
     ) {
         self.useBuiltIn = useBuiltIn
         self.functionPatterns = functionPatterns
         self.modulePatterns = modulePatterns
         self.filePatterns = filePatterns
+        self.prefersNative = prefersNative
     }
 
     public static let `default` = SiteRules()
@@ -84,11 +88,16 @@ public struct SiteRules: Sendable, Hashable {
         !useBuiltIn && functionPatterns.isEmpty && modulePatterns.isEmpty && filePatterns.isEmpty
     }
 
-    /// True when `frame` is plumbing under these rules.
-    public func isPlumbing(_ frame: Frame) -> Bool {
+    /// True when `frame` is plumbing under these rules, in a trace without Python frames.
+    public func isPlumbing(_ frame: Frame) -> Bool { isPlumbing(frame, inPythonTrace: false) }
+
+    /// In a trace with Python frames the interpreter is code like any other, and only CPython's
+    /// allocator wrappers are plumbing (PythonSites.swift); Python frames obey only the user's patterns.
+    func isPlumbing(_ frame: Frame, inPythonTrace: Bool) -> Bool {
         let moduleName = frame.moduleName
-        if useBuiltIn {
-            if !moduleName.isEmpty, Self.builtInModulePatterns.contains(where: { globMatches($0, moduleName) }) {
+        if useBuiltIn, !frame.isPython {
+            let modules = inPythonTrace ? Self.builtInModulePatternsInPythonTraces : Self.builtInModulePatterns
+            if !moduleName.isEmpty, modules.contains(where: { globMatches($0, moduleName) }) {
                 return true
             }
             if let file = frame.file {
@@ -98,13 +107,14 @@ public struct SiteRules: Sendable, Hashable {
             }
             if let function = frame.function {
                 let name = Self.nameWithoutReturnType(function)
-                if Self.builtInFunctionPatterns.contains(where: { globMatches($0, function) || globMatches($0, name) }) {
+                let functions = inPythonTrace ? Self.builtInFunctionPatternsInPythonTraces : Self.builtInFunctionPatterns
+                if functions.contains(where: { globMatches($0, function) || globMatches($0, name) }) {
                     return true
                 }
             }
             if Self.isBuiltInAllocator(frame) { return true }
         }
-        if !modulePatterns.isEmpty, !frame.module.isEmpty,
+        if !modulePatterns.isEmpty, !frame.module.isEmpty, !frame.isPython,
            modulePatterns.contains(where: { globMatches($0, moduleName) || globMatches($0, frame.module) }) {
             return true
         }
@@ -146,8 +156,10 @@ public struct SiteRules: Sendable, Hashable {
     /// Index of the allocation site in `traceback.frames`: the most recent frame that is not plumbing;
     /// when every frame is plumbing, the frame that called into the allocator from outside it
     /// (ld.so's _dl_new_object, not calloc); 0 when even that is missing (or there are no frames).
+    /// For traces with Python frames see PythonSites.swift.
     public func siteIndex(in traceback: Traceback) -> Int {
-        Self.siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isAllocator: isAllocator)
+        siteIndex(in: traceback.frames, isPlumbing: isPlumbing, isAllocator: isAllocator,
+                  isPlumbingInPython: { isPlumbing($0, inPythonTrace: true) })
     }
 }
 
@@ -174,17 +186,20 @@ extension Snapshot {
     /// per distinct frame. The one place a trace's site is worked out; everything else reads
     /// `traceback.siteIndex`.
     mutating func decideSites() {
-        // Under rules that call nothing plumbing every site is frame 0, where a traceback starts out.
-        if sites.callsNothingPlumbing {
+        // Under rules that call nothing plumbing every site is frame 0, where a traceback starts out;
+        // not so in a Python process, whose sites are Python frames (PythonSites.swift).
+        if sites.callsNothingPlumbing && info.python == nil {
             for index in traces.indices { traces[index].traceback.siteIndex = 0 }
             return
         }
-        let isPlumbing = FrameMemo(sites.isPlumbing)
-        let isAllocator = FrameMemo(sites.isAllocator)
+        let rules = sites
+        let isPlumbing = FrameMemo(rules.isPlumbing)
+        let isAllocator = FrameMemo(rules.isAllocator)
+        let isPlumbingInPython = FrameMemo { rules.isPlumbing($0, inPythonTrace: true) }
         for index in traces.indices where !traces[index].traceback.frames.isEmpty {
-            traces[index].traceback.siteIndex = SiteRules.siteIndex(
+            traces[index].traceback.siteIndex = rules.siteIndex(
                 in: traces[index].traceback.frames, isPlumbing: isPlumbing.callAsFunction,
-                isAllocator: isAllocator.callAsFunction)
+                isAllocator: isAllocator.callAsFunction, isPlumbingInPython: isPlumbingInPython.callAsFunction)
         }
     }
 

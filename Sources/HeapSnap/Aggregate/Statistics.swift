@@ -103,9 +103,9 @@ func representativeSite(_ frame: Frame, group: GroupKey) -> Frame {
         return frame
     case .file:
         return Frame(module: frame.module, file: frame.file,
-                     moduleOffset: frame.file == nil ? frame.moduleOffset : nil)
+                     moduleOffset: frame.file == nil ? frame.moduleOffset : nil, isPython: frame.isPython)
     case .module:
-        return Frame(module: frame.module)
+        return Frame(module: frame.module, isPython: frame.isPython)
     }
 }
 

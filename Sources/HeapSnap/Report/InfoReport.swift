@@ -25,6 +25,7 @@ extension TextReport {
                 + (snapshot.traces.contains { $0.traceback.isTruncated } ? " (some truncated)" : "")),
             ("Modules", "\(info.modules.count), \(withDebug) with debug info, \(info.modules.count - withDebug) without"),
         ]
+        if let python = info.python { rows += Self.pythonRows(python) }
         if snapshot.size != info.currentBytes || snapshot.count != info.liveBlocks {
             rows.append(("In traces", "\(SizeFormat.string(snapshot.size)) in \(snapshot.count) blocks"))
         }
@@ -44,6 +45,18 @@ extension TextReport {
             lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The interpreter, whether its frames were recorded (why not, if not) and PYTHONMALLOC.
+    static func pythonRows(_ python: PythonInterpreter) -> [(String, String)] {
+        var frames = python.isCapturing
+            ? "CPython \(python.versionText), Python frames recorded (\(python.codes.count) code objects)"
+            : "CPython \(python.versionText), Python frames off: \(python.detail.isEmpty ? "status \(python.status)" : python.detail)"
+        if python.isCapturing && !python.detail.isEmpty { frames += "; " + python.detail }
+        let allocator = python.pythonMalloc.isEmpty ? "not set" : python.pythonMalloc
+        let note = python.usesPymalloc
+            ? " (small objects came from pymalloc arenas, which hide their lines: run with PYTHONMALLOC=malloc)" : ""
+        return [("Python", frames), ("PYTHONMALLOC", allocator + note)]
     }
 
     private var style: TextStyle { options.style }

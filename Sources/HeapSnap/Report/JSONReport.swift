@@ -68,7 +68,7 @@ private struct InfoDocument: Encodable {
 private struct SnapshotSummary: Encodable {
     var info: SnapshotInfo
 
-    enum CodingKeys: String, CodingKey { case path, time, modules }
+    enum CodingKeys: String, CodingKey { case path, time, modules, python }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -76,6 +76,25 @@ private struct SnapshotSummary: Encodable {
         try container.encode(JSONReport.isoTime(info.timeNanoseconds), forKey: .time)
         try info.header.encode(to: encoder)  // the header's own keys, in the same object
         try container.encode(info.modules, forKey: .modules)
+        try container.encode(info.python.map(PythonSummary.init), forKey: .python)
+    }
+}
+
+/// The interpreter of a Python process as reports show it (Docs/REPORT-JSON.md).
+private struct PythonSummary: Encodable {
+    var python: PythonInterpreter
+
+    enum CodingKeys: String, CodingKey {
+        case version, framesCaptured = "frames_captured", detail, pythonMalloc = "pythonmalloc", pymalloc
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(python.versionText, forKey: .version)
+        try container.encode(python.isCapturing, forKey: .framesCaptured)
+        try container.encode(python.detail, forKey: .detail)
+        try container.encode(python.pythonMalloc, forKey: .pythonMalloc)
+        try container.encode(python.usesPymalloc, forKey: .pymalloc)
     }
 }
 
@@ -135,7 +154,7 @@ private struct FrameSummary: Encodable {
     var frame: Frame
 
     enum CodingKeys: String, CodingKey {
-        case file, line, function, module, inlined, address, moduleOffset = "module_offset"
+        case file, line, function, module, kind, inlined, address, moduleOffset = "module_offset"
     }
 
     /// The fields that say where a site is (an entry's own, and the first of each traceback frame).
@@ -145,6 +164,7 @@ private struct FrameSummary: Encodable {
         try container.encode(frame.line, forKey: .line)
         try container.encode(frame.function, forKey: .function)
         try container.encode(frame.module, forKey: .module)
+        try container.encode(frame.isPython ? "python" : "native", forKey: .kind)
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -33,7 +33,7 @@ public struct TextReport {
     // MARK: Statistics
 
     public func render(_ report: StatisticsReport) -> String {
-        var lines = [header(report)]
+        var lines = [header(report)] + pythonWarnings(report.snapshots)
         let shown = Array(report.shown)
         let locations = shown.map { siteText($0.site, group: report.groupBy) + ":" }
         let columns = shown.map { valueColumns($0, kind: report.kind, sort: report.sort) }
@@ -164,11 +164,15 @@ public struct TextReport {
         if let limit = options.tracebackLimit, site >= 0 {
             shown = site..<min(traceback.frames.count, site + max(limit, 1))
             if site > 0 {
-                lines.append(margin + "  " + style.apply(.dim, "… \(site) allocator frame\(site == 1 ? "" : "s")"))
+                let kind = traceback.frames[site].isPython ? "native" : "allocator"
+                lines.append(margin + "  " + style.apply(.dim, "… \(site) \(kind) frame\(site == 1 ? "" : "s")"))
             }
         }
         for index in shown {
             let frame = traceback.frames[index]
+            if index == traceback.pythonStart {
+                lines.append(margin + "  " + style.apply(.dim, "Python frames (not paired with the native frames above):"))
+            }
             let marker = index == site ? "> " : "  "
             var text = frameText(frame)
             if frame.isInlined { text += " (inlined)" }
@@ -301,5 +305,21 @@ final class SourceLines {
             if bytes.count > 16 << 20 { return nil }
         }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    }
+}
+
+extension TextReport {
+    /// Warning lines under a report's header about the Python interpreters of its snapshots: pymalloc
+    /// (objects hidden in arenas) and Python frames that were off.
+    func pythonWarnings(_ snapshots: [SnapshotInfo]) -> [String] {
+        var lines: [String] = []
+        let pythons = snapshots.compactMap(\.python)
+        if pythons.contains(where: \.usesPymalloc) {
+            lines.append(style.apply(.warning, "warning: small Python objects came from pymalloc's arenas, which hide their lines: trace with PYTHONMALLOC=malloc (heapsnap run sets it)"))
+        }
+        if let off = pythons.first(where: { !$0.isCapturing }) {
+            lines.append(style.apply(.warning, "warning: Python frames were not captured: \(off.detail)"))
+        }
+        return lines
     }
 }

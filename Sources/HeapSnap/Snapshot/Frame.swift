@@ -16,13 +16,14 @@ public struct Frame: Hashable, Sendable {
         let moduleOffset: UInt64?
         let symbolOffset: UInt64?
         let isInlined: Bool
+        let isPython: Bool
         let functionLine: Int
         let hash: Int
         let location: String
         let moduleName: String
 
         init(module: String, function: String?, file: String?, line: Int, address: UInt64?, moduleOffset: UInt64?,
-             symbolOffset: UInt64?, isInlined: Bool, functionLine: Int = 0) {
+             symbolOffset: UInt64?, isInlined: Bool, isPython: Bool = false, functionLine: Int = 0) {
             self.module = module
             self.function = function
             self.file = file
@@ -31,6 +32,7 @@ public struct Frame: Hashable, Sendable {
             self.moduleOffset = moduleOffset
             self.symbolOffset = symbolOffset
             self.isInlined = isInlined
+            self.isPython = isPython
             self.functionLine = functionLine
             var hasher = Hasher()
             hasher.combine(module)
@@ -41,6 +43,7 @@ public struct Frame: Hashable, Sendable {
             hasher.combine(moduleOffset)
             hasher.combine(symbolOffset)
             hasher.combine(isInlined)
+            hasher.combine(isPython)
             hasher.combine(functionLine)
             hash = hasher.finalize()
             if let slash = module.lastIndex(of: "/") {
@@ -56,17 +59,17 @@ public struct Frame: Hashable, Sendable {
         func with(_ change: (inout Fields) -> Void) -> Storage {
             var fields = Fields(module: module, function: function, file: file, line: line, address: address,
                                 moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
-                                functionLine: functionLine)
+                                isPython: isPython, functionLine: functionLine)
             change(&fields)
             return Storage(module: fields.module, function: fields.function, file: fields.file, line: fields.line,
                            address: fields.address, moduleOffset: fields.moduleOffset,
-                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined,
+                           symbolOffset: fields.symbolOffset, isInlined: fields.isInlined, isPython: fields.isPython,
                            functionLine: fields.functionLine)
         }
 
         func equals(_ other: Storage) -> Bool {
             self === other || (hash == other.hash && line == other.line && isInlined == other.isInlined
-                && functionLine == other.functionLine
+                && isPython == other.isPython && functionLine == other.functionLine
                 && address == other.address && moduleOffset == other.moduleOffset
                 && symbolOffset == other.symbolOffset && file == other.file && function == other.function
                 && module == other.module)
@@ -97,6 +100,7 @@ public struct Frame: Hashable, Sendable {
         var moduleOffset: UInt64?
         var symbolOffset: UInt64?
         var isInlined: Bool
+        var isPython: Bool
         var functionLine: Int
     }
 
@@ -105,11 +109,18 @@ public struct Frame: Hashable, Sendable {
     public init(
         module: String, function: String? = nil, file: String? = nil, line: Int = 0,
         address: UInt64? = nil, moduleOffset: UInt64? = nil, symbolOffset: UInt64? = nil, isInlined: Bool = false,
-        functionLine: Int = 0
+        isPython: Bool = false, functionLine: Int = 0
     ) {
         storage = Storage(module: module, function: function, file: file, line: line, address: address,
                           moduleOffset: moduleOffset, symbolOffset: symbolOffset, isInlined: isInlined,
-                          functionLine: functionLine)
+                          isPython: isPython, functionLine: functionLine)
+    }
+
+    /// A frame of Python code: `file` is the code's co_filename, `function` its co_qualname, `line` the
+    /// line of the instruction running (0 when it has none). Its module is the file, so grouping by
+    /// module names Python modules by their files.
+    public static func python(file: String, function: String, line: Int) -> Frame {
+        Frame(module: file, function: function, file: file, line: line, isPython: true)
     }
 
     /// Path of the module (executable or shared library) the address belongs to; "" when none.
@@ -151,6 +162,11 @@ public struct Frame: Hashable, Sendable {
     public var isInlined: Bool {
         get { storage.isInlined }
         set { storage = storage.with { $0.isInlined = newValue } }
+    }
+    /// True for a frame of Python code (see `python(file:function:line:)`), false for native code.
+    public var isPython: Bool {
+        get { storage.isPython }
+        set { storage = storage.with { $0.isPython = newValue } }
     }
 
     /// The line where `function` is declared (DWARF DW_AT_decl_line); 0 when unknown. pprof's start_line.

@@ -150,6 +150,10 @@ public struct StackRecord: Sendable, Equatable {
     public var domain: UInt32
     /// Return addresses, most recent first.
     public var frames: [UInt64]
+    /// The calling thread's Python frames, innermost first (PythonRecords.swift); empty for stacks
+    /// recorded outside Python code or with Python frames off.
+    public var pythonFrames: [PythonFrame]
+    /// The native frames or the Python frames were cut at their cap.
     public var isTruncated: Bool
     public var liveBytes: UInt64
     public var liveBlocks: UInt64
@@ -159,13 +163,14 @@ public struct StackRecord: Sendable, Equatable {
     public var temporaryAllocations: UInt64
 
     public init(
-        domain: UInt32 = 0, frames: [UInt64], isTruncated: Bool = false,
+        domain: UInt32 = 0, frames: [UInt64], pythonFrames: [PythonFrame] = [], isTruncated: Bool = false,
         liveBytes: UInt64 = 0, liveBlocks: UInt64 = 0, totalAllocations: UInt64 = 0, totalBytes: UInt64 = 0,
         temporaryAllocations: UInt64 = 0
     ) {
         self.temporaryAllocations = temporaryAllocations
         self.domain = domain
         self.frames = frames
+        self.pythonFrames = pythonFrames
         self.isTruncated = isTruncated
         self.liveBytes = liveBytes
         self.liveBlocks = liveBlocks
@@ -195,11 +200,15 @@ public struct RawSnapshot: Sendable, Equatable {
     public var stacks: [StackRecord]
     /// Present only when the tracker ran with HEAPSNAP_TRACES=1.
     public var traces: [TraceRecord]?
+    /// Present when the traced process ran a CPython interpreter (format version 2).
+    public var python: PythonInterpreter?
 
-    public init(header: SnapshotHeader, modules: [ModuleRecord], stacks: [StackRecord], traces: [TraceRecord]? = nil) {
+    public init(header: SnapshotHeader, modules: [ModuleRecord], stacks: [StackRecord], traces: [TraceRecord]? = nil,
+                python: PythonInterpreter? = nil) {
         self.header = header
         self.modules = modules
         self.stacks = stacks
         self.traces = traces
+        self.python = python
     }
 }

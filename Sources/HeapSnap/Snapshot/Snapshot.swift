@@ -11,10 +11,14 @@ public struct Traceback: Hashable, Sendable {
     /// Index in `frames` of the allocation site, decided once per snapshot under its `SiteRules`
     /// (Aggregate/SiteRules.swift); 0 until a snapshot decides it, and for an empty traceback.
     public internal(set) var siteIndex: Int
+    /// When the Python frames could not be paired with the native frames of the evaluation loop, both
+    /// lists are kept: `frames` holds the native list, then from this index on the Python list.
+    public var pythonStart: Int?
 
-    public init(frames: [Frame], isTruncated: Bool = false) {
+    public init(frames: [Frame], isTruncated: Bool = false, pythonStart: Int? = nil) {
         self.frames = frames
         self.isTruncated = isTruncated
+        self.pythonStart = pythonStart
         siteIndex = 0
     }
 
@@ -101,8 +105,11 @@ public struct SnapshotInfo: Sendable {
     public var modules: [ModuleInfo]
     /// The file this snapshot was loaded from ("" when built in memory).
     public var source: String
+    /// The CPython interpreter the process ran, when it ran one (its code records included).
+    public var python: PythonInterpreter?
 
-    public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "") {
+    public init(header: SnapshotHeader, modules: [ModuleInfo] = [], source: String = "", python: PythonInterpreter? = nil) {
+        self.python = python
         self.header = header
         self.modules = modules
         self.source = source

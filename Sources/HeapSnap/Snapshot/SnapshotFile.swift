@@ -66,6 +66,7 @@ extension Snapshot {
         let symbols = symbolizer.symbolize(raw, progress: progress)
         var traces: [Trace] = []
         traces.reserveCapacity(raw.stacks.count)
+        let python = PythonFrameDecoder(raw.python)
         for stack in raw.stacks {
             var frames: [Frame] = []
             frames.reserveCapacity(stack.frames.count)
@@ -76,10 +77,10 @@ extension Snapshot {
                 domain: stack.domain, size: stack.liveBytes, count: stack.liveBlocks,
                 totalAllocations: stack.totalAllocations, totalBytes: stack.totalBytes,
                 temporaryAllocations: stack.temporaryAllocations,
-                traceback: Traceback(frames: frames, isTruncated: stack.isTruncated)))
+                traceback: python.traceback(native: frames, stack: stack, maxFrames: raw.header.maxFrames)))
         }
-        self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source), traces: traces,
-                  sites: sites)
+        self.init(info: SnapshotInfo(header: raw.header, modules: symbols.modules, source: source, python: raw.python),
+                  traces: traces, sites: sites)
     }
 }
 
@@ -152,7 +153,7 @@ private func readEntireFile(_ path: String) throws(FileReadFailure) -> [UInt8] {
 
 /// Section tags of Docs/FORMAT.md.
 enum SnapshotSection: CaseIterable {
-    case header, modules, stacks, traces, end
+    case header, modules, stacks, traces, python, end
 
     var tag: UInt32 {
         switch self {
@@ -160,6 +161,7 @@ enum SnapshotSection: CaseIterable {
         case .modules: return HEAPSNAP_SECTION_MODULES
         case .stacks: return HEAPSNAP_SECTION_STACKS
         case .traces: return HEAPSNAP_SECTION_TRACES
+        case .python: return HEAPSNAP_SECTION_PYTHON
         case .end: return HEAPSNAP_SECTION_END
         }
     }
@@ -175,6 +177,7 @@ enum SnapshotSection: CaseIterable {
         case .modules: return "MODULES"
         case .stacks: return "STACKS"
         case .traces: return "TRACES"
+        case .python: return "PYTHON"
         case .end: return "END"
         }
     }
@@ -182,7 +185,7 @@ enum SnapshotSection: CaseIterable {
     static func name(of tag: UInt32) -> String { SnapshotSection(tag: tag)?.name ?? "unknown (tag \(tag))" }
 }
 
-private struct SnapshotParser {
+struct SnapshotParser {
     let raw: UnsafeRawBufferPointer
     let path: String
 
@@ -325,7 +328,12 @@ private struct SnapshotParser {
         guard var stacksCursor = try payload(.stacks) else { throw fail("has no STACKS section") }
         let header = try parseHeader(&headerCursor, version: version)
         let modules = try parseModules(&modulesCursor)
-        let stacks = try parseStacks(&stacksCursor, version: version)
+        var python: PythonInterpreter? = nil
+        if var pythonCursor = try payload(.python) {
+            guard version >= 2 else { throw fail("has a PYTHON section, which format version \(version) does not have") }
+            python = try parsePython(&pythonCursor)
+        }
+        let stacks = try parseStacks(&stacksCursor, version: version, codeCount: python?.codes.count)
         var traces: [TraceRecord]? = nil
         if var tracesCursor = try payload(.traces) {
             traces = try parseTraces(&tracesCursor, stackCount: stacks.count)
@@ -334,7 +342,7 @@ private struct SnapshotParser {
             throw fail(header.hasTraces ? "the HEADER says live blocks were recorded but there is no TRACES section"
                                         : "has a TRACES section but the HEADER says live blocks were not recorded")
         }
-        return RawSnapshot(header: header, modules: modules, stacks: stacks, traces: traces)
+        return RawSnapshot(header: header, modules: modules, stacks: stacks, traces: traces, python: python)
     }
 
     func parseHeader(_ c: inout Cursor, version: UInt32) throws -> SnapshotHeader {
@@ -416,7 +424,7 @@ private struct SnapshotParser {
         total = result
     }
 
-    func parseStacks(_ c: inout Cursor, version: UInt32) throws -> [StackRecord] {
+    func parseStacks(_ c: inout Cursor, version: UInt32, codeCount: Int?) throws -> [StackRecord] {
         let count = try c.count(try c.u32(), minimumSize: Int(version >= 2 ? HEAPSNAP_STACK_RECORD_SIZE : HEAPSNAP_STACK_RECORD_SIZE_V1), of: "stacks")
         var stacks: [StackRecord] = []
         stacks.reserveCapacity(count)
@@ -437,8 +445,10 @@ private struct SnapshotParser {
             try c.need(depth * 8)
             var frames = [UInt64](repeating: 0, count: depth)
             for i in 0..<depth { frames[i] = try c.u64() }
+            let (native, python) = try splitFrames(frames, stack: index, codeCount: codeCount)
             stacks.append(StackRecord(
-                domain: domain, frames: frames, isTruncated: UInt32(flags) & HEAPSNAP_STACK_TRUNCATED != 0, liveBytes: liveBytes,
+                domain: domain, frames: native, pythonFrames: python, isTruncated: UInt32(flags) & HEAPSNAP_STACK_TRUNCATED != 0,
+                liveBytes: liveBytes,
                 liveBlocks: liveBlocks, totalAllocations: totalAllocations, totalBytes: totalBytes,
                 temporaryAllocations: temporaryAllocations))
         }

@@ -33,12 +33,14 @@ struct SnapshotDocument: Codable {
         var address: UInt64?
         var moduleOffset: UInt64?
         var symbolOffset: UInt64?
+        /// "native" or "python"; absent in files written before Python frames existed (native).
+        var kind: String?
         /// Left out when unknown.
         var functionLine: Int?
 
         enum CodingKeys: String, CodingKey {
             case module, function, file, line, inlined, address, moduleOffset = "module_offset"
-            case symbolOffset = "symbol_offset", functionLine = "function_line"
+            case symbolOffset = "symbol_offset", kind, functionLine = "function_line"
         }
     }
 
@@ -133,7 +135,8 @@ extension Snapshot {
                 frames.append(.init(
                     module: frame.module, function: frame.function, file: frame.file, line: frame.line,
                     inlined: frame.isInlined, address: frame.address, moduleOffset: frame.moduleOffset,
-                    symbolOffset: frame.symbolOffset, functionLine: frame.functionLine > 0 ? frame.functionLine : nil))
+                    symbolOffset: frame.symbolOffset, kind: frame.isPython ? "python" : "native",
+                    functionLine: frame.functionLine > 0 ? frame.functionLine : nil))
             }
             indexOfBox[ObjectIdentifier(frame.storage)] = index
             return index
@@ -181,7 +184,7 @@ extension Snapshot {
         let frames = document.frames.map {
             Frame(module: $0.module, function: $0.function, file: $0.file, line: $0.line, address: $0.address,
                   moduleOffset: $0.moduleOffset, symbolOffset: $0.symbolOffset, isInlined: $0.inlined,
-                  functionLine: $0.functionLine ?? 0)
+                  isPython: $0.kind == "python", functionLine: $0.functionLine ?? 0)
         }
         var traces: [Trace] = []
         traces.reserveCapacity(document.traces.count)

@@ -28,7 +28,7 @@
 #define HEAPSNAP_SECTION_MODULES 2u
 #define HEAPSNAP_SECTION_STACKS 3u
 #define HEAPSNAP_SECTION_TRACES 4u
-/* 5: PYTHON (CPython code objects; format version 2) */
+#define HEAPSNAP_SECTION_PYTHON 5u /* CPython: status and code records (format version 2) */
 #define HEAPSNAP_SECTION_END 0xFFFFFFFFu /* payload: u32 CRC-32 of every byte before this section */
 
 /* ---- HEADER flags ---- */
@@ -45,7 +45,23 @@
 #define HEAPSNAP_STACK_RECORD_SIZE_V1 40u
 
 /* ---- STACKS: per-stack flags ---- */
-#define HEAPSNAP_STACK_TRUNCATED 0x1u /* the stack was deeper than max_frames */
+#define HEAPSNAP_STACK_TRUNCATED 0x1u /* the native part was deeper than max_frames, or the Python part than 128 */
+
+/* ---- STACKS: a Python frame in a stack's frames (after all native ones) ---- */
+#define HEAPSNAP_PYTHON_FRAME 0x8000000000000000ull /* bit 63: a Python frame, never a user-space address */
+#define HEAPSNAP_PYTHON_ENTRY 0x4000000000000000ull /* bit 62: outermost frame of one evaluation-loop call */
+#define HEAPSNAP_PYTHON_CODE_SHIFT 32u              /* bits 32..61: index into the PYTHON code records */
+#define HEAPSNAP_PYTHON_CODE_MASK 0x3FFFFFFFu
+#define HEAPSNAP_PYTHON_OFFSET_MASK 0xFFFFFFFFull   /* bits 0..31: instruction, in 2-byte code units */
+#define HEAPSNAP_PYTHON_NOT_STARTED 0xFFFFFFFFu     /* instruction of a frame that has not started */
+#define HEAPSNAP_PYTHON_MAX_FRAMES 128u
+
+/* ---- PYTHON: status (non-zero: Python frames off, the detail line says why) ---- */
+#define HEAPSNAP_PYTHON_CAPTURING 0u
+#define HEAPSNAP_PYTHON_OFF_BY_SETTING 1u   /* HEAPSNAP_PYTHON=0 */
+#define HEAPSNAP_PYTHON_UNSUPPORTED 2u      /* version or build heapsnap cannot read */
+#define HEAPSNAP_PYTHON_LAYOUT_MISMATCH 3u  /* 3.13's _Py_DebugOffsets disagree with heapsnap's table */
+#define HEAPSNAP_PYTHON_INCOMPLETE 4u       /* a symbol heapsnap needs is not exported */
 
 /* ---- what made the tracker write a snapshot (HEADER trigger) ---- */
 #define HEAPSNAP_TRIGGER_API 0u      /* heapsnap_snapshot() */
@@ -86,6 +102,7 @@ static inline const char *heapsnap_trigger_name(uint32_t trigger) {
 #define HEAPSNAP_ENV_PEAK_STEP "HEAPSNAP_PEAK_STEP" /* rewrite the peak snapshot when the peak grew so much */
 #define HEAPSNAP_ENV_TRACES "HEAPSNAP_TRACES"       /* also record every live block */
 #define HEAPSNAP_ENV_ONLY "HEAPSNAP_ONLY"           /* track only programs of these names */
+#define HEAPSNAP_ENV_PYTHON "HEAPSNAP_PYTHON"       /* 0/no/false/off: no Python frames in CPython processes */
 #define HEAPSNAP_ENV_MIN_PEAK "HEAPSNAP_MIN_PEAK"   /* a child's exit snapshot only above this traced peak */
 #define HEAPSNAP_ENV_MAX_DISK "HEAPSNAP_MAX_DISK"   /* bytes of snapshot files per run, then no more */
 #define HEAPSNAP_ENV_LIB "HEAPSNAP_LIB"             /* read by the CLI: where libheapsnap.so is */

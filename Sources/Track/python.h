@@ -1,0 +1,50 @@
+/* Python frames (python.c): the calling thread's CPython frame chain, read inside malloc without the
+ * GIL and without calling into Python, and the copies of the code objects it names. */
+#ifndef HEAPSNAP_PYTHON_H
+#define HEAPSNAP_PYTHON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hs_writer;
+
+#include "heapsnap_format.h"
+
+/* The encoding (Docs/FORMAT.md) is the contract header's. */
+#define HS_PY_MAX_FRAMES HEAPSNAP_PYTHON_MAX_FRAMES
+#define HS_PY_FRAME_BIT HEAPSNAP_PYTHON_FRAME
+#define HS_PY_ENTRY_BIT HEAPSNAP_PYTHON_ENTRY
+#define HS_PY_CODE_SHIFT HEAPSNAP_PYTHON_CODE_SHIFT
+#define HS_PY_CODE_MAX HEAPSNAP_PYTHON_CODE_MASK
+#define HS_PY_OFFSET_NOT_STARTED HEAPSNAP_PYTHON_NOT_STARTED
+
+/* From the constructor, outside malloc, with the guard up: reads HEAPSNAP_PYTHON and PYTHONMALLOC
+ * and looks for an interpreter among the loaded modules. */
+void hs_python_init(void);
+/* Looks again (an interpreter dlopen'ed since); outside any tracker lock. */
+void hs_python_refresh(void);
+/* Appends the calling thread's Python frames (innermost first) to `out` (room for
+ * HS_PY_MAX_FRAMES); returns how many; sets *truncated when the chain was cut. Inside malloc. */
+int hs_python_frames(uint64_t *out, bool *truncated);
+
+/* Writes the PYTHON section (header and payload) once an interpreter was found; nothing before. */
+void hs_python_write_section(struct hs_writer *w, uint32_t tag);
+
+/* free() of a tracked block: a code object whose entry is keyed by its address dies with it. */
+extern _Atomic(uint64_t *) hs_py_watch_bits;
+void hs_python_forget(uintptr_t p);
+static inline void hs_python_freed(uintptr_t p) {
+    uint64_t *bits = atomic_load_explicit(&hs_py_watch_bits, memory_order_relaxed);
+    if (__builtin_expect(bits != 0, 0)) {
+        size_t i = (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 44);
+        if (bits[i >> 6] & (1ull << (i & 63))) hs_python_forget(p);
+    }
+}
+
+void hs_python_before_fork(void);
+void hs_python_after_fork_parent(void);
+void hs_python_after_fork_child(void);
+
+#endif
