@@ -1,8 +1,12 @@
 import ArgumentParser
+import CHeapSnapContract
 import Foundation
 
 @main
 struct HeapSnapCommand: ParsableCommand {
+    /// The release of this tool; the snapshot format it reads comes from the contract header.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "heapsnap",
         abstract: "tracemalloc for native Linux processes: snapshot live heap memory, group it by file:line, diff it.",
@@ -14,6 +18,7 @@ struct HeapSnapCommand: ParsableCommand {
               heapsnap growth myprog.4711.000[1-5].heapsnap
               LD_PRELOAD=$(heapsnap lib) ./myserver & heapsnap snap $!
             """,
+        version: "heapsnap \(version) (reads snapshot format version \(HEAPSNAP_FORMAT_VERSION))",
         subcommands: [
             RunCommand.self, SnapCommand.self, TopCommand.self, DiffCommand.self, GrowthCommand.self,
             InfoCommand.self, ExportCommand.self, ReportCommand.self, LibCommand.self,

@@ -41,6 +41,7 @@ struct DiffCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Exit with status 3 when total growth exceeds this many bytes (suffixes K, M, G).", valueName: "bytes"))
     var failAbove: ByteCountSetting?
+    @Flag(help: "Compare snapshots of two different programs.") var allowMixed = false
     @OptionGroup var grouping: GroupingOptions
     @OptionGroup var sorting: SortOptions
     @OptionGroup var filtering: FilterOptions
@@ -55,6 +56,7 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let oldSnapshot = try SnapshotLoader.load(old, filtering: filtering)
         let newSnapshot = try SnapshotLoader.load(new, filtering: filtering)
+        if !allowMixed { try SeriesCheck.sameProgram(oldSnapshot, newSnapshot) }
         let sites = filtering.sites
         let differences = newSnapshot.compare(
             to: oldSnapshot, by: grouping.by, cumulative: grouping.cumulative, sites: sites, sort: sorting.sort)
@@ -78,6 +80,7 @@ struct GrowthCommand: ParsableCommand {
     )
 
     @Argument(help: "Three or more snapshots of one process.") var snapshots: [String] = []
+    @Flag(help: "Treat snapshots of several processes as one series.") var allowMixed = false
     @OptionGroup var grouping: GroupingOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
@@ -94,6 +97,7 @@ struct GrowthCommand: ParsableCommand {
         let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
             .enumerated().sorted { ($0.element.info.timeNanoseconds, $0.offset) < ($1.element.info.timeNanoseconds, $1.offset) }
             .map(\.element)
+        if !allowMixed { try SeriesCheck.oneProcess(series) }
         let sites = filtering.sites
         let ranked = rankGrowth(series, by: grouping.by, sites: sites)
         let report = StatisticsReport(

@@ -1,0 +1,28 @@
+// Small things that each cost a user minutes (issue 10), through the built executable.
+import Foundation
+import TestSupport
+import XCTest
+
+final class SmallFixesTests: XCTestCase {
+    func testNegativeLimitIsNamedAsSuch() throws {
+        let folder = try TemporaryDirectory()
+        let series = try Fixtures.writeSeries(1, into: folder.path)
+        let result = try CLI.run(["top", series[0], "-n", "-3"])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.stderr.hasPrefix("Error: -n must be 0 (all) or more, not -3.\n"), result.stderr)
+        let two = try CLI.run(["top", series[0], "-n", "2"])
+        XCTAssertEqual(two.status, 0, two.stderr)
+        XCTAssertEqual(two.stdout.split(separator: "\n").count, 4, "title, two sites, the other line: \(two.stdout)")
+    }
+
+    func testVersionNamesTheSnapshotFormat() throws {
+        let result = try CLI.run(["--version"])
+        XCTAssertEqual(result.status, 0)
+        // The format version is the contract header's.
+        let header = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent(
+            "Sources/Track/include/heapsnap_format.h"), encoding: .utf8)
+        let define = try XCTUnwrap(header.split(separator: "\n").first { $0.hasPrefix("#define HEAPSNAP_FORMAT_VERSION ") })
+        let version = try XCTUnwrap(define.split(separator: " ").last?.dropLast())
+        XCTAssertEqual(result.stdout, "heapsnap 0.1.0 (reads snapshot format version \(version))\n")
+    }
+}
