@@ -109,6 +109,8 @@ struct capture {
 
 /* The time and peak generation of the latest snapshot of the present; under the shard locks. */
 static uint64_t last_present_ns, last_present_generation;
+/* The time of the latest snapshot of the present taken before the generation `last_present_generation` began. */
+static uint64_t before_generation_ns;
 
 /* `at_peak`: the state at the high-water mark instead of the present (no live blocks then: which
  * blocks were live at the peak is not kept, only how much per stack). */
@@ -121,14 +123,16 @@ static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
     c->time_ns = at_peak ? atomic_load_explicit(&hs_peak_time_ns, memory_order_relaxed) : 0;
     /* the coarse clock of the peak may lag the start's fine one by a tick */
     if (c->time_ns < hs_start_ns) c->time_ns = at_peak ? hs_start_ns : hs_realtime_ns();
-    /* A peak reached after the latest snapshot of the present (the generation moved since) must not sort
-     * before it, although its coarse clock may lag that snapshot's fine one by a tick. */
+    /* A peak file must not sort before a snapshot of the present taken before the peak was reached,
+     * although its coarse clock may lag that snapshot's fine one by a tick. */
     uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
     if (!at_peak) {
+        if (generation != last_present_generation) before_generation_ns = last_present_ns;
         last_present_ns = c->time_ns;
         last_present_generation = generation;
-    } else if (generation != last_present_generation && c->time_ns <= last_present_ns) {
-        c->time_ns = last_present_ns + 1;
+    } else {
+        uint64_t floor = generation == last_present_generation ? before_generation_ns : last_present_ns;
+        if (c->time_ns <= floor) c->time_ns = floor + 1;
     }
     c->stack_count = hs_stack_count();
     for (int i = 0; i < HS_SHARDS; i++) {

@@ -16,7 +16,9 @@ final class MixedSeriesTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let result = try CLI.run(["run", "--quiet", "--dir", dir, "--", path] + arguments, directory: dir, stdin: stdin)
         XCTAssertEqual(result.status, 0, result.stderr)
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".heapsnap") }
+        // the numbered snapshots; the peak file written at exit is not part of a series here
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasSuffix(".heapsnap") && !$0.hasSuffix(".peak.heapsnap") }
             .sorted().map { "\(dir)/\($0)" }
         let pid = String(try XCTUnwrap(URL(fileURLWithPath: try XCTUnwrap(files.first)).lastPathComponent.split(separator: ".").dropFirst().first))
         return (files, pid)
