@@ -320,39 +320,15 @@ final class LiveCommandTests: XCTestCase {
 
     /// cli_wait under the tracker with `environment`, started in `directory` and ready (its blocks
     /// allocated); it exits when `finish` closes its standard input.
-    final class WaitingProgram {
-        let process = Process()
-        let input = Pipe(), output = Pipe()
-        var pid: Int32 { process.processIdentifier }
-
-        init(environment extra: [String: String], directory: String) throws {
-            process.executableURL = URL(fileURLWithPath: try TestPaths.program("cli_wait"))
-            var environment = ProcessInfo.processInfo.environment
-            for key in environment.keys where key.hasPrefix("HEAPSNAP_") { environment[key] = nil }
-            environment["LD_PRELOAD"] = TestPaths.library
-            for (key, value) in extra { environment[key] = value }
-            process.environment = environment
-            process.currentDirectoryURL = URL(fileURLWithPath: directory)
-            process.standardInput = input
-            process.standardOutput = output
-            try process.run()
-            var seen = Data()
-            while !seen.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
-            }
-            XCTAssertEqual(String(decoding: seen, as: UTF8.self), "\(pid) ready\n")
-        }
-
-        func finish() {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
+    func waitingProgram(environment: [String: String], directory: String,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> LiveProgram {
+        let program = try LiveProgram([try TestPaths.program("cli_wait")], environment: environment, directory: directory)
+        program.assertReady(file: file, line: line)
+        return program
     }
 
     func testSnapMakesALiveProcessWriteASnapshot() throws {
-        let program = try WaitingProgram(environment: ["HEAPSNAP_DIR": folder.path], directory: folder.path)
+        let program = try waitingProgram(environment: ["HEAPSNAP_DIR": folder.path], directory: folder.path)
         defer { program.finish() }
         let result = try CLI.run(["snap", String(program.pid)])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -373,7 +349,7 @@ final class LiveCommandTests: XCTestCase {
     func testSnapFollowsTheProcessSignalAndRelativeFolder() throws {
         let snaps = folder.path + "/snaps"
         try FileManager.default.createDirectory(atPath: snaps, withIntermediateDirectories: true)
-        let program = try WaitingProgram(
+        let program = try waitingProgram(
             environment: ["HEAPSNAP_DIR": "snaps", "HEAPSNAP_SIGNAL": "sigusr1"], directory: folder.path)
         defer { program.finish() }
         let result = try CLI.run(["snap", String(program.pid)])
@@ -389,7 +365,7 @@ final class LiveCommandTests: XCTestCase {
 
     func testSnapOfADormantProcessSaysNotTrackingAndSendsNothing() throws {
         // the wrapper-script setup: the library is loaded everywhere, HEAPSNAP_ONLY names another program
-        let program = try WaitingProgram(
+        let program = try waitingProgram(
             environment: ["HEAPSNAP_DIR": folder.path, "HEAPSNAP_ONLY": "someone_else", "HEAPSNAP_SIGNAL": "USR2"],
             directory: folder.path)
         for arguments in [["snap", String(program.pid)], ["snap", "--signal", String(program.pid)]] {
@@ -405,7 +381,7 @@ final class LiveCommandTests: XCTestCase {
     }
 
     func testSnapOfAProcessWithSnapshotsOnSignalTurnedOff() throws {
-        let program = try WaitingProgram(
+        let program = try waitingProgram(
             environment: ["HEAPSNAP_DIR": folder.path, "HEAPSNAP_SIGNAL": "none"], directory: folder.path)
         defer { program.finish() }
         // the control socket does not need a signal

@@ -9,44 +9,11 @@ final class SnapCommandTests: XCTestCase {
 
     override func setUpWithError() throws { folder = try TemporaryDirectory() }
 
-    /// `arguments` under the tracker, ready once it printed "<pid> ready"; ends when stdin closes.
-    final class Ready {
-        let process = Process()
-        let input = Pipe(), output = Pipe()
-        var pid: Int32 { process.processIdentifier }
-
-        init(_ arguments: [String], folder: String, environment extra: [String: String] = [:]) throws {
-            process.executableURL = URL(fileURLWithPath: arguments[0])
-            process.arguments = Array(arguments.dropFirst())
-            var environment = ProcessInfo.processInfo.environment
-            for key in environment.keys where key.hasPrefix("HEAPSNAP_") { environment[key] = nil }
-            environment["LD_PRELOAD"] = TestPaths.library
-            environment["HEAPSNAP_DIR"] = folder
-            for (key, value) in extra { environment[key] = value }
-            process.environment = environment
-            process.standardInput = input
-            process.standardOutput = output
-            try process.run()
-            var seen = Data()
-            while !seen.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
-            }
-            XCTAssertEqual(String(decoding: seen, as: UTF8.self), "\(pid) ready\n")
-        }
-
-        func finish() {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-    }
-
     private func mapsSize(_ pid: Int32) throws -> Int {
         try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/\(pid)/maps")).readDataToEndOfFile().count
     }
 
-    private func assertSnap(_ program: Ready, name: String) throws {
+    private func assertSnap(_ program: LiveProgram, name: String) throws {
         let result = try CLI.run(["snap", String(program.pid)])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stderr, "")
@@ -60,9 +27,10 @@ final class SnapCommandTests: XCTestCase {
     func testSnapOfPythonWhoseMapsAreLong() throws {
         let python = "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no \(python)") }
-        let program = try Ready([python, "-c", "import os, sys, ssl, sqlite3, decimal, ctypes, hashlib, json, socket; print(os.getpid(), 'ready', flush=True); sys.stdin.read()"],
-                                folder: folder.path)
+        let program = try LiveProgram([python, "-c", "import os, sys, ssl, sqlite3, decimal, ctypes, hashlib, json, socket; print(os.getpid(), 'ready', flush=True); sys.stdin.read()"],
+                                      environment: ["HEAPSNAP_DIR": folder.path])
         defer { program.finish() }
+        program.assertReady()
         XCTAssertGreaterThan(try mapsSize(program.pid), 8192)
         try assertSnap(program, name: URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(program.pid)/exe")).lastPathComponent)
     }
@@ -80,15 +48,18 @@ final class SnapCommandTests: XCTestCase {
             try FileManager.default.copyItem(atPath: first, toPath: copy)
             paths.append(copy)
         }
-        let program = try Ready([try TestPaths.program("cli_many_modules")] + paths, folder: folder.path)
+        let program = try LiveProgram([try TestPaths.program("cli_many_modules")] + paths,
+                                      environment: ["HEAPSNAP_DIR": folder.path])
         defer { program.finish() }
+        program.assertReady()
         XCTAssertGreaterThan(try mapsSize(program.pid), 100_000)
         try assertSnap(program, name: "cli_many_modules")
 
         // dormant: the library's line, found past 100 KB of maps, tells "not tracking" from "not traced"
-        let dormant = try Ready([try TestPaths.program("cli_many_modules")] + paths, folder: folder.path,
-                                environment: ["HEAPSNAP_ONLY": "nobody"])
+        let dormant = try LiveProgram([try TestPaths.program("cli_many_modules")] + paths,
+                                      environment: ["HEAPSNAP_DIR": folder.path, "HEAPSNAP_ONLY": "nobody"])
         defer { dormant.finish() }
+        dormant.assertReady()
         let maps = String(decoding: try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/\(dormant.pid)/maps")).readDataToEndOfFile(), as: UTF8.self)
         XCTAssertGreaterThan(try XCTUnwrap(maps.range(of: "libheapsnap.so")).lowerBound.utf16Offset(in: maps), 4096)
         let result = try CLI.run(["snap", String(dormant.pid)])
