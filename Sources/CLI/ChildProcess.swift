@@ -20,22 +20,19 @@ enum ChildProcess {
     }
 
     /// Spawns `arguments[0]` (searched in PATH when it has no slash) with `environment`, the current
-    /// standard streams and default signal dispositions. A program that cannot be started is a
-    /// CLIError with exit code 127, as in a shell.
+    /// standard streams and the signal dispositions heapsnap was started with. A program that cannot
+    /// be started is a CLIError with exit code 127, as in a shell.
     static func spawn(_ arguments: [String], environment: [String: String]) throws -> pid_t {
         precondition(!arguments.isEmpty)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // The child gets default dispositions even for signals heapsnap ignores while it waits.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        // Dispositions are inherited as a shell passes them on: a SIGHUP ignored under nohup, a SIGINT
+        // ignored in a background job stay ignored. heapsnap changes its own only after the spawn (wait).
         var noneBlocked = sigset_t()
         sigemptyset(&noneBlocked)
         posix_spawnattr_setsigmask(&attributes, &noneBlocked)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -54,9 +54,10 @@ final class RunSignalForwardingTests: XCTestCase {
     /// `heapsnap run -- cli_signals MODE` in a session of its own, so that a signal to its process group
     /// reaches heapsnap and the program only, as Ctrl-C from a terminal does. Returns once the program
     /// waits and heapsnap has its forwarding in place (seen in /proc, not guessed from a delay).
-    private func startRun(_ mode: String) throws -> (run: LiveProgram, heapsnap: pid_t, program: pid_t) {
+    /// `through` runs heapsnap under another command (nohup).
+    private func startRun(_ mode: String, through: [String] = []) throws -> (run: LiveProgram, heapsnap: pid_t, program: pid_t) {
         let run = try LiveProgram(
-            ["/usr/bin/setsid", "--wait", TestPaths.cli, "run", "--dir", folder.path, "--quiet", "--",
+            ["/usr/bin/setsid", "--wait"] + through + [TestPaths.cli, "run", "--dir", folder.path, "--quiet", "--",
              try TestPaths.program("cli_signals"), mode],
             environment: ["HEAPSNAP_LIB": TestPaths.library], preload: false)
         let fields = run.firstLine.split(separator: " ")
@@ -67,19 +68,22 @@ final class RunSignalForwardingTests: XCTestCase {
         }
         XCTAssertEqual(group, heapsnap, "heapsnap leads the program's process group")
         XCTAssertNotEqual(group, getpgrp(), "never signal the test's own group")
-        // heapsnap ignores SIGINT (2) and catches SIGTERM (15) and SIGHUP (1) while it waits.
-        func mask(_ name: String) -> UInt64 {
-            let status = (try? String(contentsOfFile: "/proc/\(heapsnap)/status", encoding: .utf8)) ?? ""
-            let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
-            return line.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) } ?? 0
-        }
+        // While it waits heapsnap ignores SIGINT and catches SIGTERM, then SIGHUP (ChildProcess.wait):
+        // once SIGHUP (bit 0) is caught, all are in place.
         var attempts = 0
-        while !(mask("SigIgn") & 0x2 != 0 && mask("SigCgt") & 0x4001 == 0x4001) && attempts < 5000 {
+        while Self.signalMask("SigCgt", of: heapsnap) & 0x1 == 0 && attempts < 5000 {
             usleep(2000)
             attempts += 1
         }
         XCTAssertLessThan(attempts, 5000, "heapsnap never set up its signal forwarding")
         return (run, heapsnap, program)
+    }
+
+    /// A signal mask of /proc/PID/status ("SigIgn", "SigCgt"): bit N-1 for signal N.
+    static func signalMask(_ name: String, of pid: pid_t) -> UInt64 {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+        return line.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) } ?? 0
     }
 
     /// Sends `signal` (to heapsnap, or to its process group as a terminal's Ctrl-C does) and checks
@@ -110,6 +114,25 @@ final class RunSignalForwardingTests: XCTestCase {
         // A program that caught the signal ended normally, so each of those wrote its exit snapshot.
         let exits = try folder.files().map { try CLI.json(try CLI.run(["info", $0, "--format", "json"])) }
         XCTAssertEqual(exits.map { $0[object: "snapshot"]?[string: "trigger"] ?? "?" }, ["exit", "exit", "exit"])
+    }
+
+    /// Under nohup the program ignores SIGHUP as it would without heapsnap, and survives a hangup:
+    /// `heapsnap run` keeps the dispositions it was started with for its program.
+    func testAnIgnoredHangupStaysIgnored() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/nohup") else { throw XCTSkip("no nohup(1)") }
+        let (run, heapsnap, program) = try startRun("default", through: ["/usr/bin/nohup"])
+        XCTAssertEqual(Self.signalMask("SigIgn", of: program) & 0x1, 0x1, "the program ignores SIGHUP, as nohup set it")
+        // A hangup, as a terminal sends it to the whole process group: the program ignores it (and what
+        // heapsnap passes on) and lives on, until SIGTERM ends it.
+        XCTAssertEqual(kill(-heapsnap, SIGHUP), 0)
+        XCTAssertEqual(kill(heapsnap, SIGTERM), 0)
+        guard let rest = run.remainingOutput() else {
+            kill(program, SIGKILL)
+            return XCTFail("the run did not end")
+        }
+        XCTAssertEqual(rest, "")
+        XCTAssertEqual(run.process.terminationReason, .exit)
+        XCTAssertEqual(run.process.terminationStatus, 128 + SIGTERM, "killed by SIGTERM, not by the hangup")
     }
 }
 
