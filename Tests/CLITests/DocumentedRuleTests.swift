@@ -92,13 +92,14 @@ final class RunSignalForwardingTests: XCTestCase {
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         let (run, heapsnap, program) = try startRun(mode)
         XCTAssertEqual(kill(toGroup ? -heapsnap : heapsnap, signal), 0, file: file, line: line)
-        guard let rest = run.remainingOutput() else {
+        guard let rest = run.remainingOutput(timeout: 20) else {
             kill(program, SIGKILL)
             kill(heapsnap, SIGKILL)
             return XCTFail("signal \(signal) did not end the run", file: file, line: line)
         }
         XCTAssertEqual(rest, printed, file: file, line: line)
-        XCTAssertEqual(run.process.terminationReason, .exit, "heapsnap itself is not killed", file: file, line: line)
+        // (setsid --wait passes heapsnap's exit status on; had heapsnap died of the signal, it would say so
+        // in another status.)
         XCTAssertEqual(run.process.terminationStatus, status, file: file, line: line)
     }
 
@@ -126,12 +127,11 @@ final class RunSignalForwardingTests: XCTestCase {
         // heapsnap passes on) and lives on, until SIGTERM ends it.
         XCTAssertEqual(kill(-heapsnap, SIGHUP), 0)
         XCTAssertEqual(kill(heapsnap, SIGTERM), 0)
-        guard let rest = run.remainingOutput() else {
+        guard let rest = run.remainingOutput(timeout: 20) else {
             kill(program, SIGKILL)
             return XCTFail("the run did not end")
         }
         XCTAssertEqual(rest, "")
-        XCTAssertEqual(run.process.terminationReason, .exit)
         XCTAssertEqual(run.process.terminationStatus, 128 + SIGTERM, "killed by SIGTERM, not by the hangup")
     }
 }
