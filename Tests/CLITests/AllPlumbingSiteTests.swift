@@ -23,7 +23,7 @@ final class AllPlumbingSiteTests: XCTestCase {
 
     override func setUpWithError() throws {
         folder = try TemporaryDirectory()
-        paths = try (1...2).map { index in
+        paths = try (1...3).map { index in
             let traces = [
                 Trace(size: UInt64(1000 * index), count: UInt64(index), traceback: Traceback(frames: Self.newObject)),
                 Trace(size: 300, count: 3, traceback: Traceback(frames: Self.versions)),
@@ -61,5 +61,32 @@ final class AllPlumbingSiteTests: XCTestCase {
         XCTAssertEqual(try sites(["diff", paths[0], paths[1]]), ["./elf/dl-object.c:89 1000"])
         // tracemalloc's view (no plumbing rules): the innermost frame.
         XCTAssertEqual(try sites(["top", paths[1], "--no-builtin-plumbing"]), ["./elf/../include/rtld-malloc.h:44 2300"])
+    }
+
+    func testFileTracebackAndGrowthGroupingSeeTheCallerOfTheAllocator() throws {
+        let byFile = try CLI.json(try CLI.run(["top", paths[1], "--by", "file", "--format", "json"]))
+        XCTAssertEqual(byFile[objects: "stats"]?.map { "\($0[string: "file"] ?? "?") \($0[int: "size"] ?? 0)" },
+                       ["./elf/dl-object.c 2000", "./elf/dl-version.c 300"])
+        // A whole-traceback group is shown at its site too.
+        XCTAssertEqual(try sites(["top", paths[1], "--by", "traceback"]), ["./elf/dl-object.c:89 2000", "./elf/dl-version.c:274 300"])
+        // growth ranks the loader's growing link_maps at _dl_new_object's line; the steady versions stay out.
+        let growth = try CLI.json(try CLI.run(["growth", "--format", "json"] + paths))
+        let ranked = try XCTUnwrap(growth[objects: "stats"])
+        XCTAssertEqual(ranked.map { "\($0[string: "file"] ?? "?"):\($0[int: "line"] ?? 0) \($0[string: "function"] ?? "?")" },
+                       ["./elf/dl-object.c:89 _dl_new_object"])
+        XCTAssertEqual(ranked.first?["sizes"] as? [Int], [1000, 2000, 3000])
+    }
+
+    /// --skip-function names wrappers, part of the allocator: with _dl_new_object one of them, the site
+    /// of its all-plumbing trace is its caller, in top, filters, diff and growth alike.
+    func testSkippedFunctionsCountAsTheAllocator() throws {
+        let skip = ["--skip-function", "_dl_new_object"]
+        XCTAssertEqual(try sites(["top", paths[1]] + skip), ["./elf/dl-load.c:1045 2000", "./elf/dl-version.c:274 300"])
+        XCTAssertEqual(try sites(["top", paths[1], "--include-function", "_dl_map_object_from_fd"] + skip),
+                       ["./elf/dl-load.c:1045 2000"])
+        XCTAssertEqual(try sites(["diff", paths[0], paths[1]] + skip), ["./elf/dl-load.c:1045 1000"])
+        let growth = try CLI.json(try CLI.run(["growth", "--format", "json"] + paths + skip))
+        XCTAssertEqual(growth[objects: "stats"]?.map { "\($0[string: "file"] ?? "?"):\($0[int: "line"] ?? 0)" },
+                       ["./elf/dl-load.c:1045"])
     }
 }
