@@ -28,9 +28,14 @@ enum CLI {
 enum ProgramSource {
     /// The line of `Tests/Programs/<file>` that carries the marker comment "// @site:<name>".
     static func line(_ name: String, in file: String) throws -> Int {
-        let text = try String(contentsOfFile: TestPaths.programSource(file), encoding: .utf8)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let index = lines.firstIndex(where: { $0.contains("// @site:\(name)") }) else {
+        try line(containing: "// @site:\(name)", in: file)
+    }
+
+    /// The first line of `Tests/Programs/<file>` that contains `text`.
+    static func line(containing text: String, in file: String) throws -> Int {
+        let source = try String(contentsOfFile: TestPaths.programSource(file), encoding: .utf8)
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let index = lines.firstIndex(where: { $0.contains(text) }) else {
             throw CocoaError(.fileReadCorruptFile)
         }
         return index + 1
