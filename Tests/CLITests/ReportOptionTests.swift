@@ -53,6 +53,21 @@ final class ReportOptionTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["top", files[1], "--by", "traceback", "--cumulative"]).status, 64)
     }
 
+    func testByModuleSumsEachModulesSites() throws {
+        let files = try run("cli_alloc", ["0"], stdin: "x\n")
+        let program = try TestPaths.program("cli_alloc")
+        func module(_ entry: [String: Any]) -> String { URL(fileURLWithPath: entry[string: "module"] ?? "?").lastPathComponent }
+        // Four sites of cli_alloc (keep_blocks, keep_tables, main's fgets and printf) are one module.
+        XCTAssertEqual(try entries(["top", files[1]], key: module).count, 4)
+        XCTAssertEqual(try entries(["top", files[1], "--by", "module"], key: module), ["cli_alloc 58672 37"])
+        let document = try CLI.json(try CLI.run(["top", files[1], "--by", "module", "--format", "json"]))
+        XCTAssertEqual(document[objects: "stats"]?.first?[string: "module"], program)
+        // Without the built-in rules the stdio buffers' site is in libc: two modules.
+        XCTAssertEqual(try entries(["top", files[1], "--by", "module", "--no-builtin-plumbing"], key: module),
+                       ["cli_alloc 50480 35", "libc.so.6 8192 2"])
+        XCTAssertEqual(try entries(["diff", files[0], files[1], "--by", "module"], key: module), ["cli_alloc 20000 20"])
+    }
+
     func testModuleOptionsOnALibraryThatAllocates() throws {
         // analysis_wrapped: 3 x 4000 B allocated inside libwrapalloc.so, and ld.so's work loading it,
         // whose site is main's dlopen line.
@@ -67,6 +82,12 @@ final class ReportOptionTests: XCTestCase {
 
         let modules = try entries(["top", live, "--by", "module"]) { $0[string: "module"] ?? "?" }
         XCTAssertEqual(modules, ["\(library) 12000 3", "\(program) \(size - 12000) \(count - 3)"])
+        // Cumulative: each module once per trace. Every trace passes through main and libc's start code;
+        // the loader's through ld.so, the buffers' through the library.
+        func module(_ entry: [String: Any]) -> String { URL(fileURLWithPath: entry[string: "module"] ?? "?").lastPathComponent }
+        XCTAssertEqual(Set(try entries(["top", live, "--by", "module", "--cumulative"], key: module)),
+                       ["analysis_wrapped \(size) \(count)", "libc.so.6 \(size) \(count)", "libwrapalloc.so 12000 3",
+                        "ld-linux-x86-64.so.2 \(size - 12000) \(count - 3)"])
 
         let libraryLine = try ProgramSource.line(containing: "// SITE:raw", in: "libs/wrapalloc.c")
         func place(_ entry: [String: Any]) -> String {
