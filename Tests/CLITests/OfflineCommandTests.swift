@@ -122,7 +122,7 @@ final class OfflineCommandTests: XCTestCase {
 
     func testGrowthNeedsThreeSnapshots() throws {
         let result = try CLI.run(["growth", series[0], series[1]])
-        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.status, 64, "a usage error")
         XCTAssertEqual(result.stdout, "")
         XCTAssertTrue(result.stderr.contains("growth needs at least 3 snapshots, got 2"), result.stderr)
     }

@@ -25,7 +25,11 @@ final class WrappedSiteTests: XCTestCase {
         XCTAssertEqual(wrapped.count, 3)
         XCTAssertEqual(wrapped.traceback.frames.prefix(4).map(\.function),
                        ["wrap_raw_alloc", "wrap_pool_grow", "wrap_make_buffer", "main"])
-        XCTAssertNotNil(statistic(byLine, program, dlopenLine))
+        // Everything else live is ld.so's work for main's dlopen.
+        let loading = try XCTUnwrap(statistic(byLine, program, dlopenLine))
+        XCTAssertEqual(byLine.count, 2, "\(byLine.map(\.site.location))")
+        XCTAssertEqual(loading.size, live.size - 12000)
+        XCTAssertEqual(loading.count, live.count - 3)
 
         // The library's three functions declared wrappers: the site is the line of main that called them.
         var wrappers = SiteRules.default
