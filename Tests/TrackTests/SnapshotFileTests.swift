@@ -125,11 +125,38 @@ final class SnapshotFileTests: XCTestCase {
                 }
             }
         }
-        // damage the CRC can see through resealing is still caught by the structure checks
+        // Resealed, so that the CRC cannot catch it, every flip is refused by the structure checks with
+        // a one-line error naming the file, or read as a valid snapshot. Such a snapshot differs from the
+        // original (a changed count, address or name), but for flips of bits the reader does not use:
+        // the HEADER's and each module's flags above the bits defined (3 bytes each), each segment's
+        // and each trace's reserved u32, each stack's flags above bit 0 (its second byte).
+        var unchanged: [UInt32: Int] = [:]
         for index in 16..<(bytes.count - 20) {
             var damaged = bytes
             damaged[index] ^= 0xFF
-            _ = try? RawSnapshot(bytes: resealed(damaged), path: path)
+            do {
+                let snapshot = try RawSnapshot(bytes: resealed(damaged), path: path)
+                if snapshot == original {
+                    let section = sections(of: bytes).last { $0.offset + 16 <= index }
+                    unchanged[section?.tag ?? 0, default: 0] += 1
+                }
+            } catch let error as SnapshotFileError {
+                XCTAssertTrue(error.description.hasPrefix(path + ": "), error.description)
+                XCTAssertFalse(error.description.contains("\n"), error.description)
+            } catch {
+                XCTFail("flipping byte \(index): unexpected error \(error)")
+            }
+        }
+        let segments = original.modules.reduce(0) { $0 + $1.segments.count }
+        XCTAssertEqual(unchanged, [1: 3, 2: 3 * original.modules.count + 4 * segments, 3: original.stacks.count,
+                                   4: 4 * (original.traces?.count ?? 0)])
+        // A section header is structure: a flipped tag, reserved or length byte is always refused.
+        for section in sections(of: bytes) where section.tag != 0xFFFF_FFFF {
+            for index in section.offset..<(section.offset + 16) {
+                var damaged = bytes
+                damaged[index] ^= 0xFF
+                expectError(resealed(damaged), path: path)
+            }
         }
     }
 
