@@ -25,6 +25,11 @@ struct ProgramReport {
 
     var module: ModuleRecord { modules[0] }
 
+    /// Runs `program` (untraced) and reads what it printed.
+    init(running program: String) throws {
+        try self.init(program: program, output: try runProcess(program).stdout)
+    }
+
     init(program: String, output: String) throws {
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)

@@ -7,7 +7,7 @@ import XCTest
 final class SymbolizerTests: XCTestCase {
     func testCProgramLinesAndInlineChain() throws {
         let program = try TestPaths.program("analysis_c_sites")
-        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let report = try ProgramReport(running: program)
         let table = Symbolizer().symbolize(addresses: Array(report.marks.values), modules: [report.module])
         let source = TestPaths.programSource("analysis_c_sites.c")
 
@@ -36,7 +36,7 @@ final class CXXSiteTests: XCTestCase {
     /// Real C++ stacks (operator new, vector growth, make_unique, string) → the user's line is the site.
     func testSitesAreUserLinesNotLibstdcxxOrHeaders() throws {
         let program = try TestPaths.program("analysis_cpp_capture")
-        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let report = try ProgramReport(running: program)
         XCTAssertEqual(report.stacks.count, 6)
         let snapshot = try Snapshot(raw: report.rawSnapshot)
         let source = TestPaths.programSource("analysis_cpp_sites.cpp")
@@ -68,7 +68,7 @@ final class OptimizedCXXSiteTests: XCTestCase {
         let build = try runProcess("/usr/bin/g++", ["-g", "-O2", "-o", program,
                                                     TestPaths.programSource("analysis_cpp_capture.cpp")])
         XCTAssertEqual(build.status, 0, build.stderr)
-        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let report = try ProgramReport(running: program)
         let stats = try Snapshot(raw: report.rawSnapshot).statistics(by: .line)
         func line(_ marker: String) throws -> Int { try sourceLine(marker, in: "analysis_cpp_sites.cpp") }
         XCTAssertEqual(stats.map(\.site.line), [try line("SITE:new"), try line("SITE:make_unique"),
@@ -86,7 +86,7 @@ final class SwiftSymbolizerTests: XCTestCase {
     /// swiftc emits no .debug_aranges: the CU is found from the DIEs' own ranges.
     func testSwiftLinesWithoutAranges() throws {
         let program = try TestPaths.program("analysis_swift_sites")
-        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let report = try ProgramReport(running: program)
         let table = Symbolizer().symbolize(addresses: Array(report.marks.values), modules: [report.module])
         let source = TestPaths.programSource("analysis_swift_sites.swift")
         let caller = table.frames(for: report.marks["main"]!)
@@ -103,7 +103,7 @@ final class SwiftSymbolizerTests: XCTestCase {
 final class SymbolizerFallbackTests: XCTestCase {
     private func cProgramReport() throws -> (ProgramReport, String) {
         let program = try TestPaths.program("analysis_c_sites")
-        return (try ProgramReport(program: program, output: try runProcess(program).stdout), program)
+        return (try ProgramReport(running: program), program)
     }
 
     private func strippedCopy(of program: String, flag: String, in directory: TemporaryDirectory) throws -> String {
@@ -199,7 +199,7 @@ final class SeparateDebugInfoTests: XCTestCase {
     /// A stripped copy of analysis_c_sites and its debug info split off into `debugFile`.
     private func splitCopy(in directory: TemporaryDirectory, debugFile: String) throws -> (ProgramReport, ModuleRecord) {
         let program = try TestPaths.program("analysis_c_sites")
-        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let report = try ProgramReport(running: program)
         let copy = directory.path + "/prog"
         try run("/usr/bin/objcopy", ["--only-keep-debug", program, debugFile])
         try run("/usr/bin/strip", ["--strip-debug", "-o", copy, program])
@@ -252,7 +252,7 @@ final class PathSubstitutionTests: XCTestCase {
     /// A snapshot taken where the program lived at /build/bin/prog, symbolized where it lives elsewhere.
     func testModulesAreFoundUnderASubstitutedPrefix() throws {
         let program = try TestPaths.program("analysis_c_sites")
-        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let report = try ProgramReport(running: program)
         let directory = try TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.path + "/root/bin", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: program, toPath: directory.path + "/root/bin/prog")
@@ -294,7 +294,7 @@ final class ClangSymbolizerTests: XCTestCase {
         XCTAssertEqual(build.status, 0, build.stderr)
         let sections = try runProcess("/usr/bin/readelf", ["-S", program]).stdout
         XCTAssertFalse(sections.contains(".debug_aranges"), "the fallback is what this test is about")
-        let report = try ProgramReport(program: program, output: try runProcess(program).stdout)
+        let report = try ProgramReport(running: program)
         let table = Symbolizer().symbolize(addresses: Array(report.marks.values), modules: [report.module])
         XCTAssertEqual(table.frames(for: report.marks["plain"]!).map(\.location),
                        ["\(source):\(try sourceLine("MARK:plain", in: "analysis_c_sites.c"))"])
