@@ -1,7 +1,9 @@
 // Return addresses → module, function, file:line and inlined frames, with elfutils libdwfl/libdw.
 // Each module is opened once, each distinct address resolved once; modules are spread over threads,
 // each with its own Dwfl (a Dwfl is not thread-safe). Fallbacks: DWARF → ELF symbol + offset →
-// module + offset. Details and reasons in Docs/ANALYSIS.md.
+// module + offset. Debug info is looked for beside the file, under /usr/lib/debug (build-id and
+// .gnu_debuglink) and, when DEBUGINFOD_URLS is set, from debuginfod through libdw's own client; names
+// come from .symtab, MiniDebugInfo (.gnu_debugdata) or .dynsym. Details and reasons in Docs/ANALYSIS.md.
 import CLibDW
 import Foundation
 
@@ -81,7 +83,7 @@ public final class Symbolizer: @unchecked Sendable {
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: Dwfl_Callbacks(
             find_elf: dwfl_build_id_find_elf,
-            find_debuginfo: dwfl_standard_find_debuginfo,
+            find_debuginfo: findDebugInfo,
             section_address: dwfl_offline_section_address,
             debuginfo_path: debugInfoPath))
     }
@@ -241,9 +243,21 @@ func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
+/// A line-table file name joined with its compile unit's DW_AT_comp_dir. libdw has already put the
+/// files of directory entry 0 (which is the compilation directory) under it, so a relative name that
+/// starts with the compilation directory is complete: with -fdebug-prefix-map (Debian's glibc has
+/// comp_dir "./elf") joining again gave "elf/elf/dl-object.c". Other relative names ("../include/x.h")
+/// are relative to the compilation directory.
+func joinedPath(directory: String, file: String) -> String {
+    if file.hasPrefix("/") || directory.isEmpty { return normalizedPath(file) }
+    let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+    if !trimmed.hasPrefix("/"), file == trimmed || file.hasPrefix(trimmed + "/") { return normalizedPath(file) }
+    return normalizedPath(trimmed + "/" + file)
+}
+
 /// Removes "." and "dir/.." segments, as a debugger shows paths.
 func normalizedPath(_ path: String) -> String {
-    guard path.contains("/.") else { return path }
+    guard path.contains("/.") || path.hasPrefix("./") else { return path }
     var parts: [Substring] = []
     let absolute = path.hasPrefix("/")
     for part in path.split(separator: "/", omittingEmptySubsequences: true) {
@@ -252,6 +266,45 @@ func normalizedPath(_ path: String) -> String {
         parts.append(part)
     }
     return (absolute ? "/" : "") + parts.joined(separator: "/")
+}
+
+/// What libdwfl's debug-info search found for one module. libdwfl's standard search looks locally,
+/// then (when libdebuginfod.so.1 is installed) asks debuginfod, whose client returns a negative errno
+/// when it fails: -ENOSYS without DEBUGINFOD_URLS, -ENOENT when no server has the file, a connection
+/// error otherwise. The local search alone fails with -1.
+final class DebugInfoSearch {
+    private(set) var debuginfodOutcome: String?
+
+    func record(result: Int32, localFile: UnsafeMutablePointer<CChar>?) {
+        guard Symbolizer.debuginfodURLs != nil else { return }
+        if result >= 0 {
+            // A local find names its file; libdwfl passes none for a file from the debuginfod cache.
+            if localFile == nil { debuginfodOutcome = "found" }
+        } else if result < -1 && result != -ENOSYS {
+            debuginfodOutcome = result == -ENOENT ? "not found" : String(cString: strerror(-result))
+        }
+    }
+}
+
+/// libdwfl's standard search, recording its outcome in the module's `DebugInfoSearch`.
+private let findDebugInfo: @convention(c) (
+    OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<CChar>?, Dwarf_Addr,
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?, GElf_Word, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 = { module, userData, name, base, file, debugLink, crc, debugFile in
+    let result = dwfl_standard_find_debuginfo(module, userData, name, base, file, debugLink, crc, debugFile)
+    if let raw = userData?.pointee {
+        Unmanaged<DebugInfoSearch>.fromOpaque(raw).takeUnretainedValue()
+            .record(result: result, localFile: debugFile?.pointee)
+    }
+    return result
+}
+
+extension Symbolizer {
+    /// The debuginfod servers libdw's client asks (its own environment variable), nil when unset or empty.
+    public static var debuginfodURLs: String? {
+        guard let value = getenv("DEBUGINFOD_URLS"), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
 }
 
 /// One module in its own Dwfl: opened, checked against the snapshot's build-id, then queried.
@@ -266,6 +319,8 @@ final class ModuleResolver {
     /// CU address ranges from the DIEs, for files without .debug_aranges (clang, swiftc).
     private var cuRanges: [(low: UInt64, high: UInt64, offset: Dwarf_Off)]?
     private var names: [String: String] = [:]
+    /// What the debug-info search of this module's Dwfl found (filled in by `findDebugInfo`).
+    private let search = DebugInfoSearch()
 
     static func unresolvedInfo(_ record: ModuleRecord) -> ModuleInfo {
         ModuleInfo(path: record.path, buildID: hexString(record.buildID), wasUnloaded: record.wasUnloaded,
@@ -299,6 +354,10 @@ final class ModuleResolver {
             info.problem = "cannot open as ELF: \(String(cString: dwfl_errmsg(-1)))"
             return
         }
+        // libdwfl hands each module's user-data slot to find_debuginfo: this module's search record.
+        var slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+        _ = dwfl_module_info(module, &slot, nil, nil, nil, nil, nil, nil)
+        slot?.pointee = Unmanaged.passUnretained(search).toOpaque()
         var bits: UnsafePointer<UInt8>?
         var vaddr: GElf_Addr = 0
         let length = dwfl_module_build_id(module, &bits, &vaddr)
@@ -310,6 +369,41 @@ final class ModuleResolver {
         }
         dwarf = dwfl_module_getdwarf(module, &dwarfBias)
         info.hasDebugInfo = dwarf != nil
+        // Names are counted now so that `info` says what every module really offers.
+        let functions = loadSymbols()
+        symbols = functions
+        info.functionSymbols = functions.count
+        info.symbolTable = functions.isEmpty ? ModuleInfo.SymbolTableKind.none : symbolTableKind()
+        info.debuginfod = search.debuginfodOutcome
+    }
+
+    /// Which table libdwfl took the names from: a .symtab (the file's or its debug file's) wins, then
+    /// MiniDebugInfo (merged with .dynsym by libdwfl), then .dynsym alone.
+    private func symbolTableKind() -> ModuleInfo.SymbolTableKind {
+        var bias: GElf_Addr = 0
+        let main = dwfl_module_getelf(module, &bias)
+        if let main, Self.sections(of: main).contains(where: { $0.type == SHT_SYMTAB }) { return .symtab }
+        if let dwarf, let debug = dwarf_getelf(dwarf), Self.sections(of: debug).contains(where: { $0.type == SHT_SYMTAB }) {
+            return .symtab
+        }
+        if let main, Self.sections(of: main).contains(where: { $0.name == ".gnu_debugdata" }) { return .gnuDebugdata }
+        return .dynsym
+    }
+
+    private static func sections(of elf: OpaquePointer) -> [(type: UInt32, name: String)] {
+        var names = 0
+        guard elf_getshdrstrndx(elf, &names) == 0 else { return [] }
+        var result: [(type: UInt32, name: String)] = []
+        var section = elf_nextscn(elf, nil)
+        while let current = section {
+            var header = GElf_Shdr()
+            if gelf_getshdr(current, &header) != nil {
+                let name = elf_strptr(elf, names, Int(header.sh_name)).map { String(cString: $0) } ?? ""
+                result.append((header.sh_type, name))
+            }
+            section = elf_nextscn(elf, current)
+        }
+        return result
     }
 
     deinit {
@@ -540,7 +634,7 @@ final class ModuleResolver {
         var attribute = Dwarf_Attribute()
         guard dwarf_attr(cu, UInt32(DW_AT_comp_dir), &attribute) != nil, let directory = dwarf_formstring(&attribute)
         else { return normalizedPath(path) }
-        return normalizedPath(String(cString: directory) + "/" + path)
+        return joinedPath(directory: String(cString: directory), file: path)
     }
 
     private func callLine(_ die: UnsafeMutablePointer<Dwarf_Die>) -> Int {
