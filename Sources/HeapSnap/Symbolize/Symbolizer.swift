@@ -243,16 +243,19 @@ func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// A line-table file name joined with its compile unit's DW_AT_comp_dir. libdw has already put the
-/// files of directory entry 0 (which is the compilation directory) under it, so a relative name that
-/// starts with the compilation directory is complete: with -fdebug-prefix-map (Debian's glibc has
-/// comp_dir "./elf") joining again gave "elf/elf/dl-object.c". Other relative names ("../include/x.h")
-/// are relative to the compilation directory.
-func joinedPath(directory: String, file: String) -> String {
-    if file.hasPrefix("/") || directory.isEmpty { return normalizedPath(file) }
-    let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-    if !trimmed.hasPrefix("/"), file == trimmed || file.hasPrefix(trimmed + "/") { return normalizedPath(file) }
-    return normalizedPath(trimmed + "/" + file)
+extension Symbolizer {
+    /// A line-table file name (as libdw gives it) joined with its compile unit's DW_AT_comp_dir. libdw
+    /// has already put the files of directory entry 0, which is the compilation directory, under it:
+    /// when that directory is relative (-fdebug-prefix-map; Debian's glibc has comp_dir "./elf"), a name
+    /// that starts with it is complete, and joining again gave "elf/elf/dl-object.c". Other relative
+    /// names ("../include/rtld-malloc.h") are relative to the compilation directory.
+    public static func sourcePath(file: String, compilationDirectory directory: String) -> String {
+        if file.hasPrefix("/") || directory.isEmpty { return normalizedPath(file) }
+        if directory == "/" { return normalizedPath("/" + file) }
+        let trimmed = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        if !trimmed.hasPrefix("/"), file == trimmed || file.hasPrefix(trimmed + "/") { return normalizedPath(file) }
+        return normalizedPath(trimmed + "/" + file)
+    }
 }
 
 /// Removes "." and "dir/.." segments, as a debugger shows paths.
@@ -634,7 +637,7 @@ final class ModuleResolver {
         var attribute = Dwarf_Attribute()
         guard dwarf_attr(cu, UInt32(DW_AT_comp_dir), &attribute) != nil, let directory = dwarf_formstring(&attribute)
         else { return normalizedPath(path) }
-        return joinedPath(directory: String(cString: directory), file: path)
+        return Symbolizer.sourcePath(file: path, compilationDirectory: String(cString: directory))
     }
 
     private func callLine(_ die: UnsafeMutablePointer<Dwarf_Die>) -> Int {
