@@ -160,6 +160,8 @@ public final class Symbolizer: @unchecked Sendable {
         // Largest items first so one big item does not start last.
         items.sort { $0.addresses.count > $1.addresses.count }
         let results = ResultBox(modules: modules.count, items: items.count)
+        // One gate for this call's Dwfls: after one server failure the others stop waiting for it.
+        let debuginfod = DebuginfodGate()
         let threads = min(options.threads, max(1, items.count))
         let next = ManagedAtomicCounter()
         let total = modules.count
@@ -170,7 +172,7 @@ public final class Symbolizer: @unchecked Sendable {
                 let item = items[slot]
                 let resolver = ModuleResolver(
                     record: modules[item.module], file: options.localPath(of: modules[item.module].path),
-                    callbacks: callbacks, demangle: options.demangle)
+                    callbacks: callbacks, demangle: options.demangle, debuginfod: debuginfod)
                 let frames = resolver.resolve(item.addresses)
                 if let done = results.store(item.module, info: resolver.info, frames: frames,
                                             slices: items.lazy.filter { $0.module == item.module }.count) {
@@ -271,45 +273,6 @@ func normalizedPath(_ path: String) -> String {
     return (absolute ? "/" : "") + parts.joined(separator: "/")
 }
 
-/// What libdwfl's debug-info search found for one module. libdwfl's standard search looks locally,
-/// then (when libdebuginfod.so.1 is installed) asks debuginfod, whose client returns a negative errno
-/// when it fails: -ENOSYS without DEBUGINFOD_URLS, -ENOENT when no server has the file, a connection
-/// error otherwise. The local search alone fails with -1.
-final class DebugInfoSearch {
-    private(set) var debuginfodOutcome: String?
-
-    func record(result: Int32, localFile: UnsafeMutablePointer<CChar>?) {
-        guard Symbolizer.debuginfodURLs != nil else { return }
-        if result >= 0 {
-            // A local find names its file; libdwfl passes none for a file from the debuginfod cache.
-            if localFile == nil { debuginfodOutcome = "found" }
-        } else if result < -1 && result != -ENOSYS {
-            debuginfodOutcome = result == -ENOENT ? "not found" : String(cString: strerror(-result))
-        }
-    }
-}
-
-/// libdwfl's standard search, recording its outcome in the module's `DebugInfoSearch`.
-private let findDebugInfo: @convention(c) (
-    OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<CChar>?, Dwarf_Addr,
-    UnsafePointer<CChar>?, UnsafePointer<CChar>?, GElf_Word, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-) -> Int32 = { module, userData, name, base, file, debugLink, crc, debugFile in
-    let result = dwfl_standard_find_debuginfo(module, userData, name, base, file, debugLink, crc, debugFile)
-    if let raw = userData?.pointee {
-        Unmanaged<DebugInfoSearch>.fromOpaque(raw).takeUnretainedValue()
-            .record(result: result, localFile: debugFile?.pointee)
-    }
-    return result
-}
-
-extension Symbolizer {
-    /// The debuginfod servers libdw's client asks (its own environment variable), nil when unset or empty.
-    public static var debuginfodURLs: String? {
-        guard let value = getenv("DEBUGINFOD_URLS"), value.pointee != 0 else { return nil }
-        return String(cString: value)
-    }
-}
-
 /// One module in its own Dwfl: opened, checked against the snapshot's build-id, then queried.
 final class ModuleResolver {
     let record: ModuleRecord
@@ -323,7 +286,7 @@ final class ModuleResolver {
     private var cuRanges: [(low: UInt64, high: UInt64, offset: Dwarf_Off)]?
     private var names: [String: String] = [:]
     /// What the debug-info search of this module's Dwfl found (filled in by `findDebugInfo`).
-    private let search = DebugInfoSearch()
+    private let search: DebugInfoSearch
 
     static func unresolvedInfo(_ record: ModuleRecord) -> ModuleInfo {
         ModuleInfo(path: record.path, buildID: hexString(record.buildID), wasUnloaded: record.wasUnloaded,
@@ -331,9 +294,11 @@ final class ModuleResolver {
     }
 
     /// `file` is where the module's file is read from: its recorded path, or a substitute for it.
-    init(record: ModuleRecord, file: String, callbacks: UnsafeMutablePointer<Dwfl_Callbacks>, demangle: Bool) {
+    init(record: ModuleRecord, file: String, callbacks: UnsafeMutablePointer<Dwfl_Callbacks>, demangle: Bool,
+         debuginfod: DebuginfodGate = DebuginfodGate()) {
         self.record = record
         self.demangle = demangle
+        search = DebugInfoSearch(gate: debuginfod)
         info = Self.unresolvedInfo(record)
         if record.isVDSO || record.path.isEmpty || record.path.hasPrefix("[") {
             info.problem = record.isVDSO ? "vdso: no file to read" : "no file"
@@ -349,6 +314,7 @@ final class ModuleResolver {
             return
         }
         self.dwfl = dwfl
+        debuginfod.watch(dwfl)
         dwfl_report_begin(dwfl)
         let name = (record.path as NSString).lastPathComponent
         module = dwfl_report_elf(dwfl, name, file, -1, record.loadBias, false)
