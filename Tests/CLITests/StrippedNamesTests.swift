@@ -232,6 +232,25 @@ final class StrippedNamesTests: XCTestCase {
         XCTAssertTrue(downInfo.stdout.contains("\n  \(copy.program)  [main, stripped: no symbols, no debug info, debuginfod: Connection refused]\n"), downInfo.stdout)
     }
 
+    /// A server that accepts connections and never answers: every module without local debug info
+    /// ends with the client's timeout, the report still comes, and stderr has one line.
+    func testDebuginfodServerThatNeverAnswersEndsInItsTimeout() throws {
+        let copy = try copyProgram(into: "silent", stripProgram: true, stripLibrary: false)
+        let snapshot = try exitSnapshot(of: copy.program)
+        let silent = try SilentServer()
+        defer { silent.close() }
+        let environment = ["DEBUGINFOD_URLS": "http://127.0.0.1:\(silent.port)", "DEBUGINFOD_CACHE_PATH": folder.path + "/cache",
+                           "DEBUGINFOD_TIMEOUT": "1", "DEBUGINFOD_RETRY_LIMIT": "0"]
+        let top = try CLI.run(["top", snapshot, "-n", "1"], environment: environment, timeout: 120)
+        XCTAssertEqual(top.status, 0, top.stderr)
+        XCTAssertTrue(top.stderr.hasPrefix("heapsnap: warning: debuginfod (DEBUGINFOD_URLS=http://127.0.0.1:\(silent.port)) did not answer: Timer expired; "), top.stderr)
+        XCTAssertEqual(top.stderr.filter { $0 == "\n" }.count, 1, top.stderr)
+        XCTAssertTrue(siteLines(top.stdout).first?.hasPrefix("#1  names_alloc+0x") == true, top.stdout)
+        let info = try CLI.run(["info", snapshot], environment: environment, timeout: 120)
+        XCTAssertTrue(info.stdout.contains("\n  \(copy.program)  [main, stripped: no symbols, no debug info, debuginfod: Timer expired]\n"), info.stdout)
+        XCTAssertTrue(info.stdout.contains("\n  \(copy.library)  [debug info]\n"), "found locally, never asked: \(info.stdout)")
+    }
+
     // MARK: A real Debian binary
 
     func testDebiansStrippedMawkIsToldTruthfullyAndGetsItsDbgsymPackageNamed() throws {
@@ -367,4 +386,34 @@ final class DebuginfodServer {
         guard bound else { throw POSIXError(.EADDRINUSE) }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// A loopback socket that listens and never accepts: the kernel completes each connection, nothing
+/// ever answers.
+final class SilentServer {
+    let socket: Int32
+    let port: Int
+
+    init() throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let descriptor = socket
+        let ready = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(descriptor, generic, length) == 0 && listen(descriptor, 64) == 0
+                    && getsockname(descriptor, generic, &length) == 0
+            }
+        }
+        guard ready else {
+            Glibc.close(socket)
+            throw POSIXError(.EADDRINUSE)
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { Glibc.close(socket) }
 }
