@@ -135,6 +135,34 @@ final class StrippedNamesTests: XCTestCase {
         }.sorted()
     }
 
+    /// The HTML report, rendered by headless Chromium, says the same under its heading; a report whose
+    /// sites all have names says nothing.
+    func testReportPageSaysHowToGetNames() throws {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("chromium is not installed (make test installs it)")
+        }
+        let driver = TestPaths.packageRoot.appendingPathComponent("Tests/Browser/report_driver.py").path
+        for (name, stripped) in [("page-stripped", true), ("page-full", false)] {
+            let copy = try copyProgram(into: name, stripProgram: stripped, stripLibrary: stripped)
+            let snapshot = try exitSnapshot(of: copy.program)
+            let page = folder.path + "/\(name).html"
+            let report = try CLI.run(["report", snapshot, "-o", page], environment: noServer)
+            XCTAssertEqual(report.status, 0, report.stderr)
+            let shown = try runProcess("/usr/bin/python3", [driver, chromium, page, folder.path + "/\(name).png", ""],
+                                       timeout: 120)
+            XCTAssertEqual(shown.status, 0, shown.stderr)
+            let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual(result["errors"] as? [String], [], "no console errors")
+            if stripped {
+                XCTAssertEqual(result["names_note"] as? String,
+                               "note: sites in names_alloc, libnamesexport.so are bare addresses (stripped: no symbols or debug info for them); for names set DEBUGINFOD_URLS=https://debuginfod.debian.net")
+            } else {
+                XCTAssertTrue(result["names_note"] is NSNull, "\(result["names_note"] ?? "missing")")
+            }
+        }
+    }
+
     // MARK: MiniDebugInfo
 
     func testMiniDebugInfoNamesEveryFunctionOfAStrippedProgram() throws {
