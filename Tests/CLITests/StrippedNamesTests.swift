@@ -232,6 +232,7 @@ final class StrippedNamesTests: XCTestCase {
 
         let server = try DebuginfodServer(serving: served, workspace: folder.path + "/server", waitFor: copy.program)
         defer { server.stop() }
+        XCTAssertEqual(server.listeningAddresses(), ["0000000000000000FFFF00000100007F"], "127.0.0.1 only")
         func environment(_ cache: String) -> [String: String] {
             ["DEBUGINFOD_URLS": server.url, "DEBUGINFOD_CACHE_PATH": folder.path + "/" + cache, "DEBUGINFOD_TIMEOUT": "10"]
         }
@@ -332,9 +333,9 @@ final class StrippedNamesTests: XCTestCase {
     }
 }
 
-/// Debian's debuginfod serving one folder on a free port for the length of a test; its database and
-/// log in `workspace`. debuginfod 0.188 has no option to listen on loopback only: it listens on every
-/// address, on a port chosen at random, and serves nothing but the test's own debug file.
+/// Debian's debuginfod serving one folder on a free loopback port for the length of a test; its
+/// database and log in `workspace`. debuginfod 0.188 has no option for the address it listens on (it
+/// binds "::"), so Tests/Programs/libs/loopbackbind.c is preloaded into it to bind loopback instead.
 final class DebuginfodServer {
     static let executable = "/usr/bin/debuginfod"
     let process = Process()
@@ -354,6 +355,7 @@ final class DebuginfodServer {
                              "-c", "1", directory]
         var environment = ProcessInfo.processInfo.environment
         environment["DEBUGINFOD_URLS"] = nil  // no upstream federation
+        environment["LD_PRELOAD"] = try TestPaths.program("libloopbackbind.so")
         process.environment = environment
         let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = logFile
@@ -383,6 +385,18 @@ final class DebuginfodServer {
     }
 
     func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The local addresses (hex, as /proc/net/tcp and tcp6 write them) of the sockets listening on the port.
+    func listeningAddresses() -> [String] {
+        let port = String(format: ":%04X", self.port)
+        return ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { table in
+            ((try? String(contentsOfFile: table, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line -> String? in
+                let fields = line.split(separator: " ")
+                guard fields.count > 3, fields[1].hasSuffix(port), fields[3] == "0A" else { return nil }
+                return String(fields[1].dropLast(port.count))
+            }
+        }
+    }
 
     /// SIGTERM, then SIGKILL if it has not exited within 10 s; waits for it either way.
     func stop() {
