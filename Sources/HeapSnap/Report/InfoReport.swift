@@ -62,7 +62,7 @@ extension TextReport {
         case .exportedSymbols:
             let count = module.functionSymbols ?? 0
             return "exported symbols only (\(count) function\(count == 1 ? "" : "s") in .dynsym, no file:line)"
-        case .none: return "stripped: no symbols, no debug info"
+        case .nothing: return "stripped: no symbols, no debug info"
         case .unknown: return "no debug info"
         }
     }

@@ -19,7 +19,7 @@ public enum NamesAdvice {
         var result: [ModuleInfo] = []
         for site in sites where site.function == nil && site.file == nil && !site.isPython && !site.module.isEmpty {
             guard !seen.contains(site.module), let module = modules[site.module], module.problem == nil,
-                  module.names == .none || module.names == .exportedSymbols else { continue }
+                  module.names == .nothing || module.names == .exportedSymbols else { continue }
             seen.insert(site.module)
             result.append(module)
         }

@@ -84,7 +84,7 @@ public struct ModuleInfo: Sendable, Equatable, Codable {
         /// Only the dynamic symbol table: exported functions have names, the others none.
         case dynsym
         /// No function symbols at all.
-        case none
+        case absent = "none"
     }
 
     /// How a module's frames can be named, from the best of what was found.
@@ -96,7 +96,7 @@ public struct ModuleInfo: Sendable, Equatable, Codable {
         /// Names of exported functions only; internal ones stay addresses.
         case exportedSymbols
         /// Nothing: every frame is module+offset.
-        case none
+        case nothing
         /// A document that does not say (written before heapsnap counted symbols).
         case unknown
     }
@@ -104,7 +104,7 @@ public struct ModuleInfo: Sendable, Equatable, Codable {
     public var names: Names {
         if hasDebugInfo { return .debugInfo }
         guard let functionSymbols, let symbolTable else { return .unknown }
-        if functionSymbols == 0 || symbolTable == .none { return .none }
+        if functionSymbols == 0 || symbolTable == .absent { return .nothing }
         return symbolTable == .dynsym ? .exportedSymbols : .symbols
     }
 

@@ -342,7 +342,7 @@ final class ModuleResolver {
         let functions = loadSymbols()
         symbols = functions
         info.functionSymbols = functions.count
-        info.symbolTable = functions.isEmpty ? ModuleInfo.SymbolTableKind.none : symbolTableKind()
+        info.symbolTable = functions.isEmpty ? .absent : symbolTableKind()
         info.debuginfod = search.debuginfodOutcome
     }
 
