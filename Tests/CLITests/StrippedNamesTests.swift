@@ -31,9 +31,9 @@ final class StrippedNamesTests: XCTestCase {
     }
 
     /// Runs `program` under `heapsnap run` and returns its exit snapshot.
-    func exitSnapshot(of program: String) throws -> String {
-        let directory = (program as NSString).deletingLastPathComponent + "/snapshots"
-        let run = try CLI.run(["run", "--dir", directory, "--quiet", "--", program], environment: noServer)
+    func exitSnapshot(of program: String, _ arguments: [String] = [], folder name: String = "snapshots") throws -> String {
+        let directory = (program as NSString).deletingLastPathComponent + "/" + name
+        let run = try CLI.run(["run", "--dir", directory, "--quiet", "--", program] + arguments, environment: noServer)
         XCTAssertEqual(run.status, 0, run.stderr)
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".0001.heapsnap") }
         XCTAssertEqual(files.count, 1, "\(files)")
@@ -133,6 +133,19 @@ final class StrippedNamesTests: XCTestCase {
             let parts = line.split(separator: " ")
             return parts.count == 3 && ["T", "t", "W", "i"].contains(parts[1]) ? String(parts[2]) : nil
         }.sorted()
+    }
+
+    /// diff prints the same footer under its differences.
+    func testDiffOfTwoRunsOfAStrippedProgramSaysHowToGetNames() throws {
+        let table = try mallocReturn(in: try TestPaths.program("names_alloc"), function: "fill_table")
+        let copy = try copyProgram(into: "diff", stripProgram: true, stripLibrary: false)
+        let old = try exitSnapshot(of: copy.program, ["8"], folder: "old")
+        let new = try exitSnapshot(of: copy.program, ["16"], folder: "new")
+        let diff = try CLI.run(["diff", old, new], environment: noServer)
+        XCTAssertEqual(diff.status, 0, diff.stderr)
+        XCTAssertEqual(siteLines(diff.stdout), ["#1  names_alloc+\(hex(table.returnAddress)): size=46.9 KiB (+23.4 KiB), count=16 (+8), average=3000 B"])
+        XCTAssertEqual(diff.stdout.split(separator: "\n").last.map(String.init),
+                       "note: sites in names_alloc are bare addresses (stripped: no symbols or debug info for them); for names set DEBUGINFOD_URLS=https://debuginfod.debian.net")
     }
 
     /// The HTML report, rendered by headless Chromium, says the same under its heading; a report whose

@@ -10,12 +10,14 @@
 
 static void *table[16];
 
-__attribute__((noinline)) static void fill_table(void) {
-    for (int i = 0; i < 16; i++) table[i] = malloc(3000); // @site:table
+__attribute__((noinline)) static void fill_table(int count) {
+    for (int i = 0; i < count; i++) table[i] = malloc(3000); // @site:table
 }
 
-int main(void) {
-    fill_table();
+/* argv[1]: how many table blocks (1-16, default 16), for a diff of two runs. */
+int main(int argc, char **argv) {
+    int count = argc > 1 ? atoi(argv[1]) : 16;
+    fill_table(count < 1 || count > 16 ? 16 : count);
     char path[4096];
     ssize_t length = readlink("/proc/self/exe", path, sizeof path - 32);
     if (length <= 0) return 2;
