@@ -10,8 +10,10 @@ SWIFTC      ?= swiftc
 APT_BUILD   := gcc g++ make libunwind-dev libdw-dev libelf-dev binutils libc6-dbg
 APT_BENCH   := heaptrack time chromium python3
 # Peers the tests check against: CPython's own test modules (Tests/TrackTests/CPythonSuiteTests.swift),
-# go tool pprof and protoc --decode (the pprof export), headless Chromium (the HTML report).
-APT_TEST    := python3.11 python3.11-dbg libpython3.11-testsuite golang-go protobuf-compiler chromium
+# go tool pprof and protoc --decode (the pprof export), headless Chromium (the HTML report), Debian's
+# debuginfod server with libdw's client library and xz (debug info for stripped binaries).
+APT_TEST    := python3.11 python3.11-dbg libpython3.11-testsuite golang-go protobuf-compiler chromium \
+               debuginfod libdebuginfod1 xz-utils
 
 BUILD       := .build
 RELEASE_BIN := $(BUILD)/release

@@ -108,6 +108,7 @@ result = {
     "has_chart": evaluate("!!document.getElementById('chart')"),
     "chart_lines": evaluate("[...document.querySelectorAll('#chart polyline')].length"),
     "chart_peak": evaluate("[...document.querySelectorAll('#chart .peak-label')].map(e => e.textContent)"),
+    "names_note": evaluate("(document.getElementById('names-note') || {}).textContent || null"),
 }
 
 # The page as it first appears, before any interaction.

@@ -316,7 +316,7 @@ final class LiveCommandTests: XCTestCase {
         XCTAssertTrue(first.hasPrefix("#1  cli_alloc_stripped+0x"), String(first))
         XCTAssertTrue(first.hasSuffix("size=29.3 KiB, count=30, average=1000 B"), String(first))
         let info = try CLI.run(["info", files[1]])
-        XCTAssertTrue(info.stdout.contains("  \(stripped)  [main, no debug info (symbols only)]"), info.stdout)
+        XCTAssertTrue(info.stdout.contains("  \(stripped)  [main, stripped: no symbols, no debug info]"), info.stdout)
     }
 
     // MARK: snap

@@ -74,11 +74,14 @@ public struct HTMLReport {
         let oldest = series.count > 1 ? series[0] : nil
         let tree = FlameTree(newest: newest, oldest: oldest, frames: &frames)
         let header = newest.info.header
+        let statistics = newest.statistics(by: groupBy, sites: sites, sort: sort)
+        let top = StatisticsReport(top: newest, statistics: statistics, groupBy: groupBy, limit: tableLimit,
+                                   sites: sites, sort: sort)
         let page = PageData(
             tree: tree, program: programName(newest.info), command: header.arguments.joined(separator: " "),
             pid: header.pid, groupBy: groupBy.rawValue, sort: sort.rawValue,
-            snapshots: series.map(snapshotSummary), frames: frames, table: table(newest),
-            chart: series.count > 1 ? chart(series) : nil)
+            snapshots: series.map(snapshotSummary), frames: frames, table: table(top),
+            chart: series.count > 1 ? chart(series) : nil, namesNote: namesNote(top))
         return String(decoding: try JSONWriter(pretty: false).bytes(page, capacity: tree.parent.count * 10 + (1 << 16)),
                       as: UTF8.self)
     }
@@ -100,15 +103,18 @@ public struct HTMLReport {
     }
 
     /// The rows of `heapsnap top` for the newest snapshot, with the text it prints for each value.
-    private func table(_ snapshot: Snapshot) -> PageData.Table {
-        let statistics = snapshot.statistics(by: groupBy, sites: sites, sort: sort)
-        let report = StatisticsReport(top: snapshot, statistics: statistics, groupBy: groupBy, limit: tableLimit,
-                                      sites: sites, sort: sort)
+    private func table(_ report: StatisticsReport) -> PageData.Table {
         let rows = report.shown.map { entry in
             PageData.Row(location: text.siteText(entry.site, group: groupBy), size: entry.size, count: entry.count,
                          churn: entry.churn ?? Churn())
         }
         return PageData.Table(rows: Array(rows), entries: report.entries.count)
+    }
+
+    /// The text report's footer line for the table's bare-address sites, if any (NamesAdvice).
+    private func namesNote(_ report: StatisticsReport) -> String? {
+        guard groupBy != .module else { return nil }
+        return NamesAdvice.line(for: NamesAdvice.namelessModules(sites: report.shown.map(\.site), snapshots: report.snapshots))
     }
 
     /// Traced memory per snapshot and the fastest-growing groups as lines.
@@ -145,6 +151,8 @@ private struct PageData: Encodable {
     var frames: FrameTable
     var table: Table
     var chart: Chart?
+    /// How to get names for the table's sites that are bare addresses; absent when all have names.
+    var namesNote: String?
 
     struct SnapshotCard: Encodable {
         var name: String, time: String, timeNs: UInt64, trigger: String, isPeak: Bool

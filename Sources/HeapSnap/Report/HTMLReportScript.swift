@@ -84,6 +84,7 @@ enum HTMLReportScript {
       : data.snapshots.length + " snapshots, " + data.snapshots[0].name + " (" + data.snapshots[0].time + ") to "
         + newest.name + " (" + newest.time + ")" }),
   ]);
+  if (data.namesNote) header.appendChild(el("p", { id: "names-note", class: "note", text: data.namesNote }));
   const cards = [
     ["total-live", "live", newest.sizeText], ["total-blocks", "blocks", String(newest.count)],
     ["total-peak", "peak", newest.peakText], ["total-calls", "allocation calls", String(newest.calls)],

@@ -7,6 +7,7 @@ h1 { font-size: 22px; margin: 18px 0 2px; }
 h2 { font-size: 17px; margin: 28px 0 8px; }
 p.command { font-family: ui-monospace, monospace; color: #555; margin: 2px 0; word-break: break-all; }
 p.when { color: #555; margin: 2px 0 10px; }
+p.note { color: #8a4b00; margin: 2px 0 10px; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 6px 12px; min-width: 90px; }
 .card .label { display: block; font-size: 11px; text-transform: uppercase; color: #777; }

@@ -41,14 +41,30 @@ extension TextReport {
             var notes: [String] = []
             if module.isMainExecutable { notes.append("main") }
             // A module that could not be read has its problem said instead: its symbols are unknown too.
-            if module.problem == nil { notes.append(module.hasDebugInfo ? "debug info" : "no debug info (symbols only)") }
+            if module.problem == nil { notes.append(Self.namesText(module)) }
             if module.wasUnloaded { notes.append("unloaded") }
+            if let answer = module.debuginfod, answer != "found" { notes.append("debuginfod: \(answer)") }
             var line = "  " + module.path
             if !notes.isEmpty { line += "  " + style.apply(.dim, "[" + notes.joined(separator: ", ") + "]") }
             if let problem = module.problem { line += " " + style.apply(.warning, problem) }
             lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What a module's frames can be named with, as the symbolizer found it.
+    static func namesText(_ module: ModuleInfo) -> String {
+        switch module.names {
+        case .debugInfo: return module.debuginfod == "found" ? "debug info from debuginfod" : "debug info"
+        case .symbols:
+            return module.symbolTable == .gnuDebugdata
+                ? "symbols only, from .gnu_debugdata (no file:line)" : "symbols only (no file:line)"
+        case .exportedSymbols:
+            let count = module.functionSymbols ?? 0
+            return "exported symbols only (\(count) function\(count == 1 ? "" : "s") in .dynsym, no file:line)"
+        case .nothing: return "stripped: no symbols, no debug info"
+        case .unknown: return "no debug info"
+        }
     }
 
     /// The interpreter, whether its frames were recorded (why not, if not) and PYTHONMALLOC.

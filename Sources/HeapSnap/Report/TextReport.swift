@@ -65,6 +65,10 @@ public struct TextReport {
             if let diff = rest.countDiff { line += " (\(SizeFormat.signedCount(diff)))" }
             lines.append(style.apply(.dim, line))
         }
+        if report.groupBy != .module, let advice = NamesAdvice.line(
+            for: NamesAdvice.namelessModules(sites: report.shown.map(\.site), snapshots: report.snapshots)) {
+            lines.append(style.apply(.warning, advice))
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

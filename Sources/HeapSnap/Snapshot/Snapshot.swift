@@ -65,10 +65,53 @@ public struct ModuleInfo: Sendable, Equatable, Codable {
     public var loadBias: UInt64
     /// Why its frames are less than fully symbolized, e.g. "not found" or a build-id mismatch.
     public var problem: String?
+    /// How many function symbols the symbolizer found; nil when not known (a document written before
+    /// heapsnap counted them, or a module it could not read).
+    public var functionSymbols: Int?
+    /// Where those function names came from; nil when not known.
+    public var symbolTable: SymbolTableKind?
+    /// What debuginfod answered when the module's debug info was asked for: "found", or why not
+    /// ("not found", "Connection refused", ...); nil when it was not asked (no DEBUGINFOD_URLS, or the
+    /// debug info was found locally).
+    public var debuginfod: String?
+
+    /// The symbol table libdwfl used for a module's function names.
+    public enum SymbolTableKind: String, Sendable, Codable {
+        /// The full symbol table, in the file or its separate debug file: every function has a name.
+        case symtab
+        /// MiniDebugInfo (Fedora): an xz-compressed .symtab of the functions .dynsym lacks.
+        case gnuDebugdata = "gnu_debugdata"
+        /// Only the dynamic symbol table: exported functions have names, the others none.
+        case dynsym
+        /// No function symbols at all.
+        case absent = "none"
+    }
+
+    /// How a module's frames can be named, from the best of what was found.
+    public enum Names: Equatable, Sendable {
+        /// DWARF: file:line, functions and inlined calls.
+        case debugInfo
+        /// Function names of every function, no file:line.
+        case symbols
+        /// Names of exported functions only; internal ones stay addresses.
+        case exportedSymbols
+        /// Nothing: every frame is module+offset.
+        case nothing
+        /// A document that does not say (written before heapsnap counted symbols).
+        case unknown
+    }
+
+    public var names: Names {
+        if hasDebugInfo { return .debugInfo }
+        guard let functionSymbols, let symbolTable else { return .unknown }
+        if functionSymbols == 0 || symbolTable == .absent { return .nothing }
+        return symbolTable == .dynsym ? .exportedSymbols : .symbols
+    }
 
     public init(
         path: String, buildID: String = "", hasDebugInfo: Bool = false, wasUnloaded: Bool = false,
-        isMainExecutable: Bool = false, loadBias: UInt64 = 0, problem: String? = nil
+        isMainExecutable: Bool = false, loadBias: UInt64 = 0, problem: String? = nil,
+        functionSymbols: Int? = nil, symbolTable: SymbolTableKind? = nil, debuginfod: String? = nil
     ) {
         self.path = path
         self.buildID = buildID
@@ -77,14 +120,33 @@ public struct ModuleInfo: Sendable, Equatable, Codable {
         self.isMainExecutable = isMainExecutable
         self.loadBias = loadBias
         self.problem = problem
+        self.functionSymbols = functionSymbols
+        self.symbolTable = symbolTable
+        self.debuginfod = debuginfod
     }
 
     enum CodingKeys: String, CodingKey {
         case path, buildID = "build_id", loadBias = "load_bias", hasDebugInfo = "has_debug_info"
         case isMainExecutable = "main_executable", wasUnloaded = "unloaded", problem
+        case functionSymbols = "function_symbols", symbolTable = "symbol_table", debuginfod
     }
 
-    /// `problem` is written as null when there is none.
+    /// Documents written before the symbol keys existed read as "not known".
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decode(String.self, forKey: .path)
+        buildID = try container.decode(String.self, forKey: .buildID)
+        loadBias = try container.decode(UInt64.self, forKey: .loadBias)
+        hasDebugInfo = try container.decode(Bool.self, forKey: .hasDebugInfo)
+        isMainExecutable = try container.decode(Bool.self, forKey: .isMainExecutable)
+        wasUnloaded = try container.decode(Bool.self, forKey: .wasUnloaded)
+        problem = try container.decodeIfPresent(String.self, forKey: .problem)
+        functionSymbols = try container.decodeIfPresent(Int.self, forKey: .functionSymbols)
+        symbolTable = try container.decodeIfPresent(SymbolTableKind.self, forKey: .symbolTable)
+        debuginfod = try container.decodeIfPresent(String.self, forKey: .debuginfod)
+    }
+
+    /// Optional fields are written as null when absent.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(path, forKey: .path)
@@ -94,6 +156,9 @@ public struct ModuleInfo: Sendable, Equatable, Codable {
         try container.encode(isMainExecutable, forKey: .isMainExecutable)
         try container.encode(wasUnloaded, forKey: .wasUnloaded)
         try container.encode(problem, forKey: .problem)
+        try container.encode(functionSymbols, forKey: .functionSymbols)
+        try container.encode(symbolTable, forKey: .symbolTable)
+        try container.encode(debuginfod, forKey: .debuginfod)
     }
 }
 

@@ -1,7 +1,9 @@
 // Return addresses → module, function, file:line and inlined frames, with elfutils libdwfl/libdw.
 // Each module is opened once, each distinct address resolved once; modules are spread over threads,
 // each with its own Dwfl (a Dwfl is not thread-safe). Fallbacks: DWARF → ELF symbol + offset →
-// module + offset. Details and reasons in Docs/ANALYSIS.md.
+// module + offset. Debug info is looked for beside the file, under /usr/lib/debug (build-id and
+// .gnu_debuglink) and, when DEBUGINFOD_URLS is set, from debuginfod through libdw's own client; names
+// come from .symtab, MiniDebugInfo (.gnu_debugdata) or .dynsym. Details and reasons in Docs/ANALYSIS.md.
 import CLibDW
 import Foundation
 
@@ -81,7 +83,7 @@ public final class Symbolizer: @unchecked Sendable {
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: Dwfl_Callbacks(
             find_elf: dwfl_build_id_find_elf,
-            find_debuginfo: dwfl_standard_find_debuginfo,
+            find_debuginfo: findDebugInfo,
             section_address: dwfl_offline_section_address,
             debuginfo_path: debugInfoPath))
     }
@@ -158,6 +160,8 @@ public final class Symbolizer: @unchecked Sendable {
         // Largest items first so one big item does not start last.
         items.sort { $0.addresses.count > $1.addresses.count }
         let results = ResultBox(modules: modules.count, items: items.count)
+        // One gate for this call's Dwfls: after one server failure the others stop waiting for it.
+        let debuginfod = DebuginfodGate()
         let threads = min(options.threads, max(1, items.count))
         let next = ManagedAtomicCounter()
         let total = modules.count
@@ -168,7 +172,7 @@ public final class Symbolizer: @unchecked Sendable {
                 let item = items[slot]
                 let resolver = ModuleResolver(
                     record: modules[item.module], file: options.localPath(of: modules[item.module].path),
-                    callbacks: callbacks, demangle: options.demangle)
+                    callbacks: callbacks, demangle: options.demangle, debuginfod: debuginfod)
                 let frames = resolver.resolve(item.addresses)
                 if let done = results.store(item.module, info: resolver.info, frames: frames,
                                             slices: items.lazy.filter { $0.module == item.module }.count) {
@@ -241,9 +245,24 @@ func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
+extension Symbolizer {
+    /// A line-table file name (as libdw gives it) joined with its compile unit's DW_AT_comp_dir. libdw
+    /// has already put the files of directory entry 0, which is the compilation directory, under it:
+    /// when that directory is relative (-fdebug-prefix-map; Debian's glibc has comp_dir "./elf"), a name
+    /// that starts with it is complete, and joining again gave "elf/elf/dl-object.c". Other relative
+    /// names ("../include/rtld-malloc.h") are relative to the compilation directory.
+    public static func sourcePath(file: String, compilationDirectory directory: String) -> String {
+        if file.hasPrefix("/") || directory.isEmpty { return normalizedPath(file) }
+        if directory == "/" { return normalizedPath("/" + file) }
+        let trimmed = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        if !trimmed.hasPrefix("/"), file == trimmed || file.hasPrefix(trimmed + "/") { return normalizedPath(file) }
+        return normalizedPath(trimmed + "/" + file)
+    }
+}
+
 /// Removes "." and "dir/.." segments, as a debugger shows paths.
 func normalizedPath(_ path: String) -> String {
-    guard path.contains("/.") else { return path }
+    guard path.contains("/.") || path.hasPrefix("./") else { return path }
     var parts: [Substring] = []
     let absolute = path.hasPrefix("/")
     for part in path.split(separator: "/", omittingEmptySubsequences: true) {
@@ -266,6 +285,8 @@ final class ModuleResolver {
     /// CU address ranges from the DIEs, for files without .debug_aranges (clang, swiftc).
     private var cuRanges: [(low: UInt64, high: UInt64, offset: Dwarf_Off)]?
     private var names: [String: String] = [:]
+    /// What the debug-info search of this module's Dwfl found (filled in by `findDebugInfo`).
+    private let search: DebugInfoSearch
 
     static func unresolvedInfo(_ record: ModuleRecord) -> ModuleInfo {
         ModuleInfo(path: record.path, buildID: hexString(record.buildID), wasUnloaded: record.wasUnloaded,
@@ -273,9 +294,11 @@ final class ModuleResolver {
     }
 
     /// `file` is where the module's file is read from: its recorded path, or a substitute for it.
-    init(record: ModuleRecord, file: String, callbacks: UnsafeMutablePointer<Dwfl_Callbacks>, demangle: Bool) {
+    init(record: ModuleRecord, file: String, callbacks: UnsafeMutablePointer<Dwfl_Callbacks>, demangle: Bool,
+         debuginfod: DebuginfodGate = DebuginfodGate()) {
         self.record = record
         self.demangle = demangle
+        search = DebugInfoSearch(gate: debuginfod)
         info = Self.unresolvedInfo(record)
         if record.isVDSO || record.path.isEmpty || record.path.hasPrefix("[") {
             info.problem = record.isVDSO ? "vdso: no file to read" : "no file"
@@ -291,6 +314,7 @@ final class ModuleResolver {
             return
         }
         self.dwfl = dwfl
+        debuginfod.watch(dwfl)
         dwfl_report_begin(dwfl)
         let name = (record.path as NSString).lastPathComponent
         module = dwfl_report_elf(dwfl, name, file, -1, record.loadBias, false)
@@ -299,6 +323,10 @@ final class ModuleResolver {
             info.problem = "cannot open as ELF: \(String(cString: dwfl_errmsg(-1)))"
             return
         }
+        // libdwfl hands each module's user-data slot to find_debuginfo: this module's search record.
+        var slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+        _ = dwfl_module_info(module, &slot, nil, nil, nil, nil, nil, nil)
+        slot?.pointee = Unmanaged.passUnretained(search).toOpaque()
         var bits: UnsafePointer<UInt8>?
         var vaddr: GElf_Addr = 0
         let length = dwfl_module_build_id(module, &bits, &vaddr)
@@ -310,6 +338,41 @@ final class ModuleResolver {
         }
         dwarf = dwfl_module_getdwarf(module, &dwarfBias)
         info.hasDebugInfo = dwarf != nil
+        // Names are counted now so that `info` says what every module really offers.
+        let functions = loadSymbols()
+        symbols = functions
+        info.functionSymbols = functions.count
+        info.symbolTable = functions.isEmpty ? .absent : symbolTableKind()
+        info.debuginfod = search.debuginfodOutcome
+    }
+
+    /// Which table libdwfl took the names from: a .symtab (the file's or its debug file's) wins, then
+    /// MiniDebugInfo (merged with .dynsym by libdwfl), then .dynsym alone.
+    private func symbolTableKind() -> ModuleInfo.SymbolTableKind {
+        var bias: GElf_Addr = 0
+        let main = dwfl_module_getelf(module, &bias)
+        if let main, Self.sections(of: main).contains(where: { $0.type == SHT_SYMTAB }) { return .symtab }
+        if let dwarf, let debug = dwarf_getelf(dwarf), Self.sections(of: debug).contains(where: { $0.type == SHT_SYMTAB }) {
+            return .symtab
+        }
+        if let main, Self.sections(of: main).contains(where: { $0.name == ".gnu_debugdata" }) { return .gnuDebugdata }
+        return .dynsym
+    }
+
+    private static func sections(of elf: OpaquePointer) -> [(type: UInt32, name: String)] {
+        var names = 0
+        guard elf_getshdrstrndx(elf, &names) == 0 else { return [] }
+        var result: [(type: UInt32, name: String)] = []
+        var section = elf_nextscn(elf, nil)
+        while let current = section {
+            var header = GElf_Shdr()
+            if gelf_getshdr(current, &header) != nil {
+                let name = elf_strptr(elf, names, Int(header.sh_name)).map { String(cString: $0) } ?? ""
+                result.append((header.sh_type, name))
+            }
+            section = elf_nextscn(elf, current)
+        }
+        return result
     }
 
     deinit {
@@ -540,7 +603,7 @@ final class ModuleResolver {
         var attribute = Dwarf_Attribute()
         guard dwarf_attr(cu, UInt32(DW_AT_comp_dir), &attribute) != nil, let directory = dwarf_formstring(&attribute)
         else { return normalizedPath(path) }
-        return normalizedPath(String(cString: directory) + "/" + path)
+        return Symbolizer.sourcePath(file: path, compilationDirectory: String(cString: directory))
     }
 
     private func callLine(_ die: UnsafeMutablePointer<Dwarf_Die>) -> Int {
