@@ -111,8 +111,8 @@ static void load_libunwind(void) {
 
 /* ---------------------------------------------------------------- the rule cache
  *
- * 2^16 words, indexed by a hash of the return address. A word holds the rule and the address's bits
- * above the low 16 (the index gives back the low 16), so it names its address exactly. Zero = empty. */
+ * 2^16 words, indexed by the return address's low 16 bits. A word holds the rule and the address's
+ * bits above them, so it names its address exactly. Zero = empty. */
 #define CACHE_BITS 16
 #define CACHE_SIZE ((size_t)1 << CACHE_BITS)
 #define TAG_SHIFT 33
@@ -123,37 +123,34 @@ enum {
     W_UNSUPPORTED = 1u << 1,
     W_OUTERMOST = 1u << 2,
     W_CFA_RBP = 1u << 3,
-    W_CFA_SHIFT = 4,  /* 16 bits: CFA offset / 8 */
-    W_RBP_SHIFT = 20, /* 8 bits: -(rbp offset) / 8, 0 = unchanged */
+    W_STANDARD = 1u << 4, /* push rbp; mov rsp, rbp: CFA = rbp + 16, rbp saved at CFA - 16 */
+    W_CFA_SHIFT = 8,      /* 16 bits: CFA offset / 8 */
+    W_RBP_SHIFT = 24,     /* 8 bits: -(rbp offset) / 8, 0 = unchanged */
 };
 
 static _Atomic uint64_t *cache;
 static _Atomic uint64_t cache_generation;
 static _Atomic int closing; /* dlcloses in progress: no new entries meanwhile */
 
-static inline size_t slot_of(uintptr_t pc) { return (pc ^ (pc >> CACHE_BITS) ^ (pc >> 32)) & (CACHE_SIZE - 1); }
+/* The low bits as they are: return addresses of one function share cache lines, which keeps the lines a
+ * stack walk touches few (the walk is a chain of dependent loads, each miss is paid in full). */
+static inline size_t slot_of(uintptr_t pc) { return pc & (CACHE_SIZE - 1); }
 
 static inline uint64_t tag_of(uintptr_t pc) { return (uint64_t)(pc >> CACHE_BITS) << TAG_SHIFT; }
 
-/* Packs a rule; 0 when it does not fit (then it is used uncached). */
+/* Packs a rule. Offsets a word cannot hold (never seen in compiled code) count as unsupported. */
 static uint64_t pack(struct hs_frame_rule rule) {
     if (!rule.supported) return W_VALID | W_UNSUPPORTED;
     uint64_t w = W_VALID | (rule.outermost ? W_OUTERMOST : 0) | (rule.cfa_from_rbp ? W_CFA_RBP : 0);
     if (rule.outermost) return w;
-    if (rule.cfa_offset <= 0 || rule.cfa_offset % 8 || rule.cfa_offset / 8 >= (1 << 16)) return 0;
-    if (rule.rbp_offset % 8 || -rule.rbp_offset / 8 > 255) return 0;
+    if (rule.cfa_offset <= 0 || rule.cfa_offset % 8 || rule.cfa_offset / 8 >= (1 << 16)) return W_VALID | W_UNSUPPORTED;
+    if (rule.rbp_offset % 8 || -rule.rbp_offset / 8 > 255) return W_VALID | W_UNSUPPORTED;
+    if (rule.cfa_from_rbp && rule.cfa_offset == 16 && rule.rbp_offset == -16) w |= W_STANDARD;
     return w | (uint64_t)(rule.cfa_offset / 8) << W_CFA_SHIFT | (uint64_t)(-rule.rbp_offset / 8) << W_RBP_SHIFT;
 }
 
-static struct hs_frame_rule unpack(uint64_t w) {
-    return (struct hs_frame_rule){
-        .supported = !(w & W_UNSUPPORTED),
-        .outermost = (w & W_OUTERMOST) != 0,
-        .cfa_from_rbp = (w & W_CFA_RBP) != 0,
-        .cfa_offset = (int64_t)((w >> W_CFA_SHIFT) & 0xffff) * 8,
-        .rbp_offset = -(int64_t)((w >> W_RBP_SHIFT) & 0xff) * 8,
-    };
-}
+static inline int64_t cfa_offset_of(uint64_t w) { return (int64_t)((w >> W_CFA_SHIFT) & 0xffff) * 8; }
+static inline int64_t rbp_offset_of(uint64_t w) { return -(int64_t)((w >> W_RBP_SHIFT) & 0xff) * 8; }
 
 static struct hs_frame_rule compute_rule(uintptr_t pc) {
     struct dl_find_object found;
@@ -161,29 +158,28 @@ static struct hs_frame_rule compute_rule(uintptr_t pc) {
     return hs_eh_frame_rule(pc, found.dlfo_eh_frame);
 }
 
-/* A cache miss: computes the rule and caches it unless a dlclose is under way. */
-__attribute__((noinline, cold)) static struct hs_frame_rule rule_missed(uintptr_t pc) {
-    if (pc >= ADDRESS_LIMIT) return compute_rule(pc);
-    _Atomic uint64_t *slot = &cache[slot_of(pc)];
+/* A cache miss: computes the packed rule and caches it unless a dlclose is under way. */
+__attribute__((noinline, cold)) static uint64_t rule_missed(uintptr_t pc) {
     uint64_t generation = atomic_load_explicit(&cache_generation, memory_order_acquire);
-    struct hs_frame_rule rule = compute_rule(pc);
-    uint64_t packed = pack(rule);
-    if (packed && !atomic_load_explicit(&closing, memory_order_acquire)) {
-        packed |= tag_of(pc);
-        atomic_store_explicit(slot, packed, memory_order_seq_cst);
+    uint64_t packed = pack(compute_rule(pc));
+    if (pc >= ADDRESS_LIMIT) return packed; /* its tag would not fit: never cached */
+    if (!atomic_load_explicit(&closing, memory_order_acquire)) {
+        _Atomic uint64_t *slot = &cache[slot_of(pc)];
+        uint64_t entry = packed | tag_of(pc);
+        atomic_store_explicit(slot, entry, memory_order_seq_cst);
         /* a dlclose that began meanwhile may have flushed before this store: take it back */
         if (atomic_load_explicit(&cache_generation, memory_order_seq_cst) != generation ||
             atomic_load_explicit(&closing, memory_order_seq_cst))
-            atomic_compare_exchange_strong(slot, &packed, 0);
+            atomic_compare_exchange_strong(slot, &entry, 0);
     }
-    return rule;
+    return packed;
 }
 
-/* The rule at return address pc: from the cache, or computed and cached. */
-static inline struct hs_frame_rule rule_at(uintptr_t pc) {
+/* The packed rule at return address pc: from the cache, or computed and cached. */
+static inline uint64_t rule_at(uintptr_t pc) {
     uint64_t w = atomic_load_explicit(&cache[slot_of(pc)], memory_order_relaxed);
     /* an address at or above 2^47 never matches: its tag would not fit */
-    if (__builtin_expect((w >> TAG_SHIFT) == (uint64_t)(pc >> CACHE_BITS) && (w & W_VALID), 1)) return unpack(w);
+    if (__builtin_expect((w >> TAG_SHIFT) == (uint64_t)(pc >> CACHE_BITS) && (w & W_VALID), 1)) return w;
     return rule_missed(pc);
 }
 
@@ -274,17 +270,28 @@ __attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
     int n = 0;
     while (n < capacity) {
         out[n++] = pc;
-        struct hs_frame_rule rule = rule_at(pc);
-        if (__builtin_expect(!rule.supported, 0)) return -1;
-        if (rule.outermost) break;
-        uintptr_t cfa = (rule.cfa_from_rbp ? rbp : sp) + (uintptr_t)rule.cfa_offset;
-        if (__builtin_expect(cfa <= sp || cfa > hi, 0)) return -1;
-        if (rule.rbp_offset) {
-            uintptr_t at = cfa + (uintptr_t)rule.rbp_offset;
-            if (at < sp) return -1;
-            rbp = *(const uintptr_t *)at;
+        uint64_t w = rule_at(pc);
+        uintptr_t cfa;
+        if (__builtin_expect(w & W_STANDARD, 1)) {
+            /* a frame-pointer frame: a branch, not a select, so the next frame's loads start on the
+             * predicted path without waiting for this rule */
+            cfa = rbp + 16;
+            if (__builtin_expect(cfa <= sp || cfa > hi, 0)) return -1;
+            pc = ((const uintptr_t *)rbp)[1];
+            rbp = ((const uintptr_t *)rbp)[0];
+        } else {
+            if (__builtin_expect(w & W_UNSUPPORTED, 0)) return -1;
+            if (w & W_OUTERMOST) break;
+            cfa = ((w & W_CFA_RBP) ? rbp : sp) + (uintptr_t)cfa_offset_of(w);
+            if (__builtin_expect(cfa <= sp || cfa > hi, 0)) return -1;
+            int64_t saved = rbp_offset_of(w);
+            if (saved) {
+                uintptr_t at = cfa + (uintptr_t)saved;
+                if (at < sp) return -1;
+                rbp = *(const uintptr_t *)at;
+            }
+            pc = *(const uintptr_t *)(cfa - 8);
         }
-        pc = *(const uintptr_t *)(cfa - 8);
         sp = cfa;
         if (pc == 0) break; /* a zeroed return address ends the chain, as in libunwind */
     }
