@@ -88,7 +88,9 @@ $(PROGRAMS)/%: Tests/Programs/%.rs
 	@mkdir -p $(@D)
 	$(RUSTC) -g -C opt-level=0 -o $@ $<
 
-TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS))
+# HEAPSNAP_VERIFY_UNWIND: every traced test program compares the own unwinder with libunwind (the
+# test support sets it for each child too, and fails a test whose snapshots counted a mismatch)
+TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS)) HEAPSNAP_VERIFY_UNWIND=1
 
 test: deps $(LIB) programs
 	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_TEST)"
