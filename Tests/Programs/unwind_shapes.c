@@ -37,7 +37,9 @@ NOINLINE void *big_frame(int n) {
     volatile char big[40000];
     big[n] = (char)n;
     big[39999] = 1;
-    return vla_frame(16 + big[n] % 2 + big[39999]);
+    void *p = vla_frame(16 + big[n] % 2 + big[39999]);
+    __asm__ volatile("" : "+r"(p)); /* no tail call: this frame stays on the stack */
+    return p;
 }
 
 /* a frame that saves callee-saved registers and calls through a pointer */

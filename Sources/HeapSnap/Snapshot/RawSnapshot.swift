@@ -124,6 +124,9 @@ public struct SnapshotHeader: Sendable, Equatable, Codable {
         /// Verification found the own unwinder and libunwind to differ (and the process switched to libunwind).
         public var foundMismatch: Bool { mismatches > 0 || status == HEAPSNAP_UNWINDER_LIBUNWIND_AFTER_MISMATCH }
 
+        /// HEAPSNAP_UNWINDER=libunwind chose libunwind for every capture.
+        public var libunwindBySetting: Bool { status == HEAPSNAP_UNWINDER_LIBUNWIND_BY_SETTING }
+
         /// The own unwinder captured the stacks (libunwind only where it could not).
         public var usedOwnUnwinder: Bool { status == HEAPSNAP_UNWINDER_OWN }
 
