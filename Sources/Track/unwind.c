@@ -207,6 +207,7 @@ void hs_unwind_closing_end(void) {
 
 static __thread uintptr_t stack_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stack_hi __attribute__((tls_model("initial-exec")));
+static __thread bool no_maps __attribute__((tls_model("initial-exec")));
 
 static inline int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -261,7 +262,11 @@ __attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
     uintptr_t sp = fp + 16; /* the caller's rsp after our return */
     if (!(sp >= stack_lo && sp < stack_hi)) {
         uintptr_t lo, hi;
-        if (!mapping_of(sp, &lo, &hi)) return -1;
+        if (no_maps) return -1;
+        if (!mapping_of(sp, &lo, &hi)) {
+            no_maps = true; /* no /proc (a chroot, a sandbox): this thread stays with libunwind */
+            return -1;
+        }
         stack_lo = lo;
         stack_hi = hi;
     }
@@ -275,15 +280,15 @@ __attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
         if (__builtin_expect(w & W_STANDARD, 1)) {
             /* a frame-pointer frame: a branch, not a select, so the next frame's loads start on the
              * predicted path without waiting for this rule */
+            if (__builtin_expect(rbp < sp || rbp > hi || hi - rbp < 16, 0)) return -1;
             cfa = rbp + 16;
-            if (__builtin_expect(cfa <= sp || cfa > hi, 0)) return -1;
             pc = ((const uintptr_t *)rbp)[1];
             rbp = ((const uintptr_t *)rbp)[0];
         } else {
             if (__builtin_expect(w & W_UNSUPPORTED, 0)) return -1;
             if (w & W_OUTERMOST) break;
             cfa = ((w & W_CFA_RBP) ? rbp : sp) + (uintptr_t)cfa_offset_of(w);
-            if (__builtin_expect(cfa <= sp || cfa > hi, 0)) return -1;
+            if (__builtin_expect(cfa < sp + 8 || cfa > hi, 0)) return -1; /* up, and inside the stack */
             int64_t saved = rbp_offset_of(w);
             if (saved) {
                 uintptr_t at = cfa + (uintptr_t)saved;
