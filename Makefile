@@ -62,6 +62,8 @@ debug: deps $(LIB)
 # Test programs: real C, C++ and Swift programs the tests run under the tracker. Built without
 # optimisation so that every allocation site keeps its own line.
 PROGRAM_C     := $(patsubst Tests/Programs/%.c,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.c))
+# The unwinder's test programs are built at -O2 too (NAME-O2): no frame pointers, CFA from the CFI.
+PROGRAM_C_O2  := $(patsubst Tests/Programs/%.c,$(PROGRAMS)/%-O2,$(wildcard Tests/Programs/unwind_*.c))
 PROGRAM_CXX   := $(patsubst Tests/Programs/%.cpp,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.cpp))
 PROGRAM_SWIFT := $(patsubst Tests/Programs/%.swift,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.swift))
 # Rust programs only where a Rust toolchain is installed; their tests skip without it.
@@ -71,7 +73,7 @@ PROGRAM_RUST  := $(if $(RUSTC),$(patsubst Tests/Programs/%.rs,$(PROGRAMS)/%,$(wi
 # Shared libraries the test programs dlopen from their own folder (Tests/Programs/libs/NAME.c -> libNAME.so).
 PROGRAM_LIBS  := $(patsubst Tests/Programs/libs/%.c,$(PROGRAMS)/lib%.so,$(wildcard Tests/Programs/libs/*.c))
 
-programs: $(PROGRAM_C) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST) $(PROGRAM_LIBS)
+programs: $(PROGRAM_C) $(PROGRAM_C_O2) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST) $(PROGRAM_LIBS)
 
 $(PROGRAMS)/lib%.so: Tests/Programs/libs/%.c | deps
 	@mkdir -p $(@D)
@@ -80,6 +82,9 @@ $(PROGRAMS)/lib%.so: Tests/Programs/libs/%.c | deps
 $(PROGRAMS)/%: Tests/Programs/%.c $(wildcard Tests/Programs/*.h) | deps
 	@mkdir -p $(@D)
 	$(CC) -g -O0 -pthread -ISources/Track/include -o $@ $< -ldl
+$(PROGRAMS)/%-O2: Tests/Programs/%.c $(wildcard Tests/Programs/*.h) | deps
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -pthread -ISources/Track/include -o $@ $< -ldl
 $(PROGRAMS)/%: Tests/Programs/%.cpp | deps
 	@mkdir -p $(@D)
 	$(CXX) -g -O0 -pthread -o $@ $<
@@ -90,7 +95,9 @@ $(PROGRAMS)/%: Tests/Programs/%.rs
 	@mkdir -p $(@D)
 	$(RUSTC) -g -C opt-level=0 -o $@ $<
 
-TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS))
+# HEAPSNAP_VERIFY_UNWIND: every traced test program compares the own unwinder with libunwind (the
+# test support sets it for each child too, and fails a test whose snapshots counted a mismatch)
+TEST_ENV := HEAPSNAP_LIB=$(abspath $(LIB)) HEAPSNAP_TEST_PROGRAMS=$(abspath $(PROGRAMS)) HEAPSNAP_VERIFY_UNWIND=1
 
 test: deps $(LIB) programs
 	@$(MAKE) --no-print-directory deps EXTRA_APT="$(APT_TEST)"

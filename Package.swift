@@ -41,7 +41,7 @@ let package = Package(
         ),
         // The reader's libFuzzer target (`make fuzz`); built normally it replays saved inputs.
         .executableTarget(name: "heapsnap-fuzz", dependencies: ["HeapSnap"], path: "Fuzz/ReaderFuzz"),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["HeapSnap"], path: "Tests/TestSupport"),
         .testTarget(name: "TrackTests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/TrackTests"),
         .testTarget(name: "HeapSnapTests", dependencies: ["HeapSnap", "CLibDW", "TestSupport"], path: "Tests/HeapSnapTests"),
         .testTarget(name: "CLITests", dependencies: ["HeapSnap", "TestSupport"], path: "Tests/CLITests"),

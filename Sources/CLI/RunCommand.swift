@@ -45,6 +45,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Record every live block in the snapshots too (HEAPSNAP_TRACES=1).")
     var traces = false
 
+    @Flag(help: "Run libunwind beside heapsnap's own unwinder on every allocation and count differences; `heapsnap info` shows them (HEAPSNAP_VERIFY_UNWIND=1, slow).")
+    var verifyUnwind = false
+
     @Option(help: ArgumentHelp(
         "Track only programs of these names, comma-separated or repeated; other processes that inherit the tracker (a wrapper script's shell, its tools) stay dormant (HEAPSNAP_ONLY).",
         valueName: "names"))
@@ -100,6 +103,7 @@ struct RunCommand: ParsableCommand {
         if let peakStep { environment[TrackerEnvironment.peakStep] = peakStep.text }
         if let sample { environment[TrackerEnvironment.sample] = sample.text }
         if traces { environment[TrackerEnvironment.traces] = "1" }
+        if verifyUnwind { environment[TrackerEnvironment.verifyUnwind] = "1" }
         if let minPeak { environment[TrackerEnvironment.minPeak] = minPeak.text }
         if let maxDisk { environment[TrackerEnvironment.maxDisk] = maxDisk.text }
         if !only.isEmpty { environment[TrackerEnvironment.only] = only.map(\.text).joined(separator: ",") }

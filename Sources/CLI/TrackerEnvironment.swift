@@ -14,6 +14,8 @@ enum TrackerEnvironment {
     static let sample = HEAPSNAP_ENV_SAMPLE
     static let sampleSeed = HEAPSNAP_ENV_SAMPLE_SEED
     static let only = HEAPSNAP_ENV_ONLY
+    static let unwinder = HEAPSNAP_ENV_UNWINDER
+    static let verifyUnwind = HEAPSNAP_ENV_VERIFY_UNWIND
     static let library = HEAPSNAP_ENV_LIB
     static let minPeak = HEAPSNAP_ENV_MIN_PEAK
     static let maxDisk = HEAPSNAP_ENV_MAX_DISK

@@ -110,6 +110,13 @@ static void read_configuration(bool report) {
     if (verdict == HEAPSNAP_VERDICT_INVALID && report)
         warn_setting(HEAPSNAP_ENV_PYTHON, v, " is not " HEAPSNAP_BOOLEAN_GRAMMAR, "Python frames stay on");
 
+    if (heapsnap_parse_unwinder(v = getenv(HEAPSNAP_ENV_UNWINDER), &hs_config.unwinder) == HEAPSNAP_VERDICT_INVALID &&
+        report)
+        warn_setting(HEAPSNAP_ENV_UNWINDER, v, " is not " HEAPSNAP_UNWINDER_GRAMMAR, "using own");
+    if (heapsnap_parse_boolean(v = getenv(HEAPSNAP_ENV_VERIFY_UNWIND), &hs_config.verify_unwind) ==
+            HEAPSNAP_VERDICT_INVALID && report)
+        warn_setting(HEAPSNAP_ENV_VERIFY_UNWIND, v, " is not " HEAPSNAP_BOOLEAN_GRAMMAR, "not verifying");
+
     if (heapsnap_parse_program_list(v = getenv(HEAPSNAP_ENV_ONLY)) == HEAPSNAP_VERDICT_INVALID && report)
         warn_setting(HEAPSNAP_ENV_ONLY, v, " is not " HEAPSNAP_PROGRAMS_GRAMMAR, "an empty name or a path never matches");
 

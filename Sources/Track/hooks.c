@@ -13,6 +13,7 @@
 #include "heapsnap.h"
 #include "python.h"
 #include "sample.h"
+#include "unwind.h"
 
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
@@ -27,97 +28,20 @@ extern void *__libc_pvalloc(size_t);
 
 __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 
-/* ---------------------------------------------------------------- unwinding */
-
-struct text_range {
-    uintptr_t lo, hi;
-};
-
-typedef int (*unw_backtrace_fn)(void **, int);
-static _Atomic(unw_backtrace_fn) unw_backtrace_ptr;
-static struct text_range own_text, unwinder_text;
-
-struct range_query {
-    uintptr_t address;
-    struct text_range found;
-};
-
-static int find_module_text(struct dl_phdr_info *info, size_t size, void *data) {
-    struct range_query *q = data;
-    bool inside = false;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        if (q->address >= start && q->address < start + ph->p_memsz) inside = true;
-        if (ph->p_flags & PF_X) {
-            if (start < lo) lo = start;
-            if (start + ph->p_memsz > hi) hi = start + ph->p_memsz;
-        }
-    }
-    if (!inside) return 0;
-    q->found = (struct text_range){lo, hi};
-    return 1;
-}
-
-static struct text_range module_text_of(uintptr_t address) {
-    struct range_query q = {address, {0, 0}};
-    dl_iterate_phdr(find_module_text, &q);
-    return q.found;
-}
-
-static bool in_range(struct text_range r, uintptr_t a) { return a >= r.lo && a < r.hi; }
-
-/* Runs from the constructor, with the guard up: dlopen and dlsym may allocate. */
-void hs_unwind_init(void) {
-    own_text = module_text_of((uintptr_t)&hs_unwind_init);
-
-    /* RTLD_LOCAL: libunwind exports _Unwind_* and backtrace, which must never shadow the process's own. */
-    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        hs_warn("cannot load libunwind.so.8, recording only the direct caller of each allocation", NULL, 0);
-        return;
-    }
-    hs_unwinder_redirect_io(lib); /* before its initialisation opens a pipe: unwinder_io.c */
-    unw_backtrace_fn backtrace = (unw_backtrace_fn)dlsym(lib, "unw_backtrace");
-    if (!backtrace) {
-        hs_warn("libunwind.so.8 has no unw_backtrace, recording only the direct caller", NULL, 0);
-        return;
-    }
-#if defined(__x86_64__)
-    void **local_space = dlsym(lib, "_ULx86_64_local_addr_space");
-    int (*set_policy)(void *, int) = (int (*)(void *, int))dlsym(lib, "_ULx86_64_set_caching_policy");
-#elif defined(__aarch64__)
-    void **local_space = dlsym(lib, "_ULaarch64_local_addr_space");
-    int (*set_policy)(void *, int) = (int (*)(void *, int))dlsym(lib, "_ULaarch64_set_caching_policy");
-#else
-    void **local_space = NULL;
-    int (*set_policy)(void *, int) = NULL;
-#endif
-    if (local_space && set_policy) set_policy(*local_space, 2 /* UNW_CACHE_PER_THREAD */);
-    unwinder_text = module_text_of((uintptr_t)backtrace);
-    atomic_store_explicit(&unw_backtrace_ptr, backtrace, memory_order_release);
-}
-
 /* Fills `raw` (max_frames + 24 entries) and returns where the caller's frames start in it. */
 static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintptr_t caller) {
     int max = hs_config.max_frames;
-    unw_backtrace_fn backtrace = atomic_load_explicit(&unw_backtrace_ptr, memory_order_acquire);
     *truncated = false;
-    if (backtrace) {
-        int n = backtrace((void **)raw, max + 24);
-        int skip = 0;
-        while (skip < n && (in_range(own_text, raw[skip]) || in_range(unwinder_text, raw[skip]))) skip++;
-        int depth = n - skip;
-        if (depth > 0) {
-            if (depth > max) {
-                depth = max;
-                *truncated = true;
-            }
-            *depth_out = depth;
-            return raw + skip;
+    int skip = 0;
+    int n = hs_unwind(raw, max, &skip); /* unwind.c: the own unwinder, libunwind where it cannot */
+    int depth = n - skip;
+    if (depth > 0) {
+        if (depth > max) {
+            depth = max;
+            *truncated = true;
         }
+        *depth_out = depth;
+        return raw + skip;
     }
     /* No unwinder yet (allocations before our constructor) or it failed: the direct caller at least. */
     raw[0] = caller;

@@ -29,6 +29,8 @@ struct hs_config {
     uint64_t sample_requested; /* HEAPSNAP_ENV_SAMPLE: mean bytes between samples, 0 = exact mode */
     uint64_t sample_rate;    /* the same once sampling is on (sample.c), else 0 */
     uint64_t sample_seed;    /* HEAPSNAP_ENV_SAMPLE_SEED, 0 = from the clock */
+    uint32_t unwinder;       /* HEAPSNAP_ENV_UNWINDER: HEAPSNAP_UNWINDER_CHOICE_* */
+    bool verify_unwind;      /* HEAPSNAP_ENV_VERIFY_UNWIND: libunwind beside the own unwinder (unwind.c) */
     char dir[HS_PATH_MAX];   /* HEAPSNAP_ENV_DIR, "" = working directory */
 };
 extern struct hs_config hs_config;

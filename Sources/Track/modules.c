@@ -2,6 +2,7 @@
  * segments, GNU build-id. Modules are never dropped, only flagged unloaded, so stacks recorded
  * inside a library that was dlclosed later still resolve. */
 #include "internal.h"
+#include "unwind.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -194,10 +195,17 @@ EXPORT int dlclose(void *handle) {
         hs_modules_refresh();
         pthread_mutex_unlock(&hs_snapshot_lock);
     }
-    hs_in_tracker = guard;
     if (!real_dlclose) {
+        hs_in_tracker = guard;
         errno = ENOSYS;
         return -1;
     }
-    return real_dlclose(handle);
+    /* the own unwinder's rules of the closing module go with it (unwind.c) */
+    hs_unwind_closing_begin();
+    hs_in_tracker = guard;
+    int rc = real_dlclose(handle);
+    int saved = errno;
+    hs_unwind_closing_end();
+    errno = saved;
+    return rc;
 }

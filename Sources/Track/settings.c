@@ -176,6 +176,17 @@ heapsnap_verdict heapsnap_parse_boolean(const char *text, bool *value) {
     return HEAPSNAP_VERDICT_INVALID;
 }
 
+heapsnap_verdict heapsnap_parse_unwinder(const char *text, uint32_t *choice) {
+    *choice = HEAPSNAP_UNWINDER_CHOICE_OWN;
+    if (!text || !*text) return HEAPSNAP_VERDICT_DEFAULT;
+    if (same_ignoring_case(text, "own")) return HEAPSNAP_VERDICT_ACCEPTED;
+    if (same_ignoring_case(text, "libunwind")) {
+        *choice = HEAPSNAP_UNWINDER_CHOICE_LIBUNWIND;
+        return HEAPSNAP_VERDICT_ACCEPTED;
+    }
+    return HEAPSNAP_VERDICT_INVALID;
+}
+
 /* One name of a list, [start, end): not empty, no path. */
 static bool name_ok(const char *start, const char *end) {
     if (start == end) return false;

@@ -2,6 +2,7 @@
  * is locked, which takes a few milliseconds even for a million blocks, then write the file outside the
  * locks with big write() calls into a temporary name and rename it into place. */
 #include "internal.h"
+#include "unwind.h"
 #include "peak.h"
 #include "sample.h"
 
@@ -322,6 +323,8 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         hs_put_u64(w, c->recorded_blocks);
         hs_put_u64(w, c->recorded_allocs);
     }
+
+    hs_unwind_write_section(w); /* UNWIND: unwind.c */
 
     uint32_t crc = w->crc ^ 0xFFFFFFFFu;
     put_section(w, HEAPSNAP_SECTION_END, 4);

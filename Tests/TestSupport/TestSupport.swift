@@ -1,5 +1,6 @@
 // Shared by the test targets: where the built pieces are, and running real child processes.
 import Foundation
+import HeapSnap
 import XCTest
 
 public enum TestPaths {
@@ -64,7 +65,10 @@ public final class TemporaryDirectory {
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         path = base.path
     }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        UnwindVerification.check(files(includingPeak: true))
+        try? FileManager.default.removeItem(atPath: path)
+    }
 
     /// The files in the folder whose names end with `suffix`, sorted.
     /// Snapshot files, sorted. The peak file every tracked process writes at exit
@@ -92,6 +96,9 @@ public func runProcess(
     for key in env.keys where key.hasPrefix("HEAPSNAP_") && key != "HEAPSNAP_LIB" { env[key] = nil }
     env["LD_PRELOAD"] = nil
     if preload { env["LD_PRELOAD"] = TestPaths.library }
+    // Every traced child checks the own unwinder against libunwind on every capture (HEAPSNAP_VERIFY_UNWIND);
+    // TemporaryDirectory fails the test if a snapshot it held counted a mismatch. A test may switch it off.
+    env[UnwindVerification.variable] = "1"
     for (key, value) in environment { env[key] = value }
     process.environment = env
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -127,4 +134,26 @@ public func runProcess(
 private final class PipeOutput: @unchecked Sendable {
     var stdout = Data()
     var stderr = Data()
+}
+
+/// The suite's central unwinding check: every snapshot a test's folder held when it went away must show
+/// no difference between the own unwinder and libunwind (files that are not readable snapshots, such as
+/// the corrupt ones reader tests write, are left to their tests).
+public enum UnwindVerification {
+    public static let variable = "HEAPSNAP_VERIFY_UNWIND"
+
+    public static func problems(in paths: [String]) -> [String] {
+        var problems: [String] = []
+        for path in paths {
+            guard let snapshot = try? RawSnapshot(contentsOf: path), let unwind = snapshot.header.unwind else { continue }
+            if unwind.foundMismatch {
+                problems.append("\(path): unwinder \(unwind.description)")
+            }
+        }
+        return problems
+    }
+
+    public static func check(_ paths: [String]) {
+        for problem in problems(in: paths) { XCTFail("own unwinder differs from libunwind: \(problem)") }
+    }
 }

@@ -76,7 +76,7 @@ final class SnapshotFileTests: XCTestCase {
             XCTAssertEqual(stack.liveBytes, bytes)
             XCTAssertEqual(stack.liveBlocks, blocks)
         }
-        XCTAssertEqual(sections(of: bytes).map(\.tag), [1, 2, 3, 4, 0xFFFF_FFFF])
+        XCTAssertEqual(sections(of: bytes).map(\.tag), [1, 2, 3, 4, 7, 0xFFFF_FFFF])
     }
 
     func testTruncationAtEverySectionBoundary() throws {

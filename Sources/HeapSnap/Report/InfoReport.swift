@@ -29,6 +29,7 @@ extension TextReport {
             rows.insert(("Sampling", sampling.description + ": every figure is an estimate (\(sampling.recordedLiveBlocks) live blocks"
                 + " and \(sampling.recordedAllocations) allocations recorded" + (sampling.seed != 0 ? ", seed \(sampling.seed))" : ")")), at: 4)
         }
+        if let unwind = info.unwind { rows.append(("Unwinder", unwind.description)) }
         if let python = info.python { rows += Self.pythonRows(python) }
         if snapshot.size != info.currentBytes || snapshot.count != info.liveBlocks {
             rows.append(("In traces", "\(SizeFormat.string(snapshot.size)) in \(snapshot.count) blocks"))

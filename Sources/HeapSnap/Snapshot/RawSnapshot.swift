@@ -69,6 +69,111 @@ public struct SnapshotHeader: Sendable, Equatable, Codable {
     /// Set when the tracker sampled (HEAPSNAP_SAMPLE): every byte and block figure is then an estimate.
     public var sampling: Sampling? = nil
 
+    /// The UNWIND section: which unwinder captured the stacks and what HEAPSNAP_VERIFY_UNWIND found
+    /// (absent from files of older trackers and from JSON documents).
+    public var unwind: Unwind? = nil
+
+    /// The UNWIND section (Docs/FORMAT.md, tag 7).
+    public struct Unwind: Sendable, Equatable {
+        /// HEAPSNAP_UNWINDER_* of heapsnap_format.h.
+        public var status: UInt32
+        /// HEAPSNAP_VERIFY_UNWIND was on: libunwind ran beside the own unwinder on every capture.
+        public var verifying: Bool
+        /// Captures compared with libunwind, and how many of them differed.
+        public var verifiedCaptures: UInt64
+        public var mismatches: UInt64
+        /// Captures the own unwinder handed to libunwind (signal frames, DWARF expressions, code without CFI).
+        public var fallbacks: UInt64
+        /// The first difference: the frame's index (0 = innermost) and each side's frame there.
+        public var firstMismatch: Mismatch?
+
+        public struct Mismatch: Sendable, Equatable {
+            public var frame: UInt32
+            public var ownDepth: UInt32
+            public var libunwindDepth: UInt32
+            public var ownAddress: UInt64
+            public var libunwindAddress: UInt64
+            public var ownModule: String
+            public var ownOffset: UInt64
+            public var libunwindModule: String
+            public var libunwindOffset: UInt64
+            public init(frame: UInt32, ownDepth: UInt32, libunwindDepth: UInt32, ownAddress: UInt64, libunwindAddress: UInt64,
+                        ownModule: String, ownOffset: UInt64, libunwindModule: String, libunwindOffset: UInt64) {
+                self.frame = frame
+                self.ownDepth = ownDepth
+                self.libunwindDepth = libunwindDepth
+                self.ownAddress = ownAddress
+                self.libunwindAddress = libunwindAddress
+                self.ownModule = ownModule
+                self.ownOffset = ownOffset
+                self.libunwindModule = libunwindModule
+                self.libunwindOffset = libunwindOffset
+            }
+        }
+
+        public init(status: UInt32, verifying: Bool, verifiedCaptures: UInt64 = 0, mismatches: UInt64 = 0,
+                    fallbacks: UInt64 = 0, firstMismatch: Mismatch? = nil) {
+            self.status = status
+            self.verifying = verifying
+            self.verifiedCaptures = verifiedCaptures
+            self.mismatches = mismatches
+            self.fallbacks = fallbacks
+            self.firstMismatch = firstMismatch
+        }
+
+        /// Verification found the own unwinder and libunwind to differ (and the process switched to libunwind).
+        public var foundMismatch: Bool { mismatches > 0 || status == HEAPSNAP_UNWINDER_LIBUNWIND_AFTER_MISMATCH }
+
+        /// HEAPSNAP_UNWINDER=libunwind chose libunwind for every capture.
+        public var libunwindBySetting: Bool { status == HEAPSNAP_UNWINDER_LIBUNWIND_BY_SETTING }
+
+        /// The own unwinder captured the stacks (libunwind only where it could not).
+        public var usedOwnUnwinder: Bool { status == HEAPSNAP_UNWINDER_OWN }
+
+        /// `heapsnap info`'s line: "own, verified 123,456 captures, 0 mismatches" and the like.
+        public var description: String {
+            var parts: [String] = []
+            switch status {
+            case HEAPSNAP_UNWINDER_OWN: parts.append("own")
+            case HEAPSNAP_UNWINDER_LIBUNWIND_BY_SETTING: parts.append("libunwind (HEAPSNAP_UNWINDER=libunwind)")
+            case HEAPSNAP_UNWINDER_LIBUNWIND_AFTER_MISMATCH: parts.append("libunwind since the own unwinder's first mismatch")
+            case HEAPSNAP_UNWINDER_LIBUNWIND_NO_FIND_OBJECT: parts.append("libunwind (this glibc has no _dl_find_object)")
+            case HEAPSNAP_UNWINDER_LIBUNWIND_UNSUPPORTED_ARCH: parts.append("libunwind (no own unwinder for this architecture)")
+            default: parts.append("libunwind (status \(status))")
+            }
+            if verifying {
+                parts.append("verified \(Self.grouped(verifiedCaptures)) captures, \(Self.grouped(mismatches)) "
+                    + (mismatches == 1 ? "mismatch" : "mismatches"))
+            }
+            if fallbacks > 0 {
+                parts.append("\(Self.grouped(fallbacks)) " + (fallbacks == 1 ? "capture" : "captures") + " by libunwind")
+            }
+            var text = parts.joined(separator: ", ")
+            if let m = firstMismatch {
+                text += "; first mismatch at frame \(m.frame): own \(Self.place(m.ownModule, m.ownOffset, m.ownAddress, present: m.frame < m.ownDepth))"
+                    + ", libunwind \(Self.place(m.libunwindModule, m.libunwindOffset, m.libunwindAddress, present: m.frame < m.libunwindDepth))"
+                    + " (\(m.ownDepth) vs \(m.libunwindDepth) frames)"
+            }
+            return text
+        }
+
+        static func place(_ module: String, _ offset: UInt64, _ address: UInt64, present: Bool) -> String {
+            guard present else { return "(no frame)" }
+            if module.isEmpty { return "0x" + String(address, radix: 16) }
+            return (module.split(separator: "/").last.map(String.init) ?? module) + "+0x" + String(offset, radix: 16)
+        }
+
+        static func grouped(_ n: UInt64) -> String {
+            let digits = Array(String(n))
+            var out = ""
+            for (i, d) in digits.enumerated() {
+                if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+                out.append(d)
+            }
+            return out
+        }
+    }
+
     /// The SAMPLING section: the mean interval and what was really recorded.
     public struct Sampling: Sendable, Equatable, Codable {
         /// Mean bytes between two sample points (R).

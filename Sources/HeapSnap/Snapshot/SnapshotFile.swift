@@ -153,7 +153,7 @@ private func readEntireFile(_ path: String) throws(FileReadFailure) -> [UInt8] {
 
 /// Section tags of Docs/FORMAT.md.
 enum SnapshotSection: CaseIterable {
-    case header, modules, stacks, traces, python, sampling, end
+    case header, modules, stacks, traces, python, sampling, unwind, end
 
     var tag: UInt32 {
         switch self {
@@ -163,6 +163,7 @@ enum SnapshotSection: CaseIterable {
         case .traces: return HEAPSNAP_SECTION_TRACES
         case .python: return HEAPSNAP_SECTION_PYTHON
         case .sampling: return HEAPSNAP_SECTION_SAMPLING
+        case .unwind: return HEAPSNAP_SECTION_UNWIND
         case .end: return HEAPSNAP_SECTION_END
         }
     }
@@ -180,6 +181,7 @@ enum SnapshotSection: CaseIterable {
         case .traces: return "TRACES"
         case .python: return "PYTHON"
         case .sampling: return "SAMPLING"
+        case .unwind: return "UNWIND"
         case .end: return "END"
         }
     }
@@ -332,6 +334,9 @@ struct SnapshotParser {
         if var samplingCursor = try payload(.sampling) {
             header.sampling = try parseSampling(&samplingCursor)
         }
+        if var unwindCursor = try payload(.unwind) {
+            header.unwind = try parseUnwind(&unwindCursor)
+        }
         let modules = try parseModules(&modulesCursor)
         var python: PythonInterpreter? = nil
         if var pythonCursor = try payload(.python) {
@@ -348,6 +353,31 @@ struct SnapshotParser {
                                         : "has a TRACES section but the HEADER says live blocks were not recorded")
         }
         return RawSnapshot(header: header, modules: modules, stacks: stacks, traces: traces, python: python)
+    }
+
+    func parseUnwind(_ c: inout Cursor) throws -> SnapshotHeader.Unwind {
+        let status = try c.u32()
+        let flags = try c.u32()
+        var unwind = SnapshotHeader.Unwind(
+            status: status, verifying: flags & HEAPSNAP_UNWIND_VERIFYING != 0, verifiedCaptures: try c.u64(),
+            mismatches: try c.u64(), fallbacks: try c.u64())
+        let hasMismatch = try c.u32()
+        let frame = try c.u32(), ownDepth = try c.u32(), libunwindDepth = try c.u32()
+        let ownAddress = try c.u64(), libunwindAddress = try c.u64()
+        let ownModule = try c.string(), ownOffset = try c.u64()
+        let libunwindModule = try c.string(), libunwindOffset = try c.u64()
+        try c.finish()
+        guard hasMismatch <= 1 else { throw fail("the UNWIND section's mismatch flag is \(hasMismatch), not 0 or 1") }
+        guard unwind.mismatches <= unwind.verifiedCaptures else {
+            throw fail("the UNWIND section counts \(unwind.mismatches) mismatches in \(unwind.verifiedCaptures) verified captures")
+        }
+        if hasMismatch == 1 {
+            unwind.firstMismatch = .init(
+                frame: frame, ownDepth: ownDepth, libunwindDepth: libunwindDepth, ownAddress: ownAddress,
+                libunwindAddress: libunwindAddress, ownModule: ownModule, ownOffset: ownOffset,
+                libunwindModule: libunwindModule, libunwindOffset: libunwindOffset)
+        }
+        return unwind
     }
 
     func parseSampling(_ c: inout Cursor) throws -> SnapshotHeader.Sampling {

@@ -31,6 +31,7 @@
 #define HEAPSNAP_SECTION_TRACES 4u
 #define HEAPSNAP_SECTION_PYTHON 5u /* CPython: status and code records (format version 2) */
 #define HEAPSNAP_SECTION_SAMPLING 6u /* sampling mode's figures (format version 2); absent in exact mode */
+#define HEAPSNAP_SECTION_UNWIND 7u /* which unwinder captured the stacks, and HEAPSNAP_VERIFY_UNWIND's counts */
 #define HEAPSNAP_SECTION_END 0xFFFFFFFFu /* payload: u32 CRC-32 of every byte before this section */
 
 /* ---- HEADER flags ---- */
@@ -64,6 +65,19 @@
 #define HEAPSNAP_PYTHON_UNSUPPORTED 2u      /* version or build heapsnap cannot read */
 #define HEAPSNAP_PYTHON_LAYOUT_MISMATCH 3u  /* 3.13's _Py_DebugOffsets disagree with heapsnap's table */
 #define HEAPSNAP_PYTHON_INCOMPLETE 4u       /* a symbol heapsnap needs is not exported */
+
+/* ---- UNWIND: which unwinder captured the stacks (status) and flags ---- */
+#define HEAPSNAP_UNWINDER_OWN 0u                      /* the tracker's own .eh_frame unwinder, libunwind as fallback */
+#define HEAPSNAP_UNWINDER_LIBUNWIND_BY_SETTING 1u     /* HEAPSNAP_UNWINDER=libunwind */
+#define HEAPSNAP_UNWINDER_LIBUNWIND_AFTER_MISMATCH 2u /* verification found a difference: libunwind from then on */
+#define HEAPSNAP_UNWINDER_LIBUNWIND_NO_FIND_OBJECT 3u /* glibc without _dl_find_object (older than 2.35) */
+#define HEAPSNAP_UNWINDER_LIBUNWIND_UNSUPPORTED_ARCH 4u /* not x86-64 */
+#define HEAPSNAP_UNWINDER_LIBUNWIND_UNAVAILABLE 5u    /* the tracker had not set up unwinding */
+#define HEAPSNAP_UNWIND_VERIFYING 0x1u                /* flags: HEAPSNAP_VERIFY_UNWIND was on */
+
+/* HEAPSNAP_UNWINDER's values (heapsnap_parse_unwinder) */
+#define HEAPSNAP_UNWINDER_CHOICE_OWN 0u
+#define HEAPSNAP_UNWINDER_CHOICE_LIBUNWIND 1u
 
 /* ---- what made the tracker write a snapshot (HEADER trigger) ---- */
 #define HEAPSNAP_TRIGGER_API 0u      /* heapsnap_snapshot() */
@@ -109,6 +123,8 @@ static inline const char *heapsnap_trigger_name(uint32_t trigger) {
 #define HEAPSNAP_ENV_MAX_DISK "HEAPSNAP_MAX_DISK"   /* bytes of snapshot files per run, then no more */
 #define HEAPSNAP_ENV_SAMPLE "HEAPSNAP_SAMPLE"       /* sampling mode: mean bytes between samples */
 #define HEAPSNAP_ENV_SAMPLE_SEED "HEAPSNAP_SAMPLE_SEED" /* sampling mode: a fixed seed (digits) */
+#define HEAPSNAP_ENV_UNWINDER "HEAPSNAP_UNWINDER" /* own (default) or libunwind */
+#define HEAPSNAP_ENV_VERIFY_UNWIND "HEAPSNAP_VERIFY_UNWIND" /* 1: run libunwind beside the own unwinder, compare */
 #define HEAPSNAP_ENV_LIB "HEAPSNAP_LIB"             /* read by the CLI: where libheapsnap.so is */
 
 /* ---- bounded output (Docs/TRACKER.md, "Bounded output") ---- */

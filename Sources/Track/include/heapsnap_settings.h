@@ -37,6 +37,7 @@ typedef enum HEAPSNAP_CLOSED_ENUM heapsnap_verdict {
 #define HEAPSNAP_BOOLEAN_GRAMMAR "1, yes, true, on, 0, no, false or off"
 #define HEAPSNAP_PROGRAMS_GRAMMAR "program names (not paths) separated by commas"
 #define HEAPSNAP_DIRECTORY_GRAMMAR "a folder path shorter than 4032 bytes"
+#define HEAPSNAP_UNWINDER_GRAMMAR "own or libunwind"
 
 #define HEAPSNAP_SECONDS_LIMIT 1000000000ull /* HEAPSNAP_INTERVAL: about 31 years */
 #define HEAPSNAP_DIRECTORY_LENGTH_LIMIT 4031u /* room for the file name under PATH_MAX */
@@ -64,6 +65,10 @@ const char *heapsnap_signal_name(int signal);
 
 /* HEAPSNAP_TRACES: HEAPSNAP_BOOLEAN_GRAMMAR, case-insensitive. Default and fallback false. */
 heapsnap_verdict heapsnap_parse_boolean(const char *text, bool *value);
+
+/* HEAPSNAP_UNWINDER: own or libunwind (case-insensitive), as HEAPSNAP_UNWINDER_CHOICE_*. Default and
+ * fallback own. */
+heapsnap_verdict heapsnap_parse_unwinder(const char *text, uint32_t *choice);
 
 /* HEAPSNAP_ONLY: names separated by commas. Invalid when a name is empty or holds a '/' (it would
  * never match a program's basename); the list is still used as given. */
