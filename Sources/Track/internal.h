@@ -113,8 +113,8 @@ _Atomic uint64_t *hs_stack_temporary(uint32_t id);
 extern pthread_mutex_t hs_stacks_append_lock;
 
 /* ---- live blocks (tables.c), sharded by address hash ---- */
-/* One block as the table's users see it. Inside, most blocks take 16 bytes (tables.c); blocks of
- * other domains, odd addresses or sizes of 4 GiB and more are kept in full in a side table. */
+/* One block as the table's users see it. Inside, most blocks take 12 bytes (tables.c); blocks of
+ * other domains, odd addresses, sizes of 16 MiB and more are kept in full in a side table. */
 struct hs_live_entry {
     uint64_t address;   /* 0 = empty slot (side table) */
     uint64_t size;
@@ -126,7 +126,7 @@ struct hs_live_slot; /* tables.c */
 #define HS_SHARDS 256 /* 32 groups of 8, see shard_of */
 struct hs_shard {
     pthread_mutex_t lock;
-    struct hs_live_slot *slots; /* domain 0, 16-byte aligned address, size < 4 GiB: 16 bytes each */
+    struct hs_live_slot *slots; /* domain 0, 16-byte aligned address, size < 16 MiB: 12 bytes each */
     uint32_t capacity;          /* any number of slots, filling whole pages */
     uint32_t used;
     /* counters of the blocks in this shard, summed at snapshot time */

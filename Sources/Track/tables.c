@@ -313,27 +313,32 @@ fail:
 /* ---------------------------------------------------------------- live blocks
  *
  * Almost every block is in domain 0 at a 16-byte aligned address below 2^48 (glibc's malloc on
- * x86-64 and aarch64) with a size below 4 GiB: those take one 16-byte slot of the shard's compact
- * table. The rest (the heapsnap_track domains, odd addresses, huge sizes) go to the shard's wide
- * table of full entries, empty and unmapped in most processes; a block is in one of the two.
+ * x86-64 and aarch64), smaller than 16 MiB, of one of the first 2^20 stacks: those take one 12-byte
+ * slot of the shard's compact table. The rest (the heapsnap_track domains, odd addresses, huge sizes
+ * or stack ids) go to the shard's wide table of full entries, empty and unmapped in most processes;
+ * a block is in one of the two.
  *
  * The compact table is Robin Hood linear probing: each slot keeps its distance from its home slot,
  * so a lookup stops as soon as it passes where the block would be, and a delete shifts the following
- * run back by one, decrementing distances: nothing is ever rehashed except when the table grows. A
- * slot's home is the hash's low 32 bits scaled to the capacity, which can then be any number: tables
- * grow by a quarter (whole pages) at seven eighths full, so the memory per block stays between 18
- * and 23 bytes instead of swinging between 21 and 43 as with doubling. */
+ * run back by one, decrementing distances: nothing is rehashed except when the table grows. A slot's
+ * home is the hash's low 32 bits scaled to the capacity, which can then be any number: tables grow by
+ * a quarter (whole pages) at seven eighths full, so a block costs 14 to 17 bytes instead of swinging
+ * between 32 and 64 as it did with 24-byte entries doubled at three quarters. A block whose distance
+ * would not fit its 8 bits goes to the wide table. */
 
+/* address >> 4 (44 bits) | distance (8) | size bits 0..11 (12); size bits 12..23 (12) | stack (20) */
 struct hs_live_slot {
-    uint64_t key;       /* address >> 4 in bits 0..43, distance from home in bits 44..63; 0 = empty */
-    uint32_t stack;
-    uint32_t size;
-};
+    uint64_t low;       /* 0 = empty */
+    uint32_t high;
+} __attribute__((packed));
 
-#define KEY_ADDRESS_MASK ((UINT64_C(1) << 44) - 1)
-#define KEY_DISTANCE_SHIFT 44
-#define KEY_DISTANCE_ONE (UINT64_C(1) << KEY_DISTANCE_SHIFT)
-#define MAX_COMPACT_CAPACITY ((uint32_t)1 << 20) /* distances stay below 2^20 */
+#define SLOT_ADDRESS_MASK ((UINT64_C(1) << 44) - 1)
+#define SLOT_DISTANCE_SHIFT 44
+#define SLOT_DISTANCE_ONE (UINT64_C(1) << SLOT_DISTANCE_SHIFT)
+#define SLOT_DISTANCE_MAX 255u
+#define COMPACT_MAX_SIZE ((UINT64_C(1) << 24) - 1)
+#define COMPACT_MAX_STACK ((UINT32_C(1) << 20) - 1)
+#define MAX_COMPACT_CAPACITY ((uint32_t)1 << 30)
 
 struct hs_shard hs_shards[HS_SHARDS]; /* all-zero pthread mutexes are PTHREAD_MUTEX_INITIALIZER in glibc */
 _Atomic uint64_t hs_current_bytes;
@@ -352,8 +357,8 @@ static inline struct hs_shard *shard_of(uint64_t hash, uintptr_t address) {
     return &hs_shards[((region >> 59) << 3) | (hash >> 61)];
 }
 
-static inline bool compact_fits(uint32_t domain, uintptr_t address, uint64_t size) {
-    return domain == 0 && (address & 15) == 0 && ((uint64_t)address >> 48) == 0 && size <= UINT32_MAX;
+static inline bool compact_address(uint32_t domain, uintptr_t address) {
+    return domain == 0 && (address & 15) == 0 && ((uint64_t)address >> 48) == 0;
 }
 
 static inline uint32_t home_of(uint64_t hash, uint32_t capacity) {
@@ -362,76 +367,15 @@ static inline uint32_t home_of(uint64_t hash, uint32_t capacity) {
 
 static inline uint32_t next_slot(uint32_t i, uint32_t capacity) { return i + 1 == capacity ? 0 : i + 1; }
 
-static inline uint64_t address_of(const struct hs_live_slot *s) { return (s->key & KEY_ADDRESS_MASK) << 4; }
+static inline uint64_t slot_distance(const struct hs_live_slot *s) { return (s->low >> SLOT_DISTANCE_SHIFT) & 0xFF; }
 
-/* Places a block known to be absent (its key's distance bits 0), displacing richer slots. */
-static void compact_place(struct hs_live_slot *slots, uint32_t capacity, uint32_t i, uint64_t distance,
-                          struct hs_live_slot carried) {
-    for (;; i = next_slot(i, capacity), distance++) {
-        struct hs_live_slot *s = &slots[i];
-        if (!s->key) {
-            carried.key |= distance << KEY_DISTANCE_SHIFT;
-            *s = carried;
-            return;
-        }
-        uint64_t theirs = s->key >> KEY_DISTANCE_SHIFT;
-        if (theirs < distance) {
-            struct hs_live_slot displaced = *s;
-            carried.key |= distance << KEY_DISTANCE_SHIFT;
-            *s = carried;
-            carried = displaced;
-            carried.key &= KEY_ADDRESS_MASK;
-            distance = theirs;
-        }
-    }
+static inline struct hs_live_slot make_slot(uintptr_t address, uint64_t size, uint32_t stack) {
+    return (struct hs_live_slot){((uint64_t)address >> 4) | (size << 52), (uint32_t)(size >> 12) | (stack << 12)};
 }
 
-/* The slot holding `key` (address >> 4), or UINT32_MAX. */
-static inline uint32_t compact_find(const struct hs_shard *sh, uint64_t key, uint64_t hash) {
-    if (!sh->capacity) return UINT32_MAX;
-    uint32_t capacity = sh->capacity;
-    uint32_t i = home_of(hash, capacity);
-    for (uint64_t distance = 0;; i = next_slot(i, capacity), distance++) {
-        uint64_t k = sh->slots[i].key;
-        if (!k || (k >> KEY_DISTANCE_SHIFT) < distance) return UINT32_MAX;
-        if ((k & KEY_ADDRESS_MASK) == key) return i;
-    }
-}
-
-static void compact_delete(struct hs_shard *sh, uint32_t i) {
-    uint32_t capacity = sh->capacity;
-    for (;;) {
-        uint32_t j = next_slot(i, capacity);
-        struct hs_live_slot *next = &sh->slots[j];
-        if (next->key < KEY_DISTANCE_ONE) break; /* empty, or at its home */
-        sh->slots[i] = *next;
-        sh->slots[i].key -= KEY_DISTANCE_ONE;
-        i = j;
-    }
-    sh->slots[i].key = 0;
-    sh->used--;
-}
-
-static int grow_compact(struct hs_shard *sh) {
-    if (sh->capacity >= MAX_COMPACT_CAPACITY) return -1;
-    size_t bytes = (size_t)sh->capacity * sizeof(struct hs_live_slot);
-    size_t grown = bytes + bytes / 4;
-    if (grown < bytes + 4096) grown = bytes + 4096;
-    grown = (grown + 4095) & ~(size_t)4095;
-    uint32_t capacity = (uint32_t)(grown / sizeof(struct hs_live_slot));
-    if (capacity > MAX_COMPACT_CAPACITY) capacity = MAX_COMPACT_CAPACITY;
-    struct hs_live_slot *slots = hs_map((size_t)capacity * sizeof *slots);
-    if (!slots) return -1;
-    for (uint32_t i = 0; i < sh->capacity; i++) {
-        struct hs_live_slot s = sh->slots[i];
-        if (!s.key) continue;
-        s.key &= KEY_ADDRESS_MASK;
-        compact_place(slots, capacity, home_of(live_hash(0, (uintptr_t)address_of(&s)), capacity), 0, s);
-    }
-    hs_unmap(sh->slots, (size_t)sh->capacity * sizeof *slots);
-    sh->slots = slots;
-    sh->capacity = capacity;
-    return 0;
+static inline struct hs_live_entry slot_entry(const struct hs_live_slot *s) {
+    return (struct hs_live_entry){(s->low & SLOT_ADDRESS_MASK) << 4, (s->low >> 52) | ((uint64_t)(s->high & 0xFFF) << 12),
+                                  s->high >> 12, 0};
 }
 
 /* ---- the wide side table: full entries, linear probing with backward-shift deletion */
@@ -462,10 +406,10 @@ static int grow_wide(struct hs_shard *sh) {
     return 0;
 }
 
-static int wide_place(struct hs_shard *sh, struct hs_live_entry e, uint64_t hash) {
+static int wide_place(struct hs_shard *sh, struct hs_live_entry e) {
     if ((sh->wide_used + 1) * 4 > sh->wide_capacity * 3 && grow_wide(sh) != 0) return -1;
     size_t mask = sh->wide_capacity - 1;
-    size_t i = hash & mask;
+    size_t i = live_hash(e.domain, e.address) & mask;
     while (sh->wide[i].address) i = (i + 1) & mask;
     sh->wide[i] = e;
     sh->wide_used++;
@@ -490,14 +434,110 @@ static void wide_delete(struct hs_shard *sh, struct hs_live_entry *e) {
     sh->wide_used--;
 }
 
+/* The block's figures leave its stack and the sum. */
+static void forget(const struct hs_live_entry *e) {
+    struct hs_weight weight = hs_weight_of(e->size);
+    hs_stack_change(hs_stack_at(e->stack), -(int64_t)weight.bytes, -(int64_t)weight.count, false);
+    atomic_fetch_sub_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed);
+    if (hs_sampling()) hs_sample_filter_remove(e->domain, e->address);
+}
+
+/* A block pushed out of the compact table (its distance would not fit) moves to the wide one; if
+ * that cannot grow, the block is forgotten: its free will count as untracked. */
+static void move_to_wide(struct hs_shard *sh, const struct hs_live_slot *s) {
+    struct hs_live_entry e = slot_entry(s);
+    if (wide_place(sh, e) != 0) forget(&e);
+}
+
+/* ---- the compact table */
+
+/* Places a block known to be absent (distance bits 0) at probe position i, displacing richer slots. */
+static void compact_place(struct hs_shard *sh, struct hs_live_slot *slots, uint32_t capacity, uint32_t i,
+                          uint64_t distance, struct hs_live_slot carried) {
+    for (;; i = next_slot(i, capacity), distance++) {
+        if (distance > SLOT_DISTANCE_MAX) {
+            move_to_wide(sh, &carried);
+            return;
+        }
+        struct hs_live_slot *s = &slots[i];
+        if (!s->low) {
+            carried.low |= distance << SLOT_DISTANCE_SHIFT;
+            *s = carried;
+            sh->used++;
+            return;
+        }
+        uint64_t theirs = slot_distance(s);
+        if (theirs < distance) {
+            struct hs_live_slot displaced = *s;
+            carried.low |= distance << SLOT_DISTANCE_SHIFT;
+            *s = carried;
+            carried = displaced;
+            carried.low &= ~((uint64_t)0xFF << SLOT_DISTANCE_SHIFT);
+            distance = theirs;
+        }
+    }
+}
+
+/* The slot holding the block at `address`, or UINT32_MAX. */
+static inline uint32_t compact_find(const struct hs_shard *sh, uintptr_t address, uint64_t hash) {
+    if (!sh->used) return UINT32_MAX;
+    uint64_t key = (uint64_t)address >> 4;
+    uint32_t capacity = sh->capacity;
+    uint32_t i = home_of(hash, capacity);
+    for (uint64_t distance = 0;; i = next_slot(i, capacity), distance++) {
+        const struct hs_live_slot *s = &sh->slots[i];
+        if (!s->low || slot_distance(s) < distance) return UINT32_MAX;
+        if ((s->low & SLOT_ADDRESS_MASK) == key) return i;
+    }
+}
+
+static void compact_delete(struct hs_shard *sh, uint32_t i) {
+    uint32_t capacity = sh->capacity;
+    for (;;) {
+        uint32_t j = next_slot(i, capacity);
+        struct hs_live_slot *next = &sh->slots[j];
+        if (!next->low || slot_distance(next) == 0) break; /* empty, or at its home */
+        sh->slots[i] = *next;
+        sh->slots[i].low -= SLOT_DISTANCE_ONE;
+        i = j;
+    }
+    sh->slots[i].low = 0;
+    sh->used--;
+}
+
+static int grow_compact(struct hs_shard *sh) {
+    if (sh->capacity >= MAX_COMPACT_CAPACITY) return -1;
+    size_t bytes = (size_t)sh->capacity * sizeof(struct hs_live_slot);
+    size_t grown = bytes + bytes / 4;
+    if (grown < bytes + 4096) grown = bytes + 4096;
+    grown = (grown + 4095) & ~(size_t)4095;
+    uint32_t capacity = (uint32_t)(grown / sizeof(struct hs_live_slot));
+    if (capacity > MAX_COMPACT_CAPACITY) capacity = MAX_COMPACT_CAPACITY;
+    struct hs_live_slot *slots = hs_map((size_t)capacity * sizeof *slots);
+    if (!slots) return -1;
+    struct hs_live_slot *old = sh->slots;
+    uint32_t old_capacity = sh->capacity;
+    sh->used = 0;
+    for (uint32_t i = 0; i < old_capacity; i++) {
+        struct hs_live_slot s = old[i];
+        if (!s.low) continue;
+        s.low &= ~((uint64_t)0xFF << SLOT_DISTANCE_SHIFT);
+        compact_place(sh, slots, capacity, home_of(live_hash(0, (uintptr_t)((s.low & SLOT_ADDRESS_MASK) << 4)), capacity), 0, s);
+    }
+    hs_unmap(old, (size_t)old_capacity * sizeof *slots);
+    sh->slots = slots;
+    sh->capacity = capacity;
+    return 0;
+}
+
 /* ---- both tables */
 
 /* Takes the block at (domain, address) out of whichever table holds it. */
 static bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t hash, struct hs_live_entry *out) {
-    if (domain == 0 && (address & 15) == 0 && ((uint64_t)address >> 48) == 0) {
-        uint32_t i = compact_find(sh, (uint64_t)address >> 4, hash);
+    if (compact_address(domain, address)) {
+        uint32_t i = compact_find(sh, address, hash);
         if (i != UINT32_MAX) {
-            *out = (struct hs_live_entry){address, sh->slots[i].size, sh->slots[i].stack, 0};
+            *out = slot_entry(&sh->slots[i]);
             compact_delete(sh, i);
             return true;
         }
@@ -509,37 +549,30 @@ static bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64
     return true;
 }
 
-/* The block's figures leave its stack and the sum. */
-static void forget(const struct hs_live_entry *e) {
-    struct hs_weight weight = hs_weight_of(e->size);
-    hs_stack_change(hs_stack_at(e->stack), -(int64_t)weight.bytes, -(int64_t)weight.count, false);
-    atomic_fetch_sub_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed);
-    if (hs_sampling()) hs_sample_filter_remove(e->domain, e->address);
-}
-
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
                    bool count_total) {
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
     struct hs_weight weight = hs_weight_of(size); /* {size, 1} in exact mode */
     pthread_mutex_lock(&sh->lock);
-    bool placed = false;
-    if (compact_fits(domain, address, size) &&
+    if (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
         ((uint64_t)(sh->used + 1) * 8 <= (uint64_t)sh->capacity * 7 || grow_compact(sh) == 0)) {
+        /* one probe finds the block if it is there (before any richer slot) or where it goes */
         uint64_t key = (uint64_t)address >> 4;
         uint32_t capacity = sh->capacity, i = home_of(hash, capacity);
         for (uint64_t distance = 0;; i = next_slot(i, capacity), distance++) {
             struct hs_live_slot *s = &sh->slots[i];
-            if (s->key && (s->key & KEY_ADDRESS_MASK) == key) {
+            if (s->low && (s->low & SLOT_ADDRESS_MASK) == key) {
                 /* A block we missed the free of (freed while the guard was up): forget it first. */
-                forget(&(struct hs_live_entry){address, s->size, s->stack, 0});
-                s->size = (uint32_t)size;
-                s->stack = stack_id;
+                struct hs_live_entry old = slot_entry(s);
+                forget(&old);
+                struct hs_live_slot fresh = make_slot(address, size, stack_id);
+                fresh.low |= distance << SLOT_DISTANCE_SHIFT;
+                *s = fresh;
                 break;
             }
-            if (!s->key || (s->key >> KEY_DISTANCE_SHIFT) < distance) {
-                compact_place(sh->slots, capacity, i, distance, (struct hs_live_slot){key, stack_id, (uint32_t)size});
-                sh->used++;
+            if (!s->low || slot_distance(s) < distance || distance == SLOT_DISTANCE_MAX) {
+                compact_place(sh, sh->slots, capacity, i, distance, make_slot(address, size, stack_id));
                 break;
             }
         }
@@ -549,12 +582,10 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
             wide_delete(sh, e);
             forget(&old);
         }
-        placed = true;
-    }
-    if (!placed) {
+    } else {
         struct hs_live_entry old;
         if (take(sh, domain, address, hash, &old)) forget(&old);
-        if (wide_place(sh, (struct hs_live_entry){address, size, stack_id, domain}, hash) != 0) {
+        if (wide_place(sh, (struct hs_live_entry){address, size, stack_id, domain}) != 0) {
             pthread_mutex_unlock(&sh->lock);
             errno = ENOMEM;
             return -1;
@@ -596,8 +627,7 @@ bool hs_live_contains(uint32_t domain, uintptr_t address) {
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
     pthread_mutex_lock(&sh->lock);
-    bool found = (domain == 0 && (address & 15) == 0 && ((uint64_t)address >> 48) == 0 &&
-                  compact_find(sh, (uint64_t)address >> 4, hash) != UINT32_MAX) ||
+    bool found = (compact_address(domain, address) && compact_find(sh, address, hash) != UINT32_MAX) ||
                  wide_find(sh, domain, address, hash) != NULL;
     pthread_mutex_unlock(&sh->lock);
     return found;
@@ -621,9 +651,8 @@ void hs_live_each(void (*each)(const struct hs_live_entry *block, void *context)
     for (int i = 0; i < HS_SHARDS; i++) {
         struct hs_shard *sh = &hs_shards[i];
         for (uint32_t j = 0; j < sh->capacity; j++) {
-            const struct hs_live_slot *s = &sh->slots[j];
-            if (!s->key) continue;
-            struct hs_live_entry e = {address_of(s), s->size, s->stack, 0};
+            if (!sh->slots[j].low) continue;
+            struct hs_live_entry e = slot_entry(&sh->slots[j]);
             each(&e, context);
         }
         for (size_t j = 0; j < sh->wide_capacity; j++)
@@ -663,7 +692,7 @@ void hs_tables_after_fork_child(void) {
 #include <unistd.h>
 __attribute__((visibility("default"))) void heapsnap_debug_tables(void) {
     size_t compact = 0, wide = 0, used = 0;
-    for (int i = 0; i < HS_SHARDS; i++) { compact += hs_shards[i].capacity * 16ul; wide += hs_shards[i].wide_capacity * 24; used += hs_shards[i].used; }
+    for (int i = 0; i < HS_SHARDS; i++) { compact += hs_shards[i].capacity * 12ul; wide += hs_shards[i].wide_capacity * 24; used += hs_shards[i].used; }
     struct intern_table *t = intern_table;
     size_t frames = 0; size_t hist[8] = {0};
     uint32_t node_count = node_index.count;
