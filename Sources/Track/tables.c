@@ -335,7 +335,9 @@ struct hs_live_slot {
 #define SLOT_ADDRESS_MASK ((UINT64_C(1) << 44) - 1)
 #define SLOT_DISTANCE_SHIFT 44
 #define SLOT_DISTANCE_ONE (UINT64_C(1) << SLOT_DISTANCE_SHIFT)
+#ifndef SLOT_DISTANCE_MAX /* a test build sets it low to drive blocks into the wide table */
 #define SLOT_DISTANCE_MAX 255u
+#endif
 #define COMPACT_MAX_SIZE ((UINT64_C(1) << 24) - 1)
 #define COMPACT_MAX_STACK ((UINT32_C(1) << 20) - 1)
 #define MAX_COMPACT_CAPACITY ((uint32_t)1 << 30)
@@ -557,6 +559,14 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     pthread_mutex_lock(&sh->lock);
     if (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
         ((uint64_t)(sh->used + 1) * 8 <= (uint64_t)sh->capacity * 7 || grow_compact(sh) == 0)) {
+        /* first out of the wide table if it was there (NULL at once when the side table is empty): the
+         * placement below may push this very block there */
+        struct hs_live_entry *e = wide_find(sh, 0, address, hash);
+        if (e) {
+            struct hs_live_entry old = *e;
+            wide_delete(sh, e);
+            forget(&old);
+        }
         /* one probe finds the block if it is there (before any richer slot) or where it goes */
         uint64_t key = (uint64_t)address >> 4;
         uint32_t capacity = sh->capacity, i = home_of(hash, capacity);
@@ -575,12 +585,6 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
                 compact_place(sh, sh->slots, capacity, i, distance, make_slot(address, size, stack_id));
                 break;
             }
-        }
-        struct hs_live_entry *e = wide_find(sh, 0, address, hash); /* NULL at once when the side table is empty */
-        if (e) {
-            struct hs_live_entry old = *e;
-            wide_delete(sh, e);
-            forget(&old);
         }
     } else {
         struct hs_live_entry old;

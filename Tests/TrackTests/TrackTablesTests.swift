@@ -11,6 +11,21 @@ final class TrackTablesTests: XCTestCase {
 
     override func setUpWithError() throws { try requireLibrary() }
 
+    /// Runs track_tables under `library` (nil: the tracker under test).
+    private func run(_ arguments: [String], environment: [String: String] = [:], library: String?,
+                     directory: TemporaryDirectory, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let library else {
+            try runTracked("track_tables", arguments, environment: environment, directory: directory, file: file, line: line)
+            return
+        }
+        var env = environment
+        env["LD_PRELOAD"] = library
+        env["HEAPSNAP_DIR"] = directory.path
+        env["HEAPSNAP_MIN_PEAK"] = "0"
+        let result = try runProcess(try TestPaths.program("track_tables"), arguments, environment: env, directory: directory.path)
+        XCTAssertEqual(result.status, 0, "track_tables failed: \(result.stderr)", file: file, line: line)
+    }
+
     private func site(_ snapshot: RawSnapshot, _ symbols: ProgramSymbols, _ name: String, domain: UInt32 = 0) throws -> SiteTotals {
         SiteTotals(snapshot.stacks(allocatedIn: try symbols.function(name), domain: domain))
     }
@@ -25,10 +40,12 @@ final class TrackTablesTests: XCTestCase {
         return (bytes, blocks)
     }
 
-    func testManyBlocksOfEverySizeAndDomainAreExact() throws {
+    func testManyBlocksOfEverySizeAndDomainAreExact() throws { try checkBlocks(library: nil) }
+
+    private func checkBlocks(library: String?) throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/blocks.heapsnap", expectedPath = dir.path + "/expected.txt"
-        try runTracked("track_tables", ["blocks", path, expectedPath], environment: ["HEAPSNAP_TRACES": "1"], directory: dir)
+        try run(["blocks", path, expectedPath], environment: ["HEAPSNAP_TRACES": "1"], library: library, directory: dir)
         let symbols = try ProgramSymbols(program: try TestPaths.program("track_tables"))
         let snapshot = try RawSnapshot(contentsOf: path)
 
@@ -65,10 +82,12 @@ final class TrackTablesTests: XCTestCase {
         XCTAssertEqual(ours.sorted { $0.lexicographicallyPrecedes($1) }, expected.sorted { $0.lexicographicallyPrecedes($1) })
     }
 
-    func testAReusedAddressAndAReplacedBlockCountOnce() throws {
+    func testAReusedAddressAndAReplacedBlockCountOnce() throws { try checkReuse(library: nil) }
+
+    private func checkReuse(library: String?) throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/reuse.heapsnap"
-        try runTracked("track_tables", ["reuse", path], directory: dir)
+        try run(["reuse", path], library: library, directory: dir)
         let symbols = try ProgramSymbols(program: try TestPaths.program("track_tables"))
         let snapshot = try RawSnapshot(contentsOf: path)
         XCTAssertEqual(try site(snapshot, symbols, "reuse_a"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 1001, totalBytes: 1001 * 64))
@@ -83,10 +102,10 @@ final class TrackTablesTests: XCTestCase {
 
     /// 256 paths through 90 levels that share their outer 82 (go_a all the way) and differ in the inner 8.
     /// At -O0 each level is two frames: go_a or go_b, and the `descend` it calls.
-    private func checkDeepStacks(maxFrames: String?, truncated: Bool) throws {
+    private func checkDeepStacks(maxFrames: String?, truncated: Bool, library: String? = nil) throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/deep.heapsnap"
-        try runTracked("track_tables", ["deep", path], environment: maxFrames.map { ["HEAPSNAP_FRAMES": $0] } ?? [:], directory: dir)
+        try run(["deep", path], environment: maxFrames.map { ["HEAPSNAP_FRAMES": $0] } ?? [:], library: library, directory: dir)
         let symbols = try ProgramSymbols(program: try TestPaths.program("track_tables"))
         let snapshot = try RawSnapshot(contentsOf: path)
         let goA = try symbols.function("go_a"), goB = try symbols.function("go_b"), descend = try symbols.function("descend")
@@ -125,10 +144,12 @@ final class TrackTablesTests: XCTestCase {
         try checkDeepStacks(maxFrames: nil, truncated: true)
     }
 
-    func testAForkChildKeepsItsInheritedBlocksExactly() throws {
+    func testAForkChildKeepsItsInheritedBlocksExactly() throws { try checkFork(library: nil) }
+
+    private func checkFork(library: String?) throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/parent.heapsnap", childPath = dir.path + "/child.heapsnap"
-        try runTracked("track_tables", ["fork", path, childPath], directory: dir)
+        try run(["fork", path, childPath], library: library, directory: dir)
         let symbols = try ProgramSymbols(program: try TestPaths.program("track_tables"))
         let parent = try RawSnapshot(contentsOf: path), child = try RawSnapshot(contentsOf: childPath)
         XCTAssertNotEqual(parent.header.pid, child.header.pid)
@@ -149,5 +170,26 @@ final class TrackTablesTests: XCTestCase {
         XCTAssertEqual(try site(child, symbols, "domain_site", domain: 9).liveBytes, 9 * 7 * gib)
         XCTAssertEqual(try site(child, symbols, "child_site"), SiteTotals(liveBytes: 20_000, liveBlocks: 20, totalAllocations: 20, totalBytes: 20_000))
         XCTAssertEqual(child.header.untrackedFrees, 0)
+    }
+
+    /// The same figures from a tracker built with Robin Hood distances of at most 1, so that the compact
+    /// table pushes blocks into the wide one all the time (on insert, on growth, displaced blocks and the
+    /// block being inserted): the path real programs take only when a probe run passes 255 slots.
+    func testBlocksPushedOutOfTheCompactTableStayExact() throws {
+        let dir = try TemporaryDirectory()
+        let library = dir.path + "/libheapsnap-narrow.so"
+        let track = TestPaths.packageRoot.appendingPathComponent("Sources/Track")
+        let sources = try FileManager.default.contentsOfDirectory(atPath: track.path).filter { $0.hasSuffix(".c") }.sorted()
+            .map { track.appendingPathComponent($0).path }
+        XCTAssertGreaterThan(sources.count, 10)
+        let build = try runProcess("/usr/bin/gcc", ["-std=gnu11", "-O2", "-fPIC", "-fvisibility=hidden", "-ftls-model=initial-exec",
+                                                    "-fno-omit-frame-pointer", "-DSLOT_DISTANCE_MAX=1u",
+                                                    "-I" + track.appendingPathComponent("include").path, "-o", library]
+                                   + sources + ["-shared", "-Wl,-z,now", "-Wl,--no-undefined", "-ldl", "-lpthread"], timeout: 300)
+        XCTAssertEqual(build.status, 0, build.stderr)
+        try checkBlocks(library: library)
+        try checkReuse(library: library)
+        try checkFork(library: library)
+        try checkDeepStacks(maxFrames: "256", truncated: false, library: library)
     }
 }
