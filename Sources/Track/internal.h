@@ -70,46 +70,39 @@ void *hs_arena_alloc(struct hs_arena *arena, size_t size); /* 16-byte aligned, z
 struct hs_counts {
     uint64_t live_bytes, live_blocks, total_allocs, total_bytes;
 };
-/* A stack's frames are not stored with it: they are paths in a prefix tree of frame nodes (tables.c),
- * one path for the native part and one for the Python part, each rooted at its outermost frame, so
- * stacks share their common outer frames. The record is one cache line, read by every lookup and
- * written by every allocation and free of the stack; what changes rarely is in `hs_stack_cold`. */
+/* A stack's frames are mostly not stored with it: past its innermost few, they are paths in a prefix
+ * tree of frame nodes (tables.c), one path for the native part and one for the Python part, each
+ * rooted at its outermost frame, so stacks share their common outer frames. The record is two cache
+ * lines of an aligned pair: the first read by every lookup and written by every allocation and free
+ * of the stack, the second holding the innermost frames (checked first by a lookup) and what changes
+ * rarely. */
 #define HS_NO_NODE UINT32_MAX
+#define HS_STACK_INLINE_FRAMES 3
 struct hs_stack {
     uint32_t domain;
     uint16_t depth;                 /* all frames: native_depth native ones, then the Python ones */
     uint16_t native_depth;
     uint16_t flags;                 /* HEAPSNAP_STACK_* */
-    uint16_t slot;                  /* index in its hs_stack_block: finds the cold part */
+    uint16_t reserved;
     /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h):
-     * `now` is the present, the cold part's `at_peak` what it was at the high-water mark if it changed since. */
+     * `now` is the present, `at_peak` what it was at the high-water mark if it changed since. */
     _Atomic uint32_t lock;
-    uint32_t native_leaf, python_leaf; /* innermost node of each path, HS_NO_NODE when empty */
+    /* innermost node of each path, HS_NO_NODE when empty; the native path starts after the inline frames */
+    uint32_t native_leaf, python_leaf;
     uint64_t generation;            /* hs_peak_generation when `now` last changed */
     struct hs_counts now;
-} __attribute__((aligned(64)));
-struct hs_stack_cold {
+    uintptr_t inline_frames[HS_STACK_INLINE_FRAMES]; /* the first min(3, native_depth) frames */
     struct hs_counts at_peak;
     /* freed before their thread allocated again (churn.c); a running count like total_allocs, not
      * copied at the peak: a peak file carries the count at the time it is written */
     _Atomic uint64_t temporary_allocs;
-};
-#define HS_STACK_BLOCK 1024u /* stacks per mapping */
-struct hs_stack_block {
-    struct hs_stack hot[HS_STACK_BLOCK];
-    struct hs_stack_cold cold[HS_STACK_BLOCK];
-};
-static inline struct hs_stack_cold *hs_stack_cold(struct hs_stack *s) {
-    return &((struct hs_stack_block *)(s - s->slot))->cold[s->slot];
-}
+} __attribute__((aligned(128)));
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, struct hs_stack **out);
 struct hs_stack *hs_stack_at(uint32_t id);
 uint32_t hs_stack_count(void);
 /* Writes the stack's `depth` frames, in capture order (native innermost first, then Python), to `out`. */
 void hs_stack_frames(const struct hs_stack *s, uintptr_t *out);
-/* The stack's count of temporary allocations (churn.c). */
-_Atomic uint64_t *hs_stack_temporary(uint32_t id);
 extern pthread_mutex_t hs_stacks_append_lock;
 
 /* ---- live blocks (tables.c), sharded by address hash ---- */
@@ -151,7 +144,7 @@ extern _Atomic uint64_t hs_peak_generation;  /* +1 at every new high-water mark 
 extern _Atomic uint64_t hs_peak_time_ns;     /* CLOCK_REALTIME (coarse) of the latest one */
 void hs_peak_raised(void);
 /* With every shard locked: the stack's figures at the high-water mark. */
-struct hs_counts hs_counts_at_peak(struct hs_stack *s);
+struct hs_counts hs_counts_at_peak(const struct hs_stack *s);
 void hs_peak_reset(void);           /* the present becomes the peak (heapsnap_reset_peak) */
 void hs_peak_after_fork_child(void);
 

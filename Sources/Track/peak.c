@@ -20,9 +20,9 @@ void hs_peak_raised(void) {
     atomic_store_explicit(&hs_peak_time_ns, coarse_realtime_ns(), memory_order_relaxed);
 }
 
-struct hs_counts hs_counts_at_peak(struct hs_stack *s) {
+struct hs_counts hs_counts_at_peak(const struct hs_stack *s) {
     uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
-    return s->generation == generation ? hs_stack_cold(s)->at_peak : s->now;
+    return s->generation == generation ? s->at_peak : s->now;
 }
 
 void hs_peak_reset(void) {

@@ -32,7 +32,7 @@ static inline void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t bl
     hs_stack_lock(s);
     uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
     if (s->generation != generation) {
-        hs_stack_cold(s)->at_peak = s->now; /* the only time the cold line is touched */
+        s->at_peak = s->now;
         s->generation = generation;
     }
     s->now.live_bytes += (uint64_t)bytes;

@@ -10,15 +10,16 @@
 
 /* ---------------------------------------------------------------- frame nodes
  *
- * A prefix tree of frames, as heaptrack's trace tree, but with up to seven frames per node so that a
- * node is one cache line and checking a stack reads a few lines, not one per frame. A stack's native
- * frames and its Python frames are two separate paths in the tree, each from its outermost frame
- * (the root) to its innermost: the native part of an interpreter's allocation is the same under
- * every Python stack and the Python part the same whatever C function allocated, so storing them
- * apart shares both (one path through both would repeat the Python part under every native variant,
- * or the other way round). A path of n frames is cut into nodes from the root: seven frames each, the
- * innermost node holding the rest. A node stores its frames in capture order (innermost first), so a
- * path is checked by walking from its innermost node to the root with memcmp over the capture.
+ * A prefix tree of frames, as heaptrack's trace tree, but with up to seven frames per node, so that
+ * checking a stack follows a few nodes, not one per frame. A stack's native frames and its Python
+ * frames are two separate paths in the tree, each from its outermost frame (the root) to its
+ * innermost: the native part of an interpreter's allocation is the same under every Python stack and
+ * the Python part the same whatever C function allocated, so storing them apart shares both (one path
+ * through both would repeat the Python part under every native variant, or the other way round). A
+ * path of n frames is cut into nodes from the root: seven frames each, the innermost node holding the
+ * rest. A node stores its frames in capture order (innermost first), so a path is checked by walking
+ * from its innermost node to the root comparing with the capture word by word. The innermost three
+ * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h).
  * Nodes are never changed or freed once published: readers walk them without a lock. */
 
 #define NODE_FRAMES 7
@@ -57,18 +58,23 @@ static uint64_t mix(uint64_t h) {
     return h;
 }
 
-/* Two independent lanes, so the multiplications of consecutive frames overlap. */
+/* Four independent lanes, so the multiplications of consecutive frames overlap. */
 static inline uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) {
-    uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed ^ 0xC2B2AE3D27D4EB4Full;
+    uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed ^ 0xC2B2AE3D27D4EB4Full, c = seed ^ 0x165667B19E3779F9ull,
+             d = seed ^ 0x27D4EB2F165667C5ull;
     int i = 0;
-    for (; i + 1 < n; i += 2) {
+    for (; i + 3 < n; i += 4) {
         a = (a ^ words[i]) * 0xff51afd7ed558ccdull;
         b = (b ^ words[i + 1]) * 0xc4ceb9fe1a85ec53ull;
+        c = (c ^ words[i + 2]) * 0x9E3779B97F4A7C15ull;
+        d = (d ^ words[i + 3]) * 0xD6E8FEB86659FD93ull;
         a ^= a >> 29;
         b ^= b >> 31;
+        c ^= c >> 30;
+        d ^= d >> 27;
     }
-    if (i < n) a = ((a ^ words[i]) * 0xff51afd7ed558ccdull) ^ 0x5851F42D4C957F2Dull;
-    return mix(a ^ (b * 0x9E3779B97F4A7C15ull) ^ (uint64_t)n);
+    for (; i < n; i++) a = ((a ^ words[i]) * 0xff51afd7ed558ccdull) ^ (a >> 31);
+    return mix(a ^ mix(b ^ (uint64_t)n) ^ (c * 0x9E3779B97F4A7C15ull) ^ (d * 0xC2B2AE3D27D4EB4Full));
 }
 
 static uint64_t node_hash(uint32_t parent, const uintptr_t *frames, int count) {
@@ -147,12 +153,16 @@ static uint32_t path_add(const uintptr_t *frames, int n) {
     return parent;
 }
 
+/* Whether the path ending at `leaf` holds exactly frames[0..n) (a word loop: the runs are 1 to 7
+ * words, too short for a call to memcmp). */
 static inline bool path_is(uint32_t leaf, const uintptr_t *frames, int n) {
     int at = 0;
     for (uint32_t id = leaf; id != HS_NO_NODE;) {
         const struct frame_node *node = node_at(id);
         int count = (int)node->count;
-        if (at + count > n || memcmp(node->frames, frames + at, (size_t)count * sizeof *frames) != 0) return false;
+        if (at + count > n) return false;
+        for (int k = 0; k < count; k++)
+            if (node->frames[k] != frames[at + k]) return false;
         at += count;
         id = node->parent;
     }
@@ -171,7 +181,11 @@ static uintptr_t *path_copy(uint32_t leaf, uintptr_t *out) {
 
 /* ---------------------------------------------------------------- stacks */
 
-#define STACK_BLOCKS 65536 /* of HS_STACK_BLOCK: up to 64 Mi distinct stacks */
+#define HS_STACK_BLOCK 1024u /* stacks per mapping (128 KiB) */
+#define STACK_BLOCKS 65536   /* of HS_STACK_BLOCK: up to 64 Mi distinct stacks */
+struct hs_stack_block {
+    struct hs_stack stacks[HS_STACK_BLOCK];
+};
 #define MAX_STACKS ((uint32_t)1 << 26) /* ids fit the 26 bits of an intern slot */
 #define SLOT_ID_BITS 26
 #define SLOT_ID_MASK ((1u << SLOT_ID_BITS) - 1)
@@ -202,25 +216,32 @@ static inline uint32_t slot_tag(uint64_t hash) { return (uint32_t)(hash >> 58) <
 
 struct hs_stack *hs_stack_at(uint32_t id) {
     struct hs_stack_block *block = atomic_load_explicit(&stack_blocks[id / HS_STACK_BLOCK], memory_order_acquire);
-    return block ? &block->hot[id % HS_STACK_BLOCK] : NULL;
+    return block ? &block->stacks[id % HS_STACK_BLOCK] : NULL;
 }
 
 uint32_t hs_stack_count(void) { return atomic_load_explicit(&stack_count, memory_order_acquire); }
 
-_Atomic uint64_t *hs_stack_temporary(uint32_t id) { return &hs_stack_cold(hs_stack_at(id))->temporary_allocs; }
+static inline int inline_count(int native) { return native < HS_STACK_INLINE_FRAMES ? native : HS_STACK_INLINE_FRAMES; }
 
 void hs_stack_frames(const struct hs_stack *s, uintptr_t *out) {
-    path_copy(s->python_leaf, path_copy(s->native_leaf, out));
+    int n = inline_count(s->native_depth);
+    memcpy(out, s->inline_frames, (size_t)n * sizeof *out);
+    path_copy(s->python_leaf, path_copy(s->native_leaf, out + n));
 }
 
+/* Equal frames split at the same place, so the record's own split serves: no scan for the first
+ * Python frame on a lookup. */
 static inline bool same_stack(const struct hs_stack *s, uint32_t domain, const uintptr_t *frames, int depth,
-                              int native, uint16_t flags) {
-    return s->domain == domain && s->depth == depth && s->native_depth == native && s->flags == flags &&
-           path_is(s->native_leaf, frames, native) && path_is(s->python_leaf, frames + native, depth - native);
+                              uint16_t flags) {
+    if (s->domain != domain || s->depth != depth || s->flags != flags) return false;
+    int native = s->native_depth, n = inline_count(native);
+    for (int k = 0; k < n; k++)
+        if (s->inline_frames[k] != frames[k]) return false;
+    return path_is(s->native_leaf, frames + n, native - n) && path_is(s->python_leaf, frames + native, depth - native);
 }
 
 static uint32_t table_find(struct intern_table *t, uint64_t hash, uint32_t domain, const uintptr_t *frames,
-                           int depth, int native, uint16_t flags) {
+                           int depth, uint16_t flags) {
     if (!t) return UINT32_MAX;
     size_t mask = t->capacity - 1;
     uint32_t tag = slot_tag(hash);
@@ -230,7 +251,7 @@ static uint32_t table_find(struct intern_table *t, uint64_t hash, uint32_t domai
         if ((slot & ~SLOT_ID_MASK) != tag) continue;
         uint32_t id = (slot & SLOT_ID_MASK) - 1;
         struct hs_stack *s = hs_stack_at(id);
-        if (s && same_stack(s, domain, frames, depth, native, flags)) return id;
+        if (s && same_stack(s, domain, frames, depth, flags)) return id;
     }
 }
 
@@ -262,9 +283,7 @@ static struct intern_table *grow_intern_table(struct intern_table *old, uint32_t
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, struct hs_stack **out) {
     uint64_t hash = stack_hash(domain, frames, depth, truncated);
     uint16_t flags = truncated ? HEAPSNAP_STACK_TRUNCATED : 0;
-    int native = native_depth_of(frames, depth);
-    uint32_t id = table_find(atomic_load_explicit(&intern_table, memory_order_acquire), hash, domain, frames, depth,
-                             native, flags);
+    uint32_t id = table_find(atomic_load_explicit(&intern_table, memory_order_acquire), hash, domain, frames, depth, flags);
     if (id != UINT32_MAX) {
         *out = hs_stack_at(id);
         return id;
@@ -272,8 +291,9 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
     if (depth > (int)(HEAPSNAP_FRAMES_LIMIT + 24 + HEAPSNAP_PYTHON_MAX_FRAMES)) return UINT32_MAX; /* never: capture's bound */
     pthread_mutex_lock(&hs_stacks_append_lock);
     struct intern_table *t = atomic_load_explicit(&intern_table, memory_order_relaxed);
-    id = table_find(t, hash, domain, frames, depth, native, flags);
+    id = table_find(t, hash, domain, frames, depth, flags);
     if (id != UINT32_MAX) goto found;
+    int native = native_depth_of(frames, depth);
     uint32_t count = atomic_load_explicit(&stack_count, memory_order_relaxed);
     if (count >= MAX_STACKS - 2) goto fail;
     if (!t || (size_t)(count + 1) * 2 > t->capacity) {
@@ -286,15 +306,16 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
         if (!block) goto fail;
         atomic_store_explicit(&stack_blocks[count / HS_STACK_BLOCK], block, memory_order_release);
     }
-    uint32_t native_leaf = native ? path_add(frames, native) : HS_NO_NODE;
+    int n = inline_count(native);
+    uint32_t native_leaf = native > n ? path_add(frames + n, native - n) : HS_NO_NODE;
     uint32_t python_leaf = depth > native ? path_add(frames + native, depth - native) : HS_NO_NODE;
-    if ((native && native_leaf == HS_NO_NODE) || (depth > native && python_leaf == HS_NO_NODE)) goto fail;
-    struct hs_stack *s = &block->hot[count % HS_STACK_BLOCK];
+    if ((native > n && native_leaf == HS_NO_NODE) || (depth > native && python_leaf == HS_NO_NODE)) goto fail;
+    struct hs_stack *s = &block->stacks[count % HS_STACK_BLOCK];
     s->domain = domain;
     s->depth = (uint16_t)depth;
     s->native_depth = (uint16_t)native;
     s->flags = flags;
-    s->slot = (uint16_t)(count % HS_STACK_BLOCK);
+    memcpy(s->inline_frames, frames, (size_t)n * sizeof *frames);
     s->native_leaf = native_leaf;
     s->python_leaf = python_leaf;
     s->generation = UINT64_MAX; /* older than any peak: the first change saves the (empty) figures */
@@ -322,9 +343,10 @@ fail:
  * so a lookup stops as soon as it passes where the block would be, and a delete shifts the following
  * run back by one, decrementing distances: nothing is rehashed except when the table grows. A slot's
  * home is the hash's low 32 bits scaled to the capacity, which can then be any number: tables grow by
- * a quarter (whole pages) at seven eighths full, so a block costs 14 to 17 bytes instead of swinging
- * between 32 and 64 as it did with 24-byte entries doubled at three quarters. A block whose distance
- * would not fit its 8 bits goes to the wide table. */
+ * a quarter (whole pages) at three quarters full, so a block costs 16 to 20 bytes instead of swinging
+ * between 32 and 64 as it did with 24-byte entries doubled at three quarters. (Fuller tables cost
+ * more than they save: an insertion shifts slots up to the next empty one, 32 of them on average at
+ * seven eighths.) A block whose distance would not fit its 8 bits goes to the wide table. */
 
 /* address >> 4 (44 bits) | distance (8) | size bits 0..11 (12); size bits 12..23 (12) | stack (20) */
 struct hs_live_slot {
@@ -341,6 +363,10 @@ struct hs_live_slot {
 #define COMPACT_MAX_SIZE ((UINT64_C(1) << 24) - 1)
 #define COMPACT_MAX_STACK ((UINT32_C(1) << 20) - 1)
 #define MAX_COMPACT_CAPACITY ((uint32_t)1 << 30)
+#ifndef COMPACT_LOAD_NUMERATOR
+#define COMPACT_LOAD_NUMERATOR 3u /* grow beyond three quarters full */
+#define COMPACT_LOAD_DENOMINATOR 4u
+#endif
 
 struct hs_shard hs_shards[HS_SHARDS]; /* all-zero pthread mutexes are PTHREAD_MUTEX_INITIALIZER in glibc */
 _Atomic uint64_t hs_current_bytes;
@@ -437,7 +463,7 @@ static void wide_delete(struct hs_shard *sh, struct hs_live_entry *e) {
 }
 
 /* The block's figures leave its stack and the sum. */
-static void forget(const struct hs_live_entry *e) {
+static inline __attribute__((always_inline)) void forget(const struct hs_live_entry *e) {
     struct hs_weight weight = hs_weight_of(e->size);
     hs_stack_change(hs_stack_at(e->stack), -(int64_t)weight.bytes, -(int64_t)weight.count, false);
     atomic_fetch_sub_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed);
@@ -454,7 +480,7 @@ static void move_to_wide(struct hs_shard *sh, const struct hs_live_slot *s) {
 /* ---- the compact table */
 
 /* Places a block known to be absent (distance bits 0) at probe position i, displacing richer slots. */
-static void compact_place(struct hs_shard *sh, struct hs_live_slot *slots, uint32_t capacity, uint32_t i,
+static inline __attribute__((always_inline)) void compact_place(struct hs_shard *sh, struct hs_live_slot *slots, uint32_t capacity, uint32_t i,
                           uint64_t distance, struct hs_live_slot carried) {
     for (;; i = next_slot(i, capacity), distance++) {
         if (distance > SLOT_DISTANCE_MAX) {
@@ -493,7 +519,7 @@ static inline uint32_t compact_find(const struct hs_shard *sh, uintptr_t address
     }
 }
 
-static void compact_delete(struct hs_shard *sh, uint32_t i) {
+static inline void compact_delete(struct hs_shard *sh, uint32_t i) {
     uint32_t capacity = sh->capacity;
     for (;;) {
         uint32_t j = next_slot(i, capacity);
@@ -535,7 +561,7 @@ static int grow_compact(struct hs_shard *sh) {
 /* ---- both tables */
 
 /* Takes the block at (domain, address) out of whichever table holds it. */
-static bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t hash, struct hs_live_entry *out) {
+static inline bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t hash, struct hs_live_entry *out) {
     if (compact_address(domain, address)) {
         uint32_t i = compact_find(sh, address, hash);
         if (i != UINT32_MAX) {
@@ -558,7 +584,7 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     struct hs_weight weight = hs_weight_of(size); /* {size, 1} in exact mode */
     pthread_mutex_lock(&sh->lock);
     if (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
-        ((uint64_t)(sh->used + 1) * 8 <= (uint64_t)sh->capacity * 7 || grow_compact(sh) == 0)) {
+        ((uint64_t)(sh->used + 1) * COMPACT_LOAD_DENOMINATOR <= (uint64_t)sh->capacity * COMPACT_LOAD_NUMERATOR || grow_compact(sh) == 0)) {
         /* first out of the wide table if it was there (NULL at once when the side table is empty): the
          * placement below may push this very block there */
         struct hs_live_entry *e = wide_find(sh, 0, address, hash);
@@ -686,24 +712,8 @@ void hs_tables_after_fork_child(void) {
         struct hs_stack *s = hs_stack_at(id);
         s->now.total_allocs = 0;
         s->now.total_bytes = 0;
-        atomic_store_explicit(&hs_stack_cold(s)->temporary_allocs, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->temporary_allocs, 0, memory_order_relaxed);
     }
     hs_peak_after_fork_child();
     hs_sample_after_fork_child();
 }
-#ifdef HS_TABLES_DEBUG
-#include <stdio.h>
-#include <unistd.h>
-__attribute__((visibility("default"))) void heapsnap_debug_tables(void) {
-    size_t compact = 0, wide = 0, used = 0;
-    for (int i = 0; i < HS_SHARDS; i++) { compact += hs_shards[i].capacity * 12ul; wide += hs_shards[i].wide_capacity * 24; used += hs_shards[i].used; }
-    struct intern_table *t = intern_table;
-    size_t frames = 0; size_t hist[8] = {0};
-    uint32_t node_count = node_index.count;
-    char b[800];
-    int n = snprintf(b, sizeof b, "tables: stacks=%u blocks_bytes=%zu nodes=%u node_bytes=%zu node_index=%zu intern=%zu compact=%zu used=%zu wide=%zu total=%zu frames=%zu h=%zu %zu %zu %zu %zu %zu %zu\n",
-        hs_stack_count(), (size_t)((hs_stack_count() + 1023) / 1024) * sizeof(struct hs_stack_block), node_count, (size_t)node_words * 8,
-        node_index.capacity * 4, t ? t->capacity * 4 : 0, compact, used, wide, (size_t)hs_tracker_bytes, frames, hist[1], hist[2], hist[3], hist[4], hist[5], hist[6], hist[7]);
-    write(2, b, n);
-}
-#endif
