@@ -235,6 +235,9 @@ static inline bool same_stack(const struct hs_stack *s, uint32_t domain, const u
                               uint16_t flags) {
     if (s->domain != domain || s->depth != depth || s->flags != flags) return false;
     int native = s->native_depth, n = inline_count(native);
+    /* the leaf nodes' misses overlap the check of the inline frames (the record's second line) */
+    if (s->native_leaf != HS_NO_NODE) __builtin_prefetch(node_at(s->native_leaf));
+    if (s->python_leaf != HS_NO_NODE) __builtin_prefetch(node_at(s->python_leaf));
     for (int k = 0; k < n; k++)
         if (s->inline_frames[k] != frames[k]) return false;
     return path_is(s->native_leaf, frames + n, native - n) && path_is(s->python_leaf, frames + native, depth - native);
