@@ -2,6 +2,7 @@
 # The tracker's own memory on a deep-stack Python workload (Benchmarks/python_memory.py under Debian's
 # python3.11, PYTHONMALLOC=malloc): heapsnap_tracker_memory() with ~114,000 live blocks and ~25,000
 # distinct stacks, for LIBHEAPSNAP and, when given, a BASELINE library (e.g. an older build) beside it.
+# PYTHONHASHSEED=0: string hashing changes dict sizes, so allocations and stacks, from run to run.
 # Also the churn workload's bytes per additional live block (10,000 vs 100,000 live blocks).
 #
 # usage: python_memory.sh WORK_DIR LIBHEAPSNAP [BASELINE_LIBHEAPSNAP]
@@ -15,7 +16,7 @@ field() { sed -n "s/.*[ :]$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -1; }
 for lib in "${@:2}"; do
     lib=$(readlink -f "$lib")
     rm -rf "$work/snapshots" && mkdir -p "$work/snapshots"
-    HEAPSNAP_DIR="$work/snapshots" PYTHONMALLOC=malloc LD_PRELOAD="$lib" "$python" "$here/python_memory.py" \
+    HEAPSNAP_DIR="$work/snapshots" PYTHONMALLOC=malloc PYTHONHASHSEED=0 LD_PRELOAD="$lib" "$python" "$here/python_memory.py" \
         "$work/snapshots/state.heapsnap" >"$work/python.log" 2>&1
     py=$(field tracker_bytes "$work/python.log")
     HEAPSNAP_DIR="$work/snapshots" LD_PRELOAD="$lib" "$work/churn" 1 200000 10000 >"$work/small.log" 2>&1
