@@ -72,48 +72,70 @@ void *hs_arena_alloc(struct hs_arena *arena, size_t size); /* 16-byte aligned, z
 struct hs_counts {
     uint64_t live_bytes, live_blocks, total_allocs, total_bytes;
 };
+/* A stack's frames are mostly not stored with it: past its innermost few, they are paths in a prefix
+ * tree of frame nodes (tables.c), one path for the native part and one for the Python part, each
+ * rooted at its outermost frame, so stacks share their common outer frames. The record is two cache
+ * lines of an aligned pair: the first read by every lookup and written by every allocation and free
+ * of the stack, the second holding the innermost frames (checked first by a lookup) and what changes
+ * rarely. */
+#define HS_NO_NODE UINT32_MAX
+#define HS_STACK_INLINE_FRAMES 3
 struct hs_stack {
-    uint64_t hash;
     uint32_t domain;
-    uint16_t depth;
+    uint16_t depth;                 /* all frames: native_depth native ones, then the Python ones */
+    uint16_t native_depth;
     uint16_t flags;                 /* HEAPSNAP_STACK_* */
+    uint16_t reserved;
     /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h):
      * `now` is the present, `at_peak` what it was at the high-water mark if it changed since. */
     _Atomic uint32_t lock;
-    uint32_t reserved;
+    /* innermost node of each path, HS_NO_NODE when empty; the native path starts after the inline frames */
+    uint32_t native_leaf, python_leaf;
     uint64_t generation;            /* hs_peak_generation when `now` last changed */
-    struct hs_counts now, at_peak;
+    struct hs_counts now;
+    uintptr_t inline_frames[HS_STACK_INLINE_FRAMES]; /* the first min(3, native_depth) frames */
+    struct hs_counts at_peak;
     /* freed before their thread allocated again (churn.c); a running count like total_allocs, not
      * copied at the peak: a peak file carries the count at the time it is written */
     _Atomic uint64_t temporary_allocs;
-    uintptr_t frames[];
-};
+} __attribute__((aligned(128)));
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, struct hs_stack **out);
 struct hs_stack *hs_stack_at(uint32_t id);
 uint32_t hs_stack_count(void);
+/* Writes the stack's `depth` frames, in capture order (native innermost first, then Python), to `out`. */
+void hs_stack_frames(const struct hs_stack *s, uintptr_t *out);
 extern pthread_mutex_t hs_stacks_append_lock;
 
 /* ---- live blocks (tables.c), sharded by address hash ---- */
+/* One block as the table's users see it. Inside, most blocks take 12 bytes (tables.c); blocks of
+ * other domains, odd addresses, sizes of 16 MiB and more are kept in full in a side table. */
 struct hs_live_entry {
-    uint64_t address;   /* 0 = empty slot */
+    uint64_t address;   /* 0 = empty slot (side table) */
     uint64_t size;
     uint32_t stack;
     uint32_t domain;
 };
+struct hs_live_slot; /* tables.c */
 
 #define HS_SHARDS 256 /* 32 groups of 8, see shard_of */
 struct hs_shard {
     pthread_mutex_t lock;
-    struct hs_live_entry *slots;
-    size_t capacity;        /* power of two */
-    size_t count;
+    struct hs_live_slot *slots; /* domain 0, 16-byte aligned address, size < 16 MiB: 12 bytes each */
+    uint32_t capacity;          /* any number of slots, filling whole pages */
+    uint32_t used;
     /* counters of the blocks in this shard, summed at snapshot time */
     uint64_t total_allocs;
     uint64_t total_bytes;
     uint64_t untracked_frees;
+    struct hs_live_entry *wide; /* everything else, rare: linear probing, power-of-two capacity */
+    size_t wide_capacity;
+    size_t wide_used;
 } __attribute__((aligned(64)));
 extern struct hs_shard hs_shards[HS_SHARDS];
+uint64_t hs_live_count(void); /* with every shard locked */
+/* With every shard locked: calls `each` for every live block. */
+void hs_live_each(void (*each)(const struct hs_live_entry *block, void *context), void *context);
 
 /* current and peak bytes, all domains: global because the peak needs one running sum */
 extern _Atomic uint64_t hs_current_bytes;

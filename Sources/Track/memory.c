@@ -23,7 +23,9 @@ void hs_unmap(void *p, size_t size) {
     atomic_fetch_sub_explicit(&hs_tracker_bytes, size, memory_order_relaxed);
 }
 
-#define ARENA_CHUNK ((size_t)1 << 20)
+/* small chunks: the tracker's memory is counted as mapped, and most arenas (modules, Python code
+ * records) hold tens of KiB */
+#define ARENA_CHUNK ((size_t)1 << 16)
 
 void *hs_arena_alloc(struct hs_arena *arena, size_t size) {
     size = (size + 15) & ~(size_t)15;

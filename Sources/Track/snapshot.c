@@ -113,6 +113,11 @@ static uint64_t last_present_ns, last_present_generation;
 /* The time of the latest snapshot of the present taken before the generation `last_present_generation` began. */
 static uint64_t before_generation_ns;
 
+static void add_trace(const struct hs_live_entry *e, void *context) {
+    struct capture *c = context;
+    c->traces[c->trace_count++] = (struct trace){e->address, e->size, e->stack};
+}
+
 /* `at_peak`: the state at the high-water mark instead of the present (no live blocks then: which
  * blocks were live at the peak is not kept, only how much per stack). */
 static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
@@ -136,8 +141,8 @@ static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
         if (c->time_ns <= floor) c->time_ns = floor + 1;
     }
     c->stack_count = hs_stack_count();
+    c->live_blocks = hs_live_count();
     for (int i = 0; i < HS_SHARDS; i++) {
-        c->live_blocks += hs_shards[i].count;
         c->total_allocs += hs_shards[i].total_allocs;
         c->total_bytes += hs_shards[i].total_bytes;
         c->untracked_frees += hs_shards[i].untracked_frees;
@@ -182,14 +187,7 @@ static int capture_state(struct capture *c, bool with_traces, bool at_peak) {
         }
     }
     /* the live blocks, when asked (the per-stack figures are kept as the blocks come and go) */
-    for (int i = 0; c->traces && i < HS_SHARDS; i++) {
-        struct hs_shard *sh = &hs_shards[i];
-        for (size_t j = 0; j < sh->capacity; j++) {
-            struct hs_live_entry *e = &sh->slots[j];
-            if (!e->address) continue;
-            c->traces[c->trace_count++] = (struct trace){e->address, e->size, e->stack};
-        }
-    }
+    if (c->traces) hs_live_each(add_trace, c);
 out:
     hs_unlock_all_shards();
     pthread_mutex_unlock(&hs_stacks_append_lock);
@@ -292,10 +290,13 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         hs_put_u64(w, c->counts[id].total_bytes);
         /* a running count (churn.c), read as written: it changes without the table locks anyway */
         hs_put_u64(w, atomic_load_explicit(&s->temporary_allocs, memory_order_relaxed));
+        /* the frames come back from the prefix tree (tables.c), as captured */
+        static uintptr_t frames[HEAPSNAP_FRAMES_LIMIT + 24 + HEAPSNAP_PYTHON_MAX_FRAMES];
+        hs_stack_frames(s, frames);
         if (sizeof(uintptr_t) == 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
-            hs_put(w, s->frames, 8ull * s->depth);
+            hs_put(w, frames, 8ull * s->depth);
         } else {
-            for (int i = 0; i < s->depth; i++) hs_put_u64(w, s->frames[i]);
+            for (int i = 0; i < s->depth; i++) hs_put_u64(w, frames[i]);
         }
     }
 
