@@ -109,15 +109,31 @@ struct GrowthCommand: ParsableCommand {
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a snapshot's header: program, time, trigger, traced memory, tracker overhead, modules."
+        abstract: "Show a snapshot's header: program, time, trigger, traced memory, tracker overhead, modules.",
+        discussion: "With several files, one block each, in the order given, separated by a blank line (--format json: one document listing them). A file that cannot be read gets its one-line error on stderr, the others are still shown, and the exit status is 1."
     )
 
-    @Argument(help: "The snapshot file.") var snapshot: String
-    @OptionGroup var output: OutputOptions
+    @Argument(help: "One or more snapshot files.") var snapshots: [String]
+    @OptionGroup var output: FormatOptions
 
     func run() throws {
-        let loaded = try SnapshotLoader.load(snapshot)
-        try output.emit(text: { output.textReport.render(info: loaded) }, json: { try JSONReport.info(loaded) })
+        if snapshots.count == 1 {
+            let loaded = try SnapshotLoader.load(snapshots[0])
+            let text = output.textReport()
+            return try output.emit(text: { text.render(info: loaded) }, json: { try JSONReport.info(loaded) })
+        }
+        var loaded: [Snapshot] = []
+        var failed = 0
+        for path in snapshots {
+            do { loaded.append(try SnapshotLoader.load(path)) } catch {
+                failed += 1
+                FileHandle.standardError.write(Data("heapsnap: \(HeapSnapCommand.oneLine(error))\n".utf8))
+            }
+        }
+        let text = output.textReport()
+        try output.emit(text: { loaded.map { text.render(info: $0) }.joined(separator: "\n") },
+                        json: { try JSONReport.info(loaded) })
+        if failed > 0 { throw ExitCode(1) }
     }
 }
 

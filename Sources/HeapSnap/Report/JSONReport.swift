@@ -20,6 +20,14 @@ public enum JSONReport {
             total: ReportTotal(size: snapshot.size, count: snapshot.count, entries: snapshot.traces.count)))
     }
 
+    /// `heapsnap info` of several files: one document whose `snapshots` are the info documents, in order.
+    public static func info(_ snapshots: [Snapshot]) throws -> String {
+        try JSONWriter().string(InfoListDocument(snapshots: snapshots.map {
+            InfoDocument(snapshot: SnapshotSummary(info: $0.info),
+                         total: ReportTotal(size: $0.size, count: $0.count, entries: $0.traces.count))
+        }))
+    }
+
     /// RFC 3339 in UTC with nanoseconds, e.g. "2026-11-26T00:50:01.123456789Z".
     static func isoTime(_ nanoseconds: UInt64) -> String {
         let base = TextReport.formatTime(nanoseconds, "%Y-%m-%dT%H:%M:%S", utc: true)
@@ -65,6 +73,13 @@ private struct InfoDocument: Encodable {
     var report = "info"
     var snapshot: SnapshotSummary
     var total: ReportTotal
+}
+
+private struct InfoListDocument: Encodable {
+    var format = JSONReport.format
+    var version = JSONReport.version
+    var report = "info_list"
+    var snapshots: [InfoDocument]
 }
 
 /// A snapshot as reports show it: where it was read from and when it was taken, its header, its modules.
