@@ -1,4 +1,5 @@
 // How every command reads the snapshots it is given: binary or JSON, with progress on a terminal.
+import CHeapSnapContract
 import Foundation
 import HeapSnap
 
@@ -15,5 +16,21 @@ enum SnapshotLoader {
     static func load(_ path: String, filtering: FilterOptions) throws -> Snapshot {
         let sites = filtering.sites
         return try load(path, sites: sites).filtered(filtering.filters, sites: sites)
+    }
+
+    /// The header of a snapshot file without symbolizing it (an offline JSON snapshot is read whole: it
+    /// needs no symbolizing either).
+    static func header(_ path: String) throws -> SnapshotHeader {
+        var start = Data()
+        if let handle = FileHandle(forReadingAtPath: path) {
+            start = (try? handle.read(upToCount: 16)) ?? Data()
+            try? handle.close()
+        }
+        if start.starts(with: Array(HEAPSNAP_MAGIC.utf8)) {
+            do { return try RawSnapshot(contentsOf: path).header } catch let error as SnapshotFileError {
+                throw AnalysisError(error.description)
+            }
+        }
+        return try Snapshot.load(path: path, sites: .none).info.header
     }
 }

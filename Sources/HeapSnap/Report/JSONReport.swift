@@ -13,6 +13,11 @@ public enum JSONReport {
         try JSONWriter().string(ReportDocument(report: report))
     }
 
+    /// growth over several processes: a growth document per process, ranked, and those left out.
+    public static func document(_ report: ProcessGrowthReport) throws -> String {
+        try JSONWriter().string(ProcessGrowthDocument(report: report))
+    }
+
     /// `heapsnap info`: the header, the modules, and the live totals of the traces.
     public static func info(_ snapshot: Snapshot) throws -> String {
         try JSONWriter().string(InfoDocument(
@@ -64,6 +69,50 @@ private struct ReportDocument: Encodable {
         try container.encode(report.total, forKey: .total)
         try container.encode(Array(report.shown), forKey: .stats)
         try container.encode(report.rest, forKey: .other)
+    }
+}
+
+private struct ProcessGrowthDocument: Encodable {
+    var report: ProcessGrowthReport
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, report, groupBy = "group_by", minimumSnapshots = "minimum_snapshots", processes
+        case leftOut = "left_out"
+    }
+
+    struct Process: Encodable {
+        var process: ProcessIdentity
+        var steadyGrowth: Int64?
+        var growth: ReportDocument?
+        var snapshots: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case pid, startNanoseconds = "start_ns", executable, steadyGrowth = "steady_growth", growth, snapshots
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(process.pid, forKey: .pid)
+            try container.encode(process.startNanoseconds, forKey: .startNanoseconds)
+            try container.encode(process.executable, forKey: .executable)
+            try container.encodeIfPresent(steadyGrowth, forKey: .steadyGrowth)
+            try container.encodeIfPresent(growth, forKey: .growth)
+            try container.encodeIfPresent(snapshots, forKey: .snapshots)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(JSONReport.format, forKey: .format)
+        try container.encode(JSONReport.version, forKey: .version)
+        try container.encode("growth_by_process", forKey: .report)
+        try container.encode(report.groupBy.rawValue, forKey: .groupBy)
+        try container.encode(report.minimumSnapshots, forKey: .minimumSnapshots)
+        try container.encode(report.processes.map {
+            Process(process: $0.process, steadyGrowth: $0.steadyGrowth, growth: ReportDocument(report: $0.report))
+        }, forKey: .processes)
+        try container.encode(report.leftOut.map { Process(process: $0.process, snapshots: $0.snapshots.map(\.source)) },
+                             forKey: .leftOut)
     }
 }
 
