@@ -39,6 +39,6 @@ int main()
     kept[4] = small_buffer();
     kept[5] = small_buffer();
     kept[6] = big_buffer();
-    std::printf("%d blocks\n", kept[6] != nullptr ? 7 : 0);
+    std::printf("%d blocks\n", kept[6] != nullptr ? 7 : 0); // @site:printf (its stdout buffer)
     return 0;
 }
