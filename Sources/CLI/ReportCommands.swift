@@ -107,13 +107,17 @@ struct GrowthCommand: ParsableCommand {
                            + "(from \(snapshots.joined(separator: " ")))")
         }
         let sites = filtering.sites
-        // Headers first (no symbolizing), so that processes with too few snapshots cost nothing more.
-        let processes = groupByProcess(try paths.map { ($0, try SnapshotLoader.header($0)) }) { $0.1 }
+        // Read and checked first, symbolized once the headers say which series they are in: processes
+        // with too few snapshots cost no symbolizing.
+        var files = try paths.map { try SnapshotLoader.read($0) }
+        let processes = groupByProcess(files.indices.map { $0 }) { files[$0].header }
         if processes.count == 1 || allowMixed {
             // One series, in the order the snapshots were taken, whatever order a shell glob gave them in.
-            let series = try paths.map { try SnapshotLoader.load($0, filtering: filtering) }
-                .enumerated().sorted { ($0.element.info.timeNanoseconds, $0.offset) < ($1.element.info.timeNanoseconds, $1.offset) }
-                .map(\.element)
+            let order = files.indices.sorted { (files[$0].header.timeNanoseconds, $0) < (files[$1].header.timeNanoseconds, $1) }
+            let series = try order.map { index in
+                defer { files[index].raw = nil }  // the symbolized snapshot replaces the raw one
+                return try SnapshotLoader.load(files[index], filtering: filtering)
+            }
             let ranked = rankGrowth(series, by: grouping.by, sites: sites)
             let report = StatisticsReport(
                 growth: ranked, series: series, groupBy: grouping.by, limit: grouping.shownLimit, sites: sites)
@@ -128,10 +132,13 @@ struct GrowthCommand: ParsableCommand {
                            + "growth follows one process at a time (--allow-mixed treats them as one series)")
         }
         let series = try enough.map { group in
-            (group.process, try group.items.map { try SnapshotLoader.load($0.0, filtering: filtering) })
+            (group.process, try group.items.map { index in
+                defer { files[index].raw = nil }
+                return try SnapshotLoader.load(files[index], filtering: filtering)
+            })
         }
         let leftOut = tooFew.map { group in
-            (group.process, group.items.map { SnapshotInfo(header: $0.1, modules: [], source: $0.0) })
+            (group.process, group.items.map { SnapshotInfo(header: files[$0].header, modules: [], source: files[$0].path) })
         }
         let report = ProcessGrowthReport(
             series: series, leftOut: leftOut, minimumSnapshots: Self.minimumSnapshots, groupBy: grouping.by,

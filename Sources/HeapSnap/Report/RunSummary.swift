@@ -128,14 +128,16 @@ extension TextReport {
             if summary.children.count > 10 { lines.append("  … \(summary.children.count - 10) more programs …") }
         }
         if own == 0 && children == 0 {
-            lines.append("heapsnap: " + options.style.apply(.warning, "no snapshot was written") + ": "
-                + Self.whyNothingWritten(summary.nothingWritten, program: summary.program, folder: summary.folder))
+            let why = summary.nothingWritten.map {
+                ": " + Self.whyNothingWritten($0, program: summary.program, folder: summary.folder)
+            } ?? " (static and set-uid programs cannot be traced; _exit(), abort() and signals skip the exit snapshot)"
+            lines.append("heapsnap: " + options.style.apply(.warning, "no snapshot was written") + why)
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// What happened and what to do, for a run that wrote no snapshot.
-    static func whyNothingWritten(_ reason: RunSummary.NothingWritten?, program: String, folder: String) -> String {
+    static func whyNothingWritten(_ reason: RunSummary.NothingWritten, program: String, folder: String) -> String {
         let whileRunning = "take snapshots while it runs: --interval SECONDS, --peak-step 64M (the peak state, rewritten as it grows) or heapsnap snap PID"
         switch reason {
         case .staticallyLinked(let path):
@@ -161,8 +163,6 @@ extension TextReport {
         case .killed(let signal):
             return "\(program) was killed by \(signal), whose default action skips the exit handlers, so there is no exit snapshot; "
                 + whileRunning
-        case nil:
-            return "static and set-uid programs cannot be traced; _exit(), abort() and signals skip the exit snapshot"
         }
     }
 }
