@@ -131,6 +131,7 @@ struct GrowthCommand: ParsableCommand {
                            + "\(processes.count) processes (\(shown.joined(separator: ", "))\(tooFew.count > 4 ? ", ..." : "")); "
                            + "growth follows one process at a time (--allow-mixed treats them as one series)")
         }
+        for index in tooFew.flatMap(\.items) { files[index].raw = nil }  // only their headers are shown
         let series = try enough.map { group in
             (group.process, try group.items.map { index in
                 defer { files[index].raw = nil }
