@@ -70,10 +70,17 @@ PROGRAM_SWIFT := $(patsubst Tests/Programs/%.swift,$(PROGRAMS)/%,$(wildcard Test
 RUSTC         ?= $(shell command -v rustc 2>/dev/null)
 PROGRAM_RUST  := $(if $(RUSTC),$(patsubst Tests/Programs/%.rs,$(PROGRAMS)/%,$(wildcard Tests/Programs/*.rs)))
 
+# Statically linked test programs (Tests/Programs/static/NAME.c -> NAME): what LD_PRELOAD cannot trace.
+PROGRAM_STATIC := $(patsubst Tests/Programs/static/%.c,$(PROGRAMS)/%,$(wildcard Tests/Programs/static/*.c))
+
 # Shared libraries the test programs dlopen from their own folder (Tests/Programs/libs/NAME.c -> libNAME.so).
 PROGRAM_LIBS  := $(patsubst Tests/Programs/libs/%.c,$(PROGRAMS)/lib%.so,$(wildcard Tests/Programs/libs/*.c))
 
-programs: $(PROGRAM_C) $(PROGRAM_C_O2) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST) $(PROGRAM_LIBS)
+programs: $(PROGRAM_C) $(PROGRAM_C_O2) $(PROGRAM_CXX) $(PROGRAM_SWIFT) $(PROGRAM_RUST) $(PROGRAM_LIBS) $(PROGRAM_STATIC)
+
+$(PROGRAM_STATIC): $(PROGRAMS)/%: Tests/Programs/static/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -g -O0 -static -o $@ $<
 
 $(PROGRAMS)/lib%.so: Tests/Programs/libs/%.c | deps
 	@mkdir -p $(@D)

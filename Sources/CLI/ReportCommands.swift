@@ -76,48 +76,123 @@ struct GrowthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "growth",
         abstract: "Rank the sites whose live memory grows steadily across a series of snapshots (leak hunting).",
-        discussion: "Give three or more snapshots of one process; they are taken in the order they were written (their header's time), whatever order a shell glob gives."
+        discussion: """
+            Give three or more snapshots of one process, or a folder of them; they are taken in the order they were written (their header's time), whatever order a shell glob gives.
+            Snapshots of several processes (a folder a build or a forking server wrote into, or files of several pids) are sorted into one series per process (pid and start time), each ranked on its own, the process whose memory grew steadily the most first; processes with fewer than 3 snapshots are left out and named. A folder stands for its numbered snapshots, <prog>.<pid>.<seq>.heapsnap (not the peak files).
+            """
     )
 
-    @Argument(help: "Three or more snapshots of one process.") var snapshots: [String] = []
+    /// Fewer snapshots are a diff, not a trend.
+    static let minimumSnapshots = 3
+
+    @Argument(help: "Three or more snapshots of one process, or of several, or folders of them.") var snapshots: [String] = []
     @Flag(help: "Treat snapshots of several processes as one series.") var allowMixed = false
     @OptionGroup var grouping: GroupingOptions
     @OptionGroup var filtering: FilterOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard snapshots.count >= 3 else {
-            throw ValidationError("growth needs at least 3 snapshots, got \(snapshots.count).")
+        // a folder is counted once its files are listed
+        let folders = snapshots.filter(Self.isFolder)
+        guard !folders.isEmpty || snapshots.count >= Self.minimumSnapshots else {
+            throw ValidationError("growth needs at least \(Self.minimumSnapshots) snapshots, got \(snapshots.count).")
         }
         if grouping.cumulative { throw ValidationError("growth does not support --cumulative.") }
     }
 
     func run() throws {
-        // In the order they were taken, whatever order a shell glob gave them in.
-        let series = try snapshots.map { try SnapshotLoader.load($0, filtering: filtering) }
-            .enumerated().sorted { ($0.element.info.timeNanoseconds, $0.offset) < ($1.element.info.timeNanoseconds, $1.offset) }
-            .map(\.element)
-        if !allowMixed { try SeriesCheck.oneProcess(series) }
+        let paths = try snapshots.flatMap { try Self.isFolder($0) ? Self.numberedSnapshots(in: $0) : [$0] }
+        guard paths.count >= Self.minimumSnapshots else {
+            throw CLIError("growth needs at least \(Self.minimumSnapshots) snapshots, got \(paths.count) "
+                           + "(from \(snapshots.joined(separator: " ")))")
+        }
         let sites = filtering.sites
-        let ranked = rankGrowth(series, by: grouping.by, sites: sites)
-        let report = StatisticsReport(
-            growth: ranked, series: series, groupBy: grouping.by, limit: grouping.shownLimit, sites: sites)
+        // Read and checked first, symbolized once the headers say which series they are in: processes
+        // with too few snapshots cost no symbolizing.
+        var files = try paths.map { try SnapshotLoader.read($0) }
+        let processes = groupByProcess(files.indices.map { $0 }) { files[$0].header }
+        if processes.count == 1 || allowMixed {
+            // One series, in the order the snapshots were taken, whatever order a shell glob gave them in.
+            let order = files.indices.sorted { (files[$0].header.timeNanoseconds, $0) < (files[$1].header.timeNanoseconds, $1) }
+            let series = try order.map { index in
+                defer { files[index].raw = nil }  // the symbolized snapshot replaces the raw one
+                return try SnapshotLoader.load(files[index], filtering: filtering)
+            }
+            let ranked = rankGrowth(series, by: grouping.by, sites: sites)
+            let report = StatisticsReport(
+                growth: ranked, series: series, groupBy: grouping.by, limit: grouping.shownLimit, sites: sites)
+            return try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
+        }
+        let enough = processes.filter { $0.items.count >= Self.minimumSnapshots }
+        let tooFew = processes.filter { $0.items.count < Self.minimumSnapshots }
+        guard !enough.isEmpty else {
+            let shown = tooFew.prefix(4).map { "\($0.process.program) pid \($0.process.pid): \($0.items.count)" }
+            throw CLIError("no process has \(Self.minimumSnapshots) or more snapshots among these \(paths.count) snapshots of "
+                           + "\(processes.count) processes (\(shown.joined(separator: ", "))\(tooFew.count > 4 ? ", ..." : "")); "
+                           + "growth follows one process at a time (--allow-mixed treats them as one series)")
+        }
+        for index in tooFew.flatMap(\.items) { files[index].raw = nil }  // only their headers are shown
+        let series = try enough.map { group in
+            (group.process, try group.items.map { index in
+                defer { files[index].raw = nil }
+                return try SnapshotLoader.load(files[index], filtering: filtering)
+            })
+        }
+        let leftOut = tooFew.map { group in
+            (group.process, group.items.map { SnapshotInfo(header: files[$0].header, modules: [], source: files[$0].path) })
+        }
+        let report = ProcessGrowthReport(
+            series: series, leftOut: leftOut, minimumSnapshots: Self.minimumSnapshots, groupBy: grouping.by,
+            limit: grouping.shownLimit, sites: sites)
         try output.emit(text: { output.textReport.render(report) }, json: { try JSONReport.document(report) })
+    }
+
+    private static func isFolder(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// The folder's <prog>.<pid>.<seq>.heapsnap files; the peak files hold another moment's state, out of
+    /// the series' time order.
+    private static func numberedSnapshots(in folder: String) throws -> [String] {
+        let names = SnapshotFileName.list(in: folder).filter { $0.sequence != nil }
+        guard !names.isEmpty else {
+            throw CLIError("\(folder): no snapshot files (<prog>.<pid>.<seq>.heapsnap) in this folder")
+        }
+        if folder == "." { return names.map(\.name) }
+        let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        return names.map { base + "/" + $0.name }
     }
 }
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a snapshot's header: program, time, trigger, traced memory, tracker overhead, modules."
+        abstract: "Show a snapshot's header: program, time, trigger, traced memory, tracker overhead, modules.",
+        discussion: "With several files, one block each, in the order given, separated by a blank line (--format json: one document listing them). A file that cannot be read gets its one-line error on stderr, the others are still shown, and the exit status is 1."
     )
 
-    @Argument(help: "The snapshot file.") var snapshot: String
-    @OptionGroup var output: OutputOptions
+    @Argument(help: "One or more snapshot files.") var snapshots: [String]
+    @OptionGroup var output: FormatOptions
 
     func run() throws {
-        let loaded = try SnapshotLoader.load(snapshot)
-        try output.emit(text: { output.textReport.render(info: loaded) }, json: { try JSONReport.info(loaded) })
+        if snapshots.count == 1 {
+            let loaded = try SnapshotLoader.load(snapshots[0])
+            let text = output.textReport()
+            return try output.emit(text: { text.render(info: loaded) }, json: { try JSONReport.info(loaded) })
+        }
+        var loaded: [Snapshot] = []
+        var failed = 0
+        for path in snapshots {
+            do { loaded.append(try SnapshotLoader.load(path)) } catch {
+                failed += 1
+                FileHandle.standardError.write(Data("heapsnap: \(HeapSnapCommand.oneLine(error))\n".utf8))
+            }
+        }
+        let text = output.textReport()
+        try output.emit(text: { loaded.map { text.render(info: $0) }.joined(separator: "\n") },
+                        json: { try JSONReport.info(loaded) })
+        if failed > 0 { throw ExitCode(1) }
     }
 }
 

@@ -1,4 +1,4 @@
-// The options top, diff, growth and the run summary share: grouping, filters, site rules and output.
+// The options top, diff, growth, info and the run summary share: grouping, filters, site rules and output.
 import ArgumentParser
 import Foundation
 import HeapSnap
@@ -116,25 +116,15 @@ struct FilterOptions: ParsableArguments {
     }
 }
 
-struct OutputOptions: ParsableArguments {
+/// --format and --color: every command that prints a report (info has only these).
+struct FormatOptions: ParsableArguments {
     @Option(help: "Output format: text or json (schema in Docs/REPORT-JSON.md).")
     var format: OutputFormat = .text
 
     @Option(help: "Colour text output: auto (on a terminal, unless NO_COLOR is set), always or never.")
     var color: ColorChoice = .auto
 
-    @Option(help: ArgumentHelp(
-        "With --by traceback: show the site and N frames in all towards main, allocator frames folded.",
-        valueName: "n"))
-    var tracebackLimit: Int?
-
-    func validate() throws {
-        if let tracebackLimit, tracebackLimit < 1 {
-            throw ValidationError("--traceback-limit must be 1 or more, not \(tracebackLimit).")
-        }
-    }
-
-    var textReport: TextReport {
+    func textReport(tracebackLimit: Int? = nil) -> TextReport {
         TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDOUT_FILENO, choice: color),
             pathBase: FileManager.default.currentDirectoryPath, tracebackLimit: tracebackLimit))
@@ -147,4 +137,25 @@ struct OutputOptions: ParsableArguments {
         case .json: FileHandle.standardOutput.write(Data((try json() + "\n").utf8))
         }
     }
+}
+
+/// The output options of top, diff and growth: the format, and how tracebacks are shown.
+struct OutputOptions: ParsableArguments {
+    @OptionGroup var formatting: FormatOptions
+
+    @Option(help: ArgumentHelp(
+        "With --by traceback: show the site and N frames in all towards main, allocator frames folded.",
+        valueName: "n"))
+    var tracebackLimit: Int?
+
+    func validate() throws {
+        if let tracebackLimit, tracebackLimit < 1 {
+            throw ValidationError("--traceback-limit must be 1 or more, not \(tracebackLimit).")
+        }
+    }
+
+    var format: OutputFormat { formatting.format }
+    var textReport: TextReport { formatting.textReport(tracebackLimit: tracebackLimit) }
+
+    func emit(text: () -> String, json: () throws -> String) rethrows { try formatting.emit(text: text, json: json) }
 }

@@ -120,7 +120,8 @@ struct RunCommand: ParsableCommand {
         let outcome = ChildProcess.wait(for: pid)
         if !quiet {
             let written = SnapshotFileName.list(in: folder).filter { !before.contains($0.name) }
-            summarize(written: written, pid: pid, outcome: outcome, folder: folder)
+            let reason = written.isEmpty ? whyNothingWritten(outcome: outcome, folder: folder, environment: environment) : nil
+            summarize(written: written, pid: pid, outcome: outcome, folder: folder, nothingWritten: reason)
         }
         throw ExitCode(outcome.shellStatus)
     }
@@ -140,7 +141,34 @@ struct RunCommand: ParsableCommand {
         return folder
     }
 
-    private func summarize(written: [SnapshotFileName], pid: pid_t, outcome: ChildProcess.Outcome, folder: String) {
+    /// Why the run left no file, from what can be seen after it: the program's ELF file, HEAPSNAP_ONLY,
+    /// the folder, and how the program ended.
+    private func whyNothingWritten(outcome: ChildProcess.Outcome, folder: String, environment: [String: String])
+        -> RunSummary.NothingWritten? {
+        switch ProgramLinkage.of(programArguments[0], environment: environment) {
+        case .statically(let path): return .staticallyLinked(path: path)
+        case .setID(let path): return .setID(path: path)
+        case .dynamic: break
+        }
+        if let list = environment[TrackerEnvironment.only], !list.isEmpty {
+            // the tracker matches the executable's file name and argv[0]'s
+            let path = ProgramLinkage.resolve(programArguments[0], environment: environment) ?? programArguments[0]
+            let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().lastPathComponent
+            let names = [URL(fileURLWithPath: programArguments[0]).lastPathComponent, resolved]
+            if !names.contains(where: { heapsnap_program_listed(list, $0) }) {
+                return .notNamed(setting: only.isEmpty ? "\(TrackerEnvironment.only)=\(list)" : "--only \(list)")
+            }
+        }
+        if access(folder, W_OK) != 0 { return .folderNotWritable }
+        switch outcome {
+        case .exited: return .exitHandlersSkipped
+        case .signaled(let signal) where signal == SIGABRT: return .aborted
+        case .signaled(let signal): return .killed(signal: SignalSetting.name(signal))
+        }
+    }
+
+    private func summarize(written: [SnapshotFileName], pid: pid_t, outcome: ChildProcess.Outcome, folder: String,
+                           nothingWritten: RunSummary.NothingWritten?) {
         let own = written.filter { $0.pid == pid }
         let ending: RunSummary.Ending
         switch outcome {
@@ -154,6 +182,7 @@ struct RunCommand: ParsableCommand {
             folder: folder, snapshots: own.map(\.name), childSnapshots: childFiles.map(\.name),
             children: children.programs)
         summary.peak = peakLine(own, folder: folder)
+        summary.nothingWritten = nothingWritten
         let report = TextReport(options: TextReportOptions(
             style: TextStyle.detect(for: STDERR_FILENO), pathBase: FileManager.default.currentDirectoryPath))
         var text = report.render(run: summary)

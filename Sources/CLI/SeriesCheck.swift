@@ -1,5 +1,5 @@
-// diff and growth compare snapshots of one program (diff) or one process (growth): snapshots of two
-// programs give a diff that means nothing, and a series over several processes a growth that means nothing.
+// diff compares snapshots of one program: snapshots of two programs give a diff that means nothing.
+// (growth sorts snapshots of several processes into a series each: GrowthCommand, ProcessSeries.swift.)
 import Foundation
 import HeapSnap
 
@@ -18,19 +18,5 @@ enum SeriesCheck {
         guard old.info.executable != new.info.executable else { return }
         throw CLIError("the snapshots come from different programs (\(describe(old)): \(old.info.executable), "
                        + "\(describe(new)): \(new.info.executable)); \(hint)")
-    }
-
-    /// Throws unless every snapshot comes from one process: one pid and one start time (a pid is reused).
-    static func oneProcess(_ series: [Snapshot]) throws {
-        var processes: [(pid: UInt32, start: UInt64, name: String)] = []
-        for snapshot in series where !processes.contains(where: {
-            $0.pid == snapshot.info.pid && $0.start == snapshot.info.startNanoseconds
-        }) {
-            processes.append((snapshot.info.pid, snapshot.info.startNanoseconds, describe(snapshot)))
-        }
-        guard processes.count > 1 else { return }
-        let shown = processes.prefix(4).map(\.name).joined(separator: ", ") + (processes.count > 4 ? ", ..." : "")
-        throw CLIError("the snapshots come from \(processes.count) processes (\(shown)); growth follows one process: "
-                       + "give one process's snapshots, or \(hint)")
     }
 }

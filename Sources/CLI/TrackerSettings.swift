@@ -76,13 +76,14 @@ struct SignalSetting: TrackerSetting {
     }
 }
 
-/// One name for HEAPSNAP_ONLY: a program's basename.
+/// Names for HEAPSNAP_ONLY: a program's basename, or several separated by commas (--only is repeatable too).
 struct ProgramNameSetting: TrackerSetting {
     static var grammar: String { HEAPSNAP_PROGRAMS_GRAMMAR }
     let text: String, verdict: heapsnap_verdict
     var value: String { text }
     init?(argument: String) {
-        verdict = heapsnap_program_name_is_valid(argument) ? .HEAPSNAP_VERDICT_ACCEPTED : .HEAPSNAP_VERDICT_INVALID
+        // the list's grammar, as the tracker reads HEAPSNAP_ONLY: "a,b" is two names, "a,,b" and "" are refused
+        verdict = heapsnap_parse_program_list(argument) == .HEAPSNAP_VERDICT_ACCEPTED ? .HEAPSNAP_VERDICT_ACCEPTED : .HEAPSNAP_VERDICT_INVALID
         text = argument
     }
 }

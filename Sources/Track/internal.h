@@ -201,6 +201,7 @@ extern pid_t hs_parent_pid;        /* getppid() at start (and in a fork child) *
 bool hs_exit_snapshot_wanted(void); /* the exit snapshot is worth a file */
 bool hs_budget_allows(void);       /* false (errno EDQUOT) once the run's HEAPSNAP_MAX_DISK is spent */
 void hs_budget_add(uint64_t bytes);
+bool hs_snapshot_folder_ready(void); /* HEAPSNAP_DIR exists or was created; false (one warning) if not */
 void hs_budget_after_fork_child(void);
 
 /* ---- snapshots (snapshot.c) ---- */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 pid_t hs_parent_pid;
@@ -138,6 +139,41 @@ void hs_budget_add(uint64_t bytes) {
     if (pwrite(fd, &l, sizeof l, 0) != (ssize_t)sizeof l) { /* best effort */
     }
     close(fd);
+}
+
+/* ---------------------------------------------------------------- the snapshot folder */
+
+/* A HEAPSNAP_DIR that does not exist yet is created, as `heapsnap run --dir` does (like mkdir -p, mode
+ * 0777 less the umask): the user asked for that folder, and without it every snapshot would be lost.
+ * Runs under hs_snapshot_lock, before a default-named file is written; when the folder cannot be made,
+ * one warning line for the whole run (forked children inherit that it was said). */
+static bool folder_failure_reported;
+
+bool hs_snapshot_folder_ready(void) {
+    static char partial[HS_PATH_MAX];
+    struct stat st;
+    if (!hs_config.dir[0] || stat(hs_config.dir, &st) == 0) return true; /* not a folder: the write tells */
+    int err = errno;
+    if (err == ENOENT) {
+        size_t n = strlen(hs_config.dir);
+        memcpy(partial, hs_config.dir, n + 1);
+        for (size_t i = 1; i <= n && err == ENOENT; i++) {
+            if (partial[i] != '/' && partial[i] != '\0') continue;
+            char kept = partial[i];
+            partial[i] = '\0';
+            if (mkdir(partial, 0777) != 0 && errno != EEXIST) err = errno;
+            partial[i] = kept;
+        }
+        if (err == ENOENT && stat(hs_config.dir, &st) == 0) return true;
+        if (err == ENOENT) err = errno;
+    }
+    if (!folder_failure_reported) {
+        folder_failure_reported = true;
+        const char *parts[] = {"cannot create " HEAPSNAP_ENV_DIR " ", hs_config.dir, ", so no snapshot is written"};
+        hs_warn_parts(parts, sizeof parts / sizeof parts[0], err);
+    }
+    errno = err;
+    return false;
 }
 
 void hs_budget_after_fork_child(void) {

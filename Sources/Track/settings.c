@@ -206,12 +206,6 @@ heapsnap_verdict heapsnap_parse_program_list(const char *text) {
     }
 }
 
-bool heapsnap_program_name_is_valid(const char *name) {
-    const char *end = name;
-    while (*end && *end != ',') end++;
-    return !*end && name_ok(name, end);
-}
-
 bool heapsnap_program_listed(const char *list, const char *name) {
     if (!list || !name || !*name) return false;
     size_t n = strlen(name);

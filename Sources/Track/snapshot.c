@@ -533,6 +533,11 @@ static int take_snapshot(enum hs_trigger trigger, const char *path, bool try_onl
         if (peak < atomic_load_explicit(&hs_last_peak_snapshot, memory_order_relaxed) + hs_config.peak_step) goto done;
         atomic_store_explicit(&hs_last_peak_snapshot, peak, memory_order_relaxed);
     }
+    if (!path && !hs_snapshot_folder_ready()) { /* said once; an explicit path is the program's own */
+        rc = -1;
+        err = errno;
+        goto done;
+    }
     if (!hs_budget_allows()) {
         rc = -1;
         err = errno;

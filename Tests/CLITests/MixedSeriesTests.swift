@@ -1,4 +1,4 @@
-// diff needs snapshots of one program and growth of one process (--allow-mixed overrides), on real
+// diff needs snapshots of one program (--allow-mixed overrides) and growth makes a series per process, on real
 // snapshots of two programs written by `heapsnap run`.
 import Foundation
 import TestSupport
@@ -42,11 +42,11 @@ final class MixedSeriesTests: XCTestCase {
         // Two runs of one program compare fine.
         XCTAssertEqual(try CLI.run(["diff", first[0], second[2]]).status, 0)
 
-        let twoProcesses = try CLI.run(["growth"] + first + second)
-        XCTAssertEqual(twoProcesses.status, 1)
-        XCTAssertEqual(twoProcesses.stderr, "heapsnap: the snapshots come from 2 processes (cli_alloc pid \(firstPID), "
-                       + "cli_alloc pid \(secondPID)); growth follows one process: give one process's snapshots, "
-                       + "or pass --allow-mixed to go ahead anyway\n")
+        // Two processes: a series each, not one mixed series (ProcessGrowthTests has the details).
+        let twoProcesses = try CLI.json(try CLI.run(["growth", "--format", "json"] + first + second))
+        XCTAssertEqual(twoProcesses[string: "report"], "growth_by_process")
+        XCTAssertEqual(Set(twoProcesses[objects: "processes"]?.compactMap { $0[int: "pid"].map(String.init) } ?? []),
+                       [firstPID, secondPID])
         XCTAssertEqual(try CLI.run(["growth", "--allow-mixed"] + first + second).status, 0)
         // One process's snapshots in any order are one series, in time order.
         let reversed = try CLI.run(["growth", "--format", "json"] + first.reversed())

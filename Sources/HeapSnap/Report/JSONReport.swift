@@ -13,11 +13,24 @@ public enum JSONReport {
         try JSONWriter().string(ReportDocument(report: report))
     }
 
+    /// growth over several processes: a growth document per process, ranked, and those left out.
+    public static func document(_ report: ProcessGrowthReport) throws -> String {
+        try JSONWriter().string(ProcessGrowthDocument(report: report))
+    }
+
     /// `heapsnap info`: the header, the modules, and the live totals of the traces.
     public static func info(_ snapshot: Snapshot) throws -> String {
         try JSONWriter().string(InfoDocument(
             snapshot: SnapshotSummary(info: snapshot.info),
             total: ReportTotal(size: snapshot.size, count: snapshot.count, entries: snapshot.traces.count)))
+    }
+
+    /// `heapsnap info` of several files: one document whose `snapshots` are the info documents, in order.
+    public static func info(_ snapshots: [Snapshot]) throws -> String {
+        try JSONWriter().string(InfoListDocument(snapshots: snapshots.map {
+            InfoDocument(snapshot: SnapshotSummary(info: $0.info),
+                         total: ReportTotal(size: $0.size, count: $0.count, entries: $0.traces.count))
+        }))
     }
 
     /// RFC 3339 in UTC with nanoseconds, e.g. "2026-11-26T00:50:01.123456789Z".
@@ -59,12 +72,63 @@ private struct ReportDocument: Encodable {
     }
 }
 
+private struct ProcessGrowthDocument: Encodable {
+    var report: ProcessGrowthReport
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, report, groupBy = "group_by", minimumSnapshots = "minimum_snapshots", processes
+        case leftOut = "left_out"
+    }
+
+    struct Process: Encodable {
+        var process: ProcessIdentity
+        var steadyGrowth: Int64?
+        var growth: ReportDocument?
+        var snapshots: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case pid, startNanoseconds = "start_ns", executable, steadyGrowth = "steady_growth", growth, snapshots
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(process.pid, forKey: .pid)
+            try container.encode(process.startNanoseconds, forKey: .startNanoseconds)
+            try container.encode(process.executable, forKey: .executable)
+            try container.encodeIfPresent(steadyGrowth, forKey: .steadyGrowth)
+            try container.encodeIfPresent(growth, forKey: .growth)
+            try container.encodeIfPresent(snapshots, forKey: .snapshots)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(JSONReport.format, forKey: .format)
+        try container.encode(JSONReport.version, forKey: .version)
+        try container.encode("growth_by_process", forKey: .report)
+        try container.encode(report.groupBy.rawValue, forKey: .groupBy)
+        try container.encode(report.minimumSnapshots, forKey: .minimumSnapshots)
+        try container.encode(report.processes.map {
+            Process(process: $0.process, steadyGrowth: $0.steadyGrowth, growth: ReportDocument(report: $0.report))
+        }, forKey: .processes)
+        try container.encode(report.leftOut.map { Process(process: $0.process, snapshots: $0.snapshots.map(\.source)) },
+                             forKey: .leftOut)
+    }
+}
+
 private struct InfoDocument: Encodable {
     var format = JSONReport.format
     var version = JSONReport.version
     var report = "info"
     var snapshot: SnapshotSummary
     var total: ReportTotal
+}
+
+private struct InfoListDocument: Encodable {
+    var format = JSONReport.format
+    var version = JSONReport.version
+    var report = "info_list"
+    var snapshots: [InfoDocument]
 }
 
 /// A snapshot as reports show it: where it was read from and when it was taken, its header, its modules.

@@ -19,6 +19,27 @@ public struct RunSummary: Sendable {
     public var children: [ChildProgram]
     /// The high-water mark of traced memory, from the program's peak file, and what was live at exit.
     public var peak: Peak?
+    /// When no process wrote a snapshot: why, as far as the run can tell.
+    public var nothingWritten: NothingWritten?
+
+    /// Why a run left no snapshot at all; each case has its own line saying what happened and what to do.
+    public enum NothingWritten: Sendable, Equatable {
+        /// The program has no dynamic loader, so LD_PRELOAD never loads the tracker.
+        case staticallyLinked(path: String)
+        /// The loader ignores LD_PRELOAD for a set-user-ID or set-group-ID program.
+        case setID(path: String)
+        /// HEAPSNAP_ONLY (as given: "--only a,b" or "HEAPSNAP_ONLY=a,b") names neither the program
+        /// nor any process that wrote a snapshot.
+        case notNamed(setting: String)
+        /// The snapshot folder is not writable.
+        case folderNotWritable
+        /// The program exited with a status but ran no exit handlers (_exit, an exec of an untraced program).
+        case exitHandlersSkipped
+        /// abort(): SIGABRT.
+        case aborted
+        /// Killed by a signal other than SIGABRT (its name, e.g. "SIGKILL").
+        case killed(signal: String)
+    }
 
     public struct Peak: Sendable {
         public var bytes: UInt64
@@ -107,9 +128,41 @@ extension TextReport {
             if summary.children.count > 10 { lines.append("  … \(summary.children.count - 10) more programs …") }
         }
         if own == 0 && children == 0 {
-            lines.append("heapsnap: " + options.style.apply(.warning, "no snapshot was written")
-                + " (static and set-uid programs cannot be traced; _exit(), abort() and signals skip the exit snapshot)")
+            let why = summary.nothingWritten.map {
+                ": " + Self.whyNothingWritten($0, program: summary.program, folder: summary.folder)
+            } ?? " (static and set-uid programs cannot be traced; _exit(), abort() and signals skip the exit snapshot)"
+            lines.append("heapsnap: " + options.style.apply(.warning, "no snapshot was written") + why)
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// What happened and what to do, for a run that wrote no snapshot.
+    static func whyNothingWritten(_ reason: RunSummary.NothingWritten, program: String, folder: String) -> String {
+        let whileRunning = "take snapshots while it runs: --interval SECONDS, --peak-step 64M (the peak state, rewritten as it grows) or heapsnap snap PID"
+        switch reason {
+        case .staticallyLinked(let path):
+            return "\(path) is statically linked: it has no dynamic loader, so LD_PRELOAD never loads libheapsnap.so into it; "
+                + "trace a dynamically linked build of it (without -static)"
+        case .setID(let path):
+            return "\(path) is set-user-ID or set-group-ID, and the dynamic loader ignores LD_PRELOAD for such programs; "
+                + "trace a copy of it without that bit"
+        case .notNamed(let setting):
+            return "\(setting) names no process that wrote one, and \(program) itself is not named, so it was not tracked; "
+                + "give the file names of the programs to track (python3.11, not a path or an alias)"
+        case .folderNotWritable:
+            return "\(folder) is not writable; give --dir a folder you can write in"
+        case .exitHandlersSkipped:
+            return "\(program) ended without running its exit handlers (_exit(), or an exec of a program that cannot be traced), "
+                + "which is when the exit snapshot is written; \(whileRunning), or call heapsnap_snapshot() before it ends"
+        case .aborted:
+            return "\(program) called abort() (SIGABRT), which ends a process without its exit handlers, so there is no exit snapshot; "
+                + whileRunning
+        case .killed(let signal) where signal == "SIGKILL":
+            return "\(program) was killed by SIGKILL, which no process can catch, so there is no exit snapshot (the kernel's "
+                + "out-of-memory killer sends SIGKILL: see dmesg); " + whileRunning
+        case .killed(let signal):
+            return "\(program) was killed by \(signal), whose default action skips the exit handlers, so there is no exit snapshot; "
+                + whileRunning
+        }
     }
 }

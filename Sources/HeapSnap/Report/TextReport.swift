@@ -38,15 +38,24 @@ public struct TextReport {
         let locations = shown.map { siteText($0.site, group: report.groupBy) + ":" }
         let columns = shown.map { valueColumns($0, kind: report.kind, sort: report.sort) }
         let rankWidth = "#\(shown.count)".count
-        // One very long location must not push every other line far right: align on those that fit.
-        let locationWidth = locations.map(\.count).filter { $0 <= 72 }.max() ?? 0
+        // A long location (a C++ template instance, a Rust closure) must not push every other line far
+        // right: the columns align on the locations that fit, and a longer one gets a line of its own,
+        // whole, with its values under the others' on the next line (pprof puts names last for the same
+        // reason; heaptrack gives every name its own line).
+        let locationWidth = locations.map(\.count).filter { $0 <= Self.alignedLocationWidth }.max() ?? 0
         let columnWidths = (0..<(columns.map(\.count).max() ?? 0)).map { index in
             columns.map { index < $0.count ? $0[index].count : 0 }.max() ?? 0
         }
         for (index, entry) in shown.enumerated() {
-            let rank = pad("#\(index + 1)", rankWidth)
-            var line = style.apply(.dim, rank) + "  " + style.apply(.location, locations[index])
-                + String(repeating: " ", count: max(0, locationWidth - locations[index].count))
+            let rank = style.apply(.dim, pad("#\(index + 1)", rankWidth)) + "  "
+            var line: String
+            if locations[index].count > locationWidth {
+                lines.append(rank + style.apply(.location, locations[index]))
+                line = String(repeating: " ", count: rankWidth + 2 + locationWidth)
+            } else {
+                line = rank + style.apply(.location, locations[index])
+                    + String(repeating: " ", count: locationWidth - locations[index].count)
+            }
             for (column, text) in columns[index].enumerated() {
                 let isLast = column == columns[index].count - 1
                 line += " " + colorValues(text, entry: entry)
@@ -71,6 +80,9 @@ public struct TextReport {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// Locations up to this many characters share the value columns; a longer one has a line of its own.
+    public static let alignedLocationWidth = 72
 
     private func header(_ report: StatisticsReport) -> String {
         let shownCount = report.shown.count

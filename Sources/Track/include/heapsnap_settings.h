@@ -73,8 +73,6 @@ heapsnap_verdict heapsnap_parse_unwinder(const char *text, uint32_t *choice);
 /* HEAPSNAP_ONLY: names separated by commas. Invalid when a name is empty or holds a '/' (it would
  * never match a program's basename); the list is still used as given. */
 heapsnap_verdict heapsnap_parse_program_list(const char *text);
-/* One name for the list: not empty, no ',' and no '/'. */
-bool heapsnap_program_name_is_valid(const char *name);
 /* Whether `name` (a basename) is one of the list's names. */
 bool heapsnap_program_listed(const char *list, const char *name);
 
