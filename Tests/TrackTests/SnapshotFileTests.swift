@@ -129,7 +129,7 @@ final class SnapshotFileTests: XCTestCase {
         // a one-line error naming the file, or read as a valid snapshot. Such a snapshot differs from the
         // original (a changed count, address or name), but for flips of bits the reader does not use:
         // the HEADER's and each module's flags above the bits defined (3 bytes each), each segment's
-        // and each trace's reserved u32, each stack's flags above bit 0 (its second byte).
+        // and each trace's reserved u32, each stack's flags above bit 0 (its second byte), the UNWIND flags above bit 0 (3 bytes).
         var unchanged: [UInt32: Int] = [:]
         for index in 16..<(bytes.count - 20) {
             var damaged = bytes
@@ -149,7 +149,7 @@ final class SnapshotFileTests: XCTestCase {
         }
         let segments = original.modules.reduce(0) { $0 + $1.segments.count }
         XCTAssertEqual(unchanged, [1: 3, 2: 3 * original.modules.count + 4 * segments, 3: original.stacks.count,
-                                   4: 4 * (original.traces?.count ?? 0)])
+                                   4: 4 * (original.traces?.count ?? 0), 7: 3])
         // A section header is structure: a flipped tag, reserved or length byte is always refused.
         for section in sections(of: bytes) where section.tag != 0xFFFF_FFFF {
             for index in section.offset..<(section.offset + 16) {

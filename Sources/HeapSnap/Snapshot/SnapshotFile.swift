@@ -371,6 +371,11 @@ struct SnapshotParser {
         guard unwind.mismatches <= unwind.verifiedCaptures else {
             throw fail("the UNWIND section counts \(unwind.mismatches) mismatches in \(unwind.verifiedCaptures) verified captures")
         }
+        // FORMAT.md: without a mismatch the description is all zero, so damage there is caught too
+        guard hasMismatch == 1 || (frame | ownDepth | libunwindDepth == 0
+            && ownAddress | libunwindAddress | ownOffset | libunwindOffset == 0
+            && ownModule.isEmpty && libunwindModule.isEmpty)
+        else { throw fail("the UNWIND section describes a first mismatch but its mismatch flag is 0") }
         if hasMismatch == 1 {
             unwind.firstMismatch = .init(
                 frame: frame, ownDepth: ownDepth, libunwindDepth: libunwindDepth, ownAddress: ownAddress,
