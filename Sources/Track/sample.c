@@ -18,15 +18,16 @@
 
 #include <string.h>
 
-/* The wide level: 2^17 counters of 16 bits (256 KiB), mapped when sampling starts. Read only when the
- * quick level says "maybe", so its size costs no cache on the common free. A counter of either level
- * that reaches its maximum stays there: it then only ever answers "maybe", never a wrong "no". */
+/* The wide level: 2^17 four-bit counters (64 KiB, 16 pages), mapped when sampling starts. Read only
+ * when the quick level says "maybe", so its size costs the common free nothing; it is small too
+ * because each of its probes misses cache and TLB (at 16-bit counters, 256 KiB, these misses were
+ * ~11 % of the churn benchmark's CPU while it was the only level). A counter of either level that
+ * reaches 15 stays there: it then only ever answers "maybe", never a wrong "no". */
 #define FILTER_BITS 17
 #define FILTER_SIZE ((size_t)1 << FILTER_BITS)
-#define FILTER_STUCK UINT16_MAX
-#define QUICK_STUCK 0xF
+#define STUCK 0xF
 
-static _Atomic uint16_t *filter; /* FILTER_SIZE counters, mapped at start when sampling */
+static _Atomic uint8_t *filter; /* FILTER_SIZE counters, two a byte, mapped at start when sampling */
 /* Two four-bit counters a byte, in .bss: untouched (no page) unless sampling records a block, and
  * at a link-time address, so the probe loads no pointer first. */
 _Atomic uint8_t hs_sample_quick[(1u << HS_SAMPLE_QUICK_BITS) / 2] __attribute__((aligned(64)));
@@ -43,7 +44,7 @@ int hs_sample_init(void) {
         hs_warn("HEAPSNAP_SAMPLE came too late for this process; tracking every allocation", NULL, 0);
         return -1;
     }
-    if (!filter && !(filter = hs_map(FILTER_SIZE * sizeof *filter))) {
+    if (!filter && !(filter = hs_map(FILTER_SIZE / 2))) {
         hs_config.sample_requested = 0;
         hs_warn("cannot map the sampling filter; tracking every allocation instead", NULL, 0);
         return -1;
@@ -164,14 +165,18 @@ static inline size_t filter_slot(uint64_t hash) {
     return (size_t)(hash >> (64 - HS_SAMPLE_QUICK_BITS - FILTER_BITS)) & (FILTER_SIZE - 1);
 }
 
-/* The nibble of the quick level's byte that `slot` names, raised (+1) or lowered (-1) unless stuck. */
-static void quick_change(uint32_t slot, int delta) {
-    _Atomic uint8_t *byte = &hs_sample_quick[slot >> 1];
+static inline unsigned nibble(_Atomic uint8_t *table, size_t slot) {
+    return (atomic_load_explicit(&table[slot >> 1], memory_order_relaxed) >> ((slot & 1) * 4)) & 0xF;
+}
+
+/* Raises (+1) or lowers (-1) counter `slot` of a table of nibbles, unless it is stuck (or 0). */
+static void nibble_change(_Atomic uint8_t *table, size_t slot, int delta) {
+    _Atomic uint8_t *byte = &table[slot >> 1];
     unsigned shift = (slot & 1) * 4;
     uint8_t v = atomic_load_explicit(byte, memory_order_relaxed);
     for (;;) {
         unsigned n = (v >> shift) & 0xF;
-        if (n == QUICK_STUCK || (delta < 0 && n == 0)) return;
+        if (n == STUCK || (delta < 0 && n == 0)) return;
         uint8_t next = (uint8_t)((v & ~(0xF << shift)) | (((n + delta) & 0xF) << shift));
         if (atomic_compare_exchange_weak_explicit(byte, &v, next, memory_order_relaxed, memory_order_relaxed)) return;
     }
@@ -181,30 +186,19 @@ static void quick_change(uint32_t slot, int delta) {
  * and the program only gets the address after this returns), and lowered after it left the table. */
 void hs_sample_filter_add(uint32_t domain, uintptr_t address) {
     uint64_t hash = hs_sample_hash(domain, address);
-    _Atomic uint16_t *counter = &filter[filter_slot(hash)];
-    uint16_t v = atomic_load_explicit(counter, memory_order_relaxed);
-    while (v != FILTER_STUCK && !atomic_compare_exchange_weak_explicit(counter, &v, (uint16_t)(v + 1),
-                                                                       memory_order_relaxed, memory_order_relaxed)) {
-    }
-    quick_change(hs_sample_quick_slot(hash), +1);
+    nibble_change(filter, filter_slot(hash), +1);
+    nibble_change(hs_sample_quick, hs_sample_quick_slot(hash), +1);
 }
 
 void hs_sample_filter_remove(uint32_t domain, uintptr_t address) {
     uint64_t hash = hs_sample_hash(domain, address);
-    quick_change(hs_sample_quick_slot(hash), -1);
-    _Atomic uint16_t *counter = &filter[filter_slot(hash)];
-    uint16_t v = atomic_load_explicit(counter, memory_order_relaxed);
-    while (v != FILTER_STUCK && v != 0 &&
-           !atomic_compare_exchange_weak_explicit(counter, &v, (uint16_t)(v - 1), memory_order_relaxed,
-                                                  memory_order_relaxed)) {
-    }
+    nibble_change(hs_sample_quick, hs_sample_quick_slot(hash), -1);
+    nibble_change(filter, filter_slot(hash), -1);
 }
 
 /* The allocation that handed the address to the program happened before its free (the program's own
  * synchronisation orders them), so its increments are visible here. */
-bool hs_sample_maybe_live_wide(uint64_t hash) {
-    return atomic_load_explicit(&filter[filter_slot(hash)], memory_order_relaxed) != 0;
-}
+bool hs_sample_maybe_live_wide(uint64_t hash) { return nibble(filter, filter_slot(hash)) != 0; }
 
 void hs_sample_after_fork_child(void) {
     hs_sampler.left = 0;
