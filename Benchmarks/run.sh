@@ -100,6 +100,7 @@ if [[ $skip != *" churn "* ]]; then
             [[ $tool == nochurn ]] && preload=$nochurn_lib
             [[ $tool == exact-libunwind ]] && unwinder=(HEAPSNAP_UNWINDER=libunwind)
             [[ $tool == exact ]] && rm -rf "$dir" # keep the last exact run's snapshots for the proof below
+            [[ $tool != exact ]] && dir=$work/churn-snapshots-$tool && rm -rf "$dir"
             mkdir -p "$dir"
             timed env LD_PRELOAD="$preload" HEAPSNAP_DIR="$dir" "${unwinder[@]}" "${args[@]}" ;;
         sampled-*)
@@ -261,7 +262,7 @@ if [[ $skip != *" churn "* ]]; then
                 split(r, v, " "); lo = hi = v[1]; for (i in v) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] }
                 line = sprintf("sampled mode, %s thread(s), %s: cpu x%.3f, %+.1f ns per allocation (target x%.2f): %s", t,
                     k == "sampled-512K" ? "R = 512 KiB" : "R = 2 MiB", median(r), median(ad), goal, median(r) <= goal ? "MET" : "MISSED")
-                print "   " line sprintf("  [%d pairs, %.3f-%.3f]", n, lo, hi); print line >> verdicts
+                line = line sprintf(" [%d pairs, %.3f-%.3f]", n, lo, hi); print "   " line; print line >> verdicts
             }
         }' "$results/sampled-runs"
     # The tracker's own share of the traced process's CPU, by profile: load changes both runs of a
@@ -275,7 +276,8 @@ if [[ $skip != *" churn "* ]]; then
             perf report -i "$work/perf.data" --no-children --sort comm,dso -q -g none 2>/dev/null |
                 awk -v lib="$(basename "$lib")" -v k="$tool" '$2 == "churn" { gsub("%", "", $1); all += $1
                     if ($3 == lib || $3 ~ /^libunwind/) own += $1 }
-                    END { if (all > 0) printf "   profile, 1 thread, %s: %.2f %% of the process'"'"'s CPU samples in libheapsnap and libunwind (+%.2f %% over the rest)\n", k, 100 * own / all, 100 * own / (all - own) }'
+                    END { if (all > 0) printf "profile, 1 thread, %s: %.2f %% of the process'"'"'s CPU samples in libheapsnap and libunwind (+%.2f %% over the rest; no verdict, a second view)\n", k, 100 * own / all, 100 * own / (all - own) }' |
+                tee -a "$work/verdicts" | sed 's/^/   /'
         done
         rm -rf "$work/churn-sampled" "$work/perf.data" "$work/perf.probe"
     fi
