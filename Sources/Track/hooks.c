@@ -102,20 +102,45 @@ static inline void track_new(void *p, size_t size, uintptr_t caller) {
     errno = saved;
 }
 
-EXPORT void *malloc(size_t size) {
+/* Sampled mode's common allocation, decided before glibc runs so that the hook only tail-calls glibc:
+ * the countdown does not reach zero in it (sample.h). A failed allocation's bytes then count down
+ * too, which moves the next sample point but biases nothing: the points stay a Poisson process over
+ * the bytes. Everything else (tracker code, not tracking, a fork child's thread to start, the
+ * crossing allocation) takes the full path, which decides again. */
+static inline bool sampled_out(size_t size) {
+    return hs_sampling() && !hs_in_tracker && atomic_load_explicit(&hs_state, memory_order_relaxed) == 2 &&
+           !atomic_load_explicit(&hs_thread_wanted, memory_order_relaxed) && hs_sample_skip(size);
+}
+
+static __attribute__((noinline)) void *malloc_full(size_t size, uintptr_t caller) {
     if (!tracking()) return __libc_malloc(size);
     hs_in_tracker = 1;
     void *p = __libc_malloc(size);
-    if (p) track_new(p, size, CALLER);
+    if (p) track_new(p, size, caller);
     hs_in_tracker = 0;
     return p;
 }
 
+EXPORT void *malloc(size_t size) {
+    if (sampled_out(size)) return __libc_malloc(size);
+    return malloc_full(size, CALLER);
+}
+
+static __attribute__((noinline)) void free_tracked(void *p);
+
 EXPORT void free(void *p) {
     if (!p) return;
     if (hs_in_tracker || atomic_load_explicit(&hs_state, memory_order_acquire) != 2 ||
-        (hs_sampling() && !hs_sample_maybe_live(0, (uintptr_t)p))) {
-        __libc_free(p); /* in sampled mode most frees end here: one shared read, no write */
+        (hs_sampling() && !hs_sample_quick_maybe(0, (uintptr_t)p))) {
+        __libc_free(p); /* in sampled mode most frees end here: one byte read, no write */
+        return;
+    }
+    free_tracked(p);
+}
+
+static void free_tracked(void *p) {
+    if (hs_sampling() && !hs_sample_maybe_live(0, (uintptr_t)p)) { /* the wide level rules it out */
+        __libc_free(p);
         return;
     }
     hs_in_tracker = 1;
@@ -132,6 +157,8 @@ EXPORT void free(void *p) {
 }
 
 EXPORT void *calloc(size_t count, size_t size) {
+    size_t total;
+    if (!__builtin_mul_overflow(count, size, &total) && sampled_out(total)) return __libc_calloc(count, size);
     if (!tracking()) return __libc_calloc(count, size);
     hs_in_tracker = 1;
     void *p = __libc_calloc(count, size); /* checks count * size for overflow: NULL, ENOMEM */

@@ -7,9 +7,10 @@
  * over all blocks. The weight depends on the size alone, so a free subtracts exactly what its
  * allocation added without storing it.
  *
- * A free must learn cheaply that its block was never recorded: a table of counters indexed by a hash
+ * A free must learn cheaply that its block was never recorded: tables of counters indexed by a hash
  * of the address, raised when a recorded block enters the live table and lowered when it leaves. A
- * zero counter proves the block is not there: such a free reads one shared word and writes nothing.
+ * zero counter proves the block is not there: such a free reads one byte of an 8 KiB table (sample.h)
+ * and writes nothing.
  *
  * No libm (the tracker needs nothing but libc): ln and e^x are computed here, on recorded
  * allocations only. */
@@ -17,14 +18,19 @@
 
 #include <string.h>
 
-/* 2^17 counters of 16 bits: 256 KiB, small enough to stay mostly in cache next to the program's own
- * data (every free reads one). A counter that reaches its maximum stays there: it then only ever
- * answers "maybe", never a wrong "no". */
+/* The wide level: 2^17 four-bit counters (64 KiB, 16 pages), mapped when sampling starts. Read only
+ * when the quick level says "maybe", so its size costs the common free nothing; it is small too
+ * because each of its probes misses cache and TLB (at 16-bit counters, 256 KiB, these misses were
+ * ~11 % of the churn benchmark's CPU while it was the only level). A counter of either level that
+ * reaches 15 stays there: it then only ever answers "maybe", never a wrong "no". */
 #define FILTER_BITS 17
 #define FILTER_SIZE ((size_t)1 << FILTER_BITS)
-#define FILTER_STUCK UINT16_MAX
+#define STUCK 0xF
 
-static _Atomic uint16_t *filter; /* FILTER_SIZE counters, mapped at start when sampling */
+static _Atomic uint8_t *filter; /* FILTER_SIZE counters, two a byte, mapped at start when sampling */
+/* Two four-bit counters a byte, in .bss: untouched (no page) unless sampling records a block, and
+ * at a link-time address, so the probe loads no pointer first. */
+_Atomic uint8_t hs_sample_quick[(1u << HS_SAMPLE_QUICK_BITS) / 2] __attribute__((aligned(64)));
 static _Atomic uint32_t thread_ordinal;
 
 __thread struct hs_sampler hs_sampler __attribute__((tls_model("initial-exec")));
@@ -38,11 +44,13 @@ int hs_sample_init(void) {
         hs_warn("HEAPSNAP_SAMPLE came too late for this process; tracking every allocation", NULL, 0);
         return -1;
     }
-    if (!filter && !(filter = hs_map(FILTER_SIZE * sizeof *filter))) {
+    if (!filter && !(filter = hs_map(FILTER_SIZE / 2))) {
         hs_config.sample_requested = 0;
         hs_warn("cannot map the sampling filter; tracking every allocation instead", NULL, 0);
         return -1;
     }
+    /* the quick level's pages count as the tracker's own memory from now on */
+    atomic_fetch_add_explicit(&hs_tracker_bytes, sizeof hs_sample_quick, memory_order_relaxed);
     hs_config.sample_rate = hs_config.sample_requested;
     return 0;
 }
@@ -151,33 +159,46 @@ struct hs_weight hs_sample_weight(uint64_t size) {
 
 /* ---------------------------------------------------------------- the filter */
 
-static inline size_t filter_slot(uint32_t domain, uintptr_t address) {
-    uint64_t h = ((uint64_t)address ^ ((uint64_t)domain << 48)) * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> (64 - FILTER_BITS));
+/* The wide level takes the hash's bits just below the quick level's, so the two answer "maybe" for
+ * unrelated reasons and a false "maybe" of both is rare. */
+static inline size_t filter_slot(uint64_t hash) {
+    return (size_t)(hash >> (64 - HS_SAMPLE_QUICK_BITS - FILTER_BITS)) & (FILTER_SIZE - 1);
 }
 
-void hs_sample_filter_add(uint32_t domain, uintptr_t address) {
-    _Atomic uint16_t *counter = &filter[filter_slot(domain, address)];
-    uint16_t v = atomic_load_explicit(counter, memory_order_relaxed);
-    while (v != FILTER_STUCK && !atomic_compare_exchange_weak_explicit(counter, &v, (uint16_t)(v + 1),
-                                                                       memory_order_relaxed, memory_order_relaxed)) {
+static inline unsigned nibble(_Atomic uint8_t *table, size_t slot) {
+    return (atomic_load_explicit(&table[slot >> 1], memory_order_relaxed) >> ((slot & 1) * 4)) & 0xF;
+}
+
+/* Raises (+1) or lowers (-1) counter `slot` of a table of nibbles, unless it is stuck (or 0). */
+static void nibble_change(_Atomic uint8_t *table, size_t slot, int delta) {
+    _Atomic uint8_t *byte = &table[slot >> 1];
+    unsigned shift = (slot & 1) * 4;
+    uint8_t v = atomic_load_explicit(byte, memory_order_relaxed);
+    for (;;) {
+        unsigned n = (v >> shift) & 0xF;
+        if (n == STUCK || (delta < 0 && n == 0)) return;
+        uint8_t next = (uint8_t)((v & ~(0xF << shift)) | (((n + delta) & 0xF) << shift));
+        if (atomic_compare_exchange_weak_explicit(byte, &v, next, memory_order_relaxed, memory_order_relaxed)) return;
     }
+}
+
+/* Both levels are raised before the block is published (it enters the live table under its lock
+ * and the program only gets the address after this returns), and lowered after it left the table. */
+void hs_sample_filter_add(uint32_t domain, uintptr_t address) {
+    uint64_t hash = hs_sample_hash(domain, address);
+    nibble_change(filter, filter_slot(hash), +1);
+    nibble_change(hs_sample_quick, hs_sample_quick_slot(hash), +1);
 }
 
 void hs_sample_filter_remove(uint32_t domain, uintptr_t address) {
-    _Atomic uint16_t *counter = &filter[filter_slot(domain, address)];
-    uint16_t v = atomic_load_explicit(counter, memory_order_relaxed);
-    while (v != FILTER_STUCK && v != 0 &&
-           !atomic_compare_exchange_weak_explicit(counter, &v, (uint16_t)(v - 1), memory_order_relaxed,
-                                                  memory_order_relaxed)) {
-    }
+    uint64_t hash = hs_sample_hash(domain, address);
+    nibble_change(hs_sample_quick, hs_sample_quick_slot(hash), -1);
+    nibble_change(filter, filter_slot(hash), -1);
 }
 
-/* The allocation that handed `address` to the program happened before this free (the program's own
- * synchronisation orders them), so its increment is visible here. */
-bool hs_sample_maybe_live(uint32_t domain, uintptr_t address) {
-    return atomic_load_explicit(&filter[filter_slot(domain, address)], memory_order_relaxed) != 0;
-}
+/* The allocation that handed the address to the program happened before its free (the program's own
+ * synchronisation orders them), so its increments are visible here. */
+bool hs_sample_maybe_live_wide(uint64_t hash) { return nibble(filter, filter_slot(hash)) != 0; }
 
 void hs_sample_after_fork_child(void) {
     hs_sampler.left = 0;

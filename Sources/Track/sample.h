@@ -34,11 +34,47 @@ static inline bool hs_sample_hit(uint64_t size) {
     }
     return hs_sample_crossed(size);
 }
+/* hs_sample_hit's common case alone: true (and counted down) when this allocation is not recorded;
+ * false leaves the countdown as it was, for hs_sample_hit to decide. */
+static inline bool hs_sample_skip(uint64_t size) {
+    if (__builtin_expect((uint64_t)hs_sampler.left > size, 1)) {
+        hs_sampler.left -= (int64_t)size;
+        return true;
+    }
+    return false;
+}
 struct hs_weight hs_sample_weight(uint64_t size);
 void hs_sample_filter_add(uint32_t domain, uintptr_t address);
 void hs_sample_filter_remove(uint32_t domain, uintptr_t address);
-/* false proves the block at `address` was never recorded (or is gone): its free has nothing to do. */
-bool hs_sample_maybe_live(uint32_t domain, uintptr_t address);
+
+/* The filter of recorded live blocks (sample.c) has two levels, each a table of counters indexed by
+ * its own bits of one hash of the address: a quick one of 2^14 four-bit counters (8 KiB, so that the
+ * probe every free makes stays in the first-level cache and TLB) and a wide one of 2^17 16-bit
+ * counters that only the few frees the quick one cannot rule out read. Either zero proves the block
+ * is not recorded. */
+#define HS_SAMPLE_QUICK_BITS 14
+extern _Atomic uint8_t hs_sample_quick[(1u << HS_SAMPLE_QUICK_BITS) / 2];
+
+static inline uint64_t hs_sample_hash(uint32_t domain, uintptr_t address) {
+    return ((uint64_t)address ^ ((uint64_t)domain << 48)) * 0x9E3779B97F4A7C15ull;
+}
+static inline uint32_t hs_sample_quick_slot(uint64_t hash) { return (uint32_t)(hash >> (64 - HS_SAMPLE_QUICK_BITS)); }
+bool hs_sample_maybe_live_wide(uint64_t hash);
+
+/* The quick level alone: false proves the block at `address` was never recorded (or is gone). A
+ * multiply and one byte read, no call, no write. */
+static inline bool hs_sample_quick_maybe(uint32_t domain, uintptr_t address) {
+    uint32_t slot = hs_sample_quick_slot(hs_sample_hash(domain, address));
+    unsigned byte = atomic_load_explicit(&hs_sample_quick[slot >> 1], memory_order_relaxed);
+    return ((byte >> ((slot & 1) * 4)) & 0xF) != 0;
+}
+
+/* Both levels: false proves the block at `address` was never recorded (or is gone): its free has
+ * nothing to do. */
+static inline bool hs_sample_maybe_live(uint32_t domain, uintptr_t address) {
+    if (__builtin_expect(!hs_sample_quick_maybe(domain, address), 1)) return false;
+    return hs_sample_maybe_live_wide(hs_sample_hash(domain, address));
+}
 void hs_sample_after_fork_child(void);
 
 static inline bool hs_sampling(void) { return hs_config.sample_rate != 0; }
