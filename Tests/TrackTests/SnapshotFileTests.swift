@@ -1,5 +1,6 @@
 // The reader against real files and every kind of damage: each must give a one-line error naming the
 // file (or, for a change the CRC cannot see, a valid snapshot), never a crash or a huge allocation.
+import CHeapSnapContract
 import Foundation
 import HeapSnap
 import TestSupport
@@ -151,10 +152,18 @@ final class SnapshotFileTests: XCTestCase {
         XCTAssertEqual(unchanged, [1: 3, 2: 3 * original.modules.count + 4 * segments, 3: original.stacks.count,
                                    4: 4 * (original.traces?.count ?? 0), 7: 3])
         // A section header is structure: a flipped tag, reserved or length byte is always refused.
+        // Only the tag of an optional section (UNWIND) may turn into one a reader skips: then the file
+        // reads, but without that section.
         for section in sections(of: bytes) where section.tag != 0xFFFF_FFFF {
             for index in section.offset..<(section.offset + 16) {
                 var damaged = bytes
                 damaged[index] ^= 0xFF
+                if section.tag == HEAPSNAP_SECTION_UNWIND, index < section.offset + 4 {
+                    let read = try RawSnapshot(bytes: resealed(damaged), path: path)
+                    XCTAssertNil(read.header.unwind, "flipping UNWIND's tag byte \(index - section.offset)")
+                    XCTAssertNotNil(original.header.unwind)
+                    continue
+                }
                 expectError(resealed(damaged), path: path)
             }
         }
