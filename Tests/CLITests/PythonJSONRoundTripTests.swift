@@ -9,10 +9,10 @@ final class PythonJSONRoundTripTests: XCTestCase {
     /// The commands whose output must not change, byte for byte, once the file's name is the same.
     let commands: [[String]] = [
         ["info"], ["top", "-n", "8"], ["top", "-n", "5", "--native"], ["top", "-n", "3", "--by", "traceback"],
-        ["top", "-n", "4", "--by", "function", "--cumulative"], ["top", "-n", "3", "--format", "json"],
+        ["top", "-n", "3", "--by", "file", "--format", "json"],
     ]
     /// Python frames in functions, a method and a comprehension, under -S (no site: a small snapshot,
-    /// quick for the debug build to read 2 x 6 times per interpreter).
+    /// quick for the debug build to read 2 x 5 times per interpreter).
     let program = """
         class Holder:
             def build(self, n):
@@ -79,10 +79,10 @@ final class PythonJSONRoundTripTests: XCTestCase {
             let count = line.split(separator: "(").last.flatMap { Int($0.split(separator: " ")[0]) }
             XCTAssertNotNil(count, String(line))
             XCTAssertEqual(object["code_objects"] as? Int, count, "\(python): \(line)")
-            // the top site is a Python line in both (the comparison above says they agree)
-            let top = try CLI.run(["top", "-n", "1", directory.path + "/same-name.json"]).stdout
-            XCTAssertTrue(top.split(separator: "\n").dropFirst().first?.hasPrefix("#1  ") == true
-                          && top.contains("#1  <string>:3 (Holder.build.<locals>.<listcomp>)") || top.contains("#1  <string>:3 (Holder.build)"), "\(python): \(top)")
+            // the program's line is among the top sites, read from the JSON (the comparison above says
+            // the binary agrees): 3000 strings and their list, on line 3 of the -c program
+            let top = try CLI.run(["top", "-n", "5", directory.path + "/same-name.json"]).stdout
+            XCTAssertTrue(top.contains("  <string>:3 (Holder.build"), "\(python): \(top)")
         }
     }
 
