@@ -149,7 +149,7 @@ static void free_tracked(void *p) {
     /* Out of the table before glibc can hand the address to another thread. */
     if (hs_live_remove(0, (uintptr_t)p, &removed, true)) {
         hs_churn_freed((uintptr_t)p, removed.stack);
-        hs_python_freed((uintptr_t)p);
+        hs_python_freed((uintptr_t)p, removed.size);
     }
     errno = saved;
     __libc_free(p);

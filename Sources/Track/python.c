@@ -137,11 +137,17 @@ struct code_key {
 };
 
 /* How a frame's code pointer is recognised as this entry's code object again, cheapest first:
+ *  - STATIC: the code object lies inside the interpreter's own loaded image (3.11+ deep-freezes the
+ *    standard modules it starts with into static, immortal objects): it is never freed, nothing
+ *    else can ever live at its address;
  *  - WATCHED: the code object is a malloc block the tracker tracks (PYTHONMALLOC=malloc), so its free
  *    passes through free() here and kills the entry (hs_python_freed): nothing more to compare;
  *  - VERSIONED: 3.12+ numbers every code object it creates (co_version): compare that;
- *  - otherwise the whole key, including the strings' hashes and the line table's first bytes. */
-enum { MATCH_FULL_KEY = 0, MATCH_WATCHED = 1, MATCH_VERSIONED = 2 };
+ *  - otherwise the whole key, including the strings' hashes and the line table's first bytes.
+ * STATIC and WATCHED entries are "trusted": a thread that checked one once takes its word again
+ * without reading the code object or the entry, as long as no watched code object died since
+ * (trusted_epoch, below). */
+enum { MATCH_FULL_KEY = 0, MATCH_WATCHED = 1, MATCH_VERSIONED = 2, MATCH_STATIC = 3 };
 
 struct code_entry {
     struct code_key key;
@@ -355,10 +361,19 @@ static uint32_t add_record(const struct code_key *key) {
 _Atomic(uint64_t *) hs_py_watch_bits;
 static inline size_t watch_index(uintptr_t p) { return (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 44); }
 
+/* Counts the deaths of watched code objects, from 1: a thread's cached word on a trusted entry holds
+ * while it is unchanged. Bumped before the block goes back to glibc, so whoever sees a new object at
+ * the address (ordered after that free by glibc's own locking and the GIL) sees the new count. */
+static _Atomic uint64_t trusted_epoch = 1;
+
 void hs_python_forget(uintptr_t p) {
     struct code_entry *e = table_lookup(atomic_load_explicit(&code_table, memory_order_acquire), p);
-    if (e && e->match == MATCH_WATCHED) atomic_store_explicit(&e->dead, 1, memory_order_release);
+    if (e && e->match == MATCH_WATCHED && !atomic_exchange_explicit(&e->dead, 1, memory_order_acq_rel))
+        atomic_fetch_add_explicit(&trusted_epoch, 1, memory_order_acq_rel);
 }
+
+/* The interpreter's writable data in its loaded image, where its static code objects live. */
+static uintptr_t image_lo, image_hi;
 
 /* The entry of a frame's code object, after checking that it is one (a first sight goes through safe
  * reads); NULL when it is not. */
@@ -401,7 +416,9 @@ static const struct code_entry *slow_code_index(uintptr_t code) {
     entry->record = record;
     uint64_t *bits = atomic_load_explicit(&hs_py_watch_bits, memory_order_relaxed);
     if (!bits && (bits = hs_map(WATCH_BITS / 8))) atomic_store_explicit(&hs_py_watch_bits, bits, memory_order_release);
-    if (bits && hs_live_contains(0, code)) {
+    if (code >= image_lo && code + L->code_adaptive <= image_hi) {
+        entry->match = MATCH_STATIC;
+    } else if (bits && hs_live_contains(0, code)) {
         size_t i = watch_index(code);
         atomic_fetch_or_explicit((_Atomic uint64_t *)&bits[i >> 6], 1ull << (i & 63), memory_order_release);
         entry->match = MATCH_WATCHED;
@@ -416,43 +433,55 @@ out:
     return found;
 }
 
-/* Each thread keeps the entries of the code objects its frames ran lately: most frames then cost one
- * look here instead of a probe of the shared table. */
+/* Each thread keeps, per code object its frames ran lately, what the walk needs of it (direct-mapped
+ * on the code pointer): a frame whose code object is trusted (STATIC or WATCHED) and unchanged since
+ * then costs one look here, without touching the code object or the shared table. */
 #define THREAD_CACHE 128
 struct cached_code {
     uintptr_t code;
-    const struct code_entry *entry;
+    uint64_t epoch;           /* trusted_epoch when it was checked; 0: not trusted, check again */
+    uint32_t record;
+    int32_t first_traceable;  /* code units */
+    uint32_t size_units;      /* Py_SIZE(code) */
+    uint32_t unused;
 };
 static __thread struct cached_code thread_cache[THREAD_CACHE] __attribute__((tls_model("initial-exec")));
 
-static inline const struct code_entry *code_entry_of(uintptr_t code) {
+/* `epoch` (trusted_epoch read at the start of a walk) is what makes a hit a hit: every code object of
+ * the walk is held by a live frame of this thread, so none dies during it; one that died before has
+ * bumped the count. Empty slots never match (epoch 0). */
+static inline struct cached_code *cache_slot(uintptr_t code) {
+    return &thread_cache[((uint64_t)code * 0x9E3779B97F4A7C15ull) >> 57]; /* 128 slots */
+}
+
+/* The slow half: the shared table, the checks of the code object, a first sight. Fills the slot. */
+__attribute__((noinline)) static const struct cached_code *code_lookup(uintptr_t code, uint64_t epoch) {
     if (code == 0 || (code & 7)) return NULL;
-    struct cached_code *slot = &thread_cache[(code >> 4) & (THREAD_CACHE - 1)];
-    const struct code_entry *e = slot->code == code ? slot->entry : NULL;
-    if (!e) e = table_lookup(atomic_load_explicit(&code_table, memory_order_acquire), code);
+    struct cached_code *slot = cache_slot(code);
+    const struct code_entry *e = table_lookup(atomic_load_explicit(&code_table, memory_order_acquire), code);
+    bool same = false;
     if (e && !atomic_load_explicit(&e->dead, memory_order_acquire)) {
         /* a code object at an address seen before: the address is a code object's (or was) */
         if (load_ptr(code, HS_PY_OB_TYPE) != code_type) return NULL;
-        bool same = e->match == MATCH_WATCHED;
-        if (e->match == MATCH_VERSIONED) {
+        if (e->match == MATCH_WATCHED || e->match == MATCH_STATIC) {
+            same = true;
+        } else if (e->match == MATCH_VERSIONED) {
             same = load_u32(code, layout->code_version) == e->key.version;
-        } else if (e->match == MATCH_FULL_KEY) {
+        } else {
             struct code_key key;
             read_key(code, &key);
             same = same_key(&e->key, &key);
         }
-        if (same) {
-            slot->code = code;
-            slot->entry = e;
-            return e;
-        }
     }
-    e = slow_code_index(code);
-    if (e) {
-        slot->code = code;
-        slot->entry = e;
-    }
-    return e;
+    if (!same && !(e = slow_code_index(code))) return NULL;
+    bool trusted = (e->match == MATCH_WATCHED || e->match == MATCH_STATIC) && e->key.size_units >= 0 &&
+                   e->key.size_units <= INT32_MAX;
+    slot->code = code;
+    slot->epoch = trusted ? epoch : 0;
+    slot->record = e->record;
+    slot->first_traceable = e->key.first_traceable > 0 ? e->key.first_traceable : 0;
+    slot->size_units = e->key.size_units >= 0 && e->key.size_units <= INT32_MAX ? (uint32_t)e->key.size_units : 0;
+    return slot;
 }
 
 /* ---------------------------------------------------------------- the walk */
@@ -480,62 +509,54 @@ int hs_python_frames(uint64_t *out, bool *truncated) {
     } else {
         frame = load_ptr(tstate, L->cframe_current);
     }
+    uint64_t epoch = atomic_load_explicit(&trusted_epoch, memory_order_acquire);
+    /* the offsets in registers: the loop below runs once per frame of every allocation */
+    const uint32_t at_code = L->frame_code, at_previous = L->frame_previous, at_instr = L->frame_instr,
+                   at_owner = L->frame_owner, at_is_entry = L->frame_is_entry, at_adaptive = L->code_adaptive;
     int n = 0;
     bool innermost = true;
-    for (unsigned steps = 0; frame; steps++) {
-        if ((frame & 7) || steps >= 4 * HS_PY_MAX_FRAMES) goto rejected;
-        uintptr_t code = load_ptr(frame, L->frame_code);
-        uintptr_t previous = load_ptr(frame, L->frame_previous);
-        uintptr_t instr = load_ptr(frame, L->frame_instr);
-        unsigned owner = *(const unsigned char *)(frame + L->frame_owner);
+    for (unsigned steps = 0; frame; steps++, frame = load_ptr(frame, at_previous), innermost = false) {
+        if (__builtin_expect((frame & 7) || steps >= 4 * HS_PY_MAX_FRAMES, 0)) goto rejected;
+        uintptr_t code = load_ptr(frame, at_code);
+        uintptr_t instr = load_ptr(frame, at_instr);
+        unsigned owner = *(const unsigned char *)(frame + at_owner);
         if (owner == HS_PY_OWNED_BY_CSTACK) {
             /* 3.12+: the shim under the first frame of each evaluation loop */
             if (n > 0) out[n - 1] |= HS_PY_ENTRY_BIT;
-            frame = previous;
-            innermost = false;
             continue;
         }
-        if (owner > HS_PY_OWNED_BY_CSTACK) goto rejected;
-        const struct code_entry *known = code_entry_of(code);
-        if (!known) {
-            if (L->minor >= 13) { /* f_executable need not be a code object */
-                frame = previous;
-                innermost = false;
-                continue;
+        if (__builtin_expect(owner > HS_PY_OWNED_BY_CSTACK, 0)) goto rejected;
+        const struct cached_code *known = cache_slot(code);
+        if (__builtin_expect(known->code != code || known->epoch != epoch, 0)) {
+            known = code_lookup(code, epoch);
+            if (!known) {
+                if (L->minor >= 13) continue; /* f_executable need not be a code object */
+                goto rejected;
             }
-            goto rejected;
         }
-        bool entry = L->frame_is_entry && *(const unsigned char *)(frame + L->frame_is_entry);
-        uintptr_t start = code + L->code_adaptive;
+        bool entry = at_is_entry && *(const unsigned char *)(frame + at_is_entry);
+        uintptr_t start = code + at_adaptive;
         uint64_t offset;
-        const struct code_key *key = &known->key;
-        uint32_t index = known->record;
-        if (owner != HS_PY_OWNED_BY_GENERATOR &&
-            instr < start + 2 * (uintptr_t)(key->first_traceable > 0 ? key->first_traceable : 0)) {
+        if (__builtin_expect(owner != HS_PY_OWNED_BY_GENERATOR && instr < start + 2 * (uintptr_t)known->first_traceable, 0)) {
             /* Not started yet (CPython's tracemalloc skips such frames too). Only the innermost frame
              * can be in that state; when it is alone in its evaluation loop it is kept, marked, so
              * that the loops and entry marks still pair up. */
+            uintptr_t previous = load_ptr(frame, at_previous);
             bool alone = entry;
-            if (!L->frame_is_entry && previous && !(previous & 7))
-                alone = *(const unsigned char *)(previous + L->frame_owner) == HS_PY_OWNED_BY_CSTACK;
-            if (!innermost || !alone) {
-                frame = previous;
-                innermost = false;
-                continue;
-            }
+            if (!at_is_entry && previous && !(previous & 7))
+                alone = *(const unsigned char *)(previous + at_owner) == HS_PY_OWNED_BY_CSTACK;
+            if (!innermost || !alone) continue;
             offset = HS_PY_OFFSET_NOT_STARTED;
         } else {
-            if (instr < start || key->size_units < 0 || instr >= start + 2 * (uintptr_t)key->size_units || (instr & 1))
+            if (__builtin_expect(instr < start || instr >= start + 2 * (uintptr_t)known->size_units || (instr & 1), 0))
                 goto rejected;
             offset = (uint64_t)((instr - start) / 2);
         }
-        if (n == HS_PY_MAX_FRAMES) {
+        if (__builtin_expect(n == HS_PY_MAX_FRAMES, 0)) {
             *truncated = true;
             return n;
         }
-        out[n++] = HS_PY_FRAME_BIT | (entry ? HS_PY_ENTRY_BIT : 0) | ((uint64_t)index << HS_PY_CODE_SHIFT) | offset;
-        frame = previous;
-        innermost = false;
+        out[n++] = HS_PY_FRAME_BIT | (entry ? HS_PY_ENTRY_BIT : 0) | ((uint64_t)known->record << HS_PY_CODE_SHIFT) | offset;
     }
     return n;
 rejected:
@@ -624,6 +645,7 @@ struct found {
     bool any, past_main;
     char where[160];
     uintptr_t version, code_type, runtime, get_state;
+    uintptr_t data_lo, data_hi; /* its writable PT_LOAD segments, where static objects live */
 };
 
 static bool is_libpython(const char *path) {
@@ -649,6 +671,16 @@ static int search_one(struct dl_phdr_info *info, size_t size, void *data) {
     f->code_type = type;
     f->runtime = find_symbol(&d, "_PyRuntime");
     f->get_state = find_symbol(&d, "PyGILState_GetThisThreadState");
+    f->data_lo = UINTPTR_MAX;
+    f->data_hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (start < f->data_lo) f->data_lo = start;
+        if (start + ph->p_memsz > f->data_hi) f->data_hi = start + ph->p_memsz;
+    }
+    if (f->data_lo >= f->data_hi) f->data_lo = f->data_hi = 0;
     copy_text(f->where, 0, sizeof f->where, is_main ? (hs_exe_path[0] ? hs_exe_path : "the executable") : name);
     return 1;
 }
@@ -743,6 +775,8 @@ static void search(void) {
         }
     }
     code_type = f.code_type;
+    image_lo = f.data_lo;
+    image_hi = f.data_hi;
     runtime = rt;
     get_this_thread_state = (void *(*)(void))f.get_state;
     status = HEAPSNAP_PYTHON_CAPTURING;

@@ -32,10 +32,15 @@ int hs_python_frames(uint64_t *out, bool *truncated);
 /* Writes the PYTHON section (header and payload) once an interpreter was found; nothing before. */
 void hs_python_write_section(struct hs_writer *w, uint32_t tag);
 
-/* free() of a tracked block: a code object whose entry is keyed by its address dies with it. */
+/* free() of a tracked block of `size` bytes: a code object whose entry is keyed by its address dies
+ * with it. Smaller blocks cannot be code objects (their bytecode starts at co_code_adaptive, 184
+ * bytes in at the least): most frees stop at that test, before the bitmap, which the workload's own
+ * memory keeps pushing out of the cache. */
+#define HS_PY_CODE_MIN_BYTES 184u
 extern _Atomic(uint64_t *) hs_py_watch_bits;
 void hs_python_forget(uintptr_t p);
-static inline void hs_python_freed(uintptr_t p) {
+static inline void hs_python_freed(uintptr_t p, uint64_t size) {
+    if (size < HS_PY_CODE_MIN_BYTES) return;
     uint64_t *bits = atomic_load_explicit(&hs_py_watch_bits, memory_order_relaxed);
     if (__builtin_expect(bits != 0, 0)) {
         size_t i = (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 44);

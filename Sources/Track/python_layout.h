@@ -29,7 +29,7 @@ struct hs_py_layout {
     uint32_t code_qualname;
     uint32_t code_linetable;
     uint32_t code_firsttraceable; /* int */
-    uint32_t code_adaptive;      /* co_code_adaptive */
+    uint32_t code_adaptive;      /* co_code_adaptive; at least HS_PY_CODE_MIN_BYTES (python.h) */
     /* str */
     uint32_t ascii_size;         /* sizeof(PyASCIIObject): data of compact ASCII strings */
     uint32_t compact_size;       /* sizeof(PyCompactUnicodeObject): data of other compact strings */

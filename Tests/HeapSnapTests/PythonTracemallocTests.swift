@@ -13,6 +13,23 @@ final class PythonTracemallocTests: XCTestCase {
         "dict-attr", "dict-list", "slots-str", "dict-objects", "slots-objects", "comprehension", "bytearray",
         "bytearray-grow", "generator", "cycle", "cycle-list", "thread",
     ]
+    /// The lines that agree block for block and byte for byte on every interpreter: their strings,
+    /// bytearrays and instances never come from a free list, and their few lists happen to be made
+    /// while the list free list is empty (deterministic for a given interpreter and script).
+    ///
+    /// The other lines also create lists, dicts or tuples, which CPython takes from its free lists when
+    /// one of the same kind was freed before: no malloc happens then. tracemalloc is told of the reuse
+    /// (_Py_NewReference calls _PyTraceMalloc_NewReference) and moves the recycled block to the line
+    /// that reused it; a malloc-level tracker cannot see it and keeps the block on the line that first
+    /// malloc'ed it. Shown by running both in one process (same blocks, same free lists): the same
+    /// differences remain, e.g. on Debian's 3.11.2 15 of line 20's 3000 lists `[i, i + 1, i + 2]` come
+    /// from the list free list (11474 vs 11489 blocks, 840 B = 15 x 56 B), and the `exec(compile(...))`
+    /// line keeps 25 blocks in heapsnap (the compiler's dicts, lists and tuples, freed to the free lists
+    /// and reused by later lines) against tracemalloc's 3. Such lines can only have fewer blocks in
+    /// heapsnap, since their objects stay alive until the checkpoint; they agree within 1 %.
+    static let exactSites: Set<String> = [
+        "dict-attr", "slots-str", "slots-objects", "comprehension", "bytearray", "bytearray-grow", "cycle-list", "thread",
+    ]
 
     func testTopLinesAreTracemallocs() throws {
         let interpreters = PythonInterpreters.available
@@ -20,6 +37,7 @@ final class PythonTracemallocTests: XCTestCase {
         let script = PythonInterpreters.script("scenarios.py")
         let folder = (script as NSString).deletingLastPathComponent
         var expected: [(String, Int)] = try Self.scenarioSites.map { (script, try pythonLine("SITE:\($0)", in: script)) }
+        let exactLines = Set(try Self.exactSites.map { "\(script):\(try pythonLine("SITE:\($0)", in: script))" })
         expected.append((folder + "/scenario_module.py", try pythonLine("SITE:module", in: folder + "/scenario_module.py")))
         // exec'ed code: a "<string>"-style name, and a file name of a function freed before the snapshot.
         expected.append(("<exec-code>", 2))
@@ -60,8 +78,15 @@ final class PythonTracemallocTests: XCTestCase {
                 guard let ours = heapsnap[key] else { XCTFail("\(python): heapsnap has no \(key)"); continue }
                 let sizeError = abs(Double(ours.size) - Double(reference.size)) / Double(reference.size)
                 let countError = abs(Double(ours.count) - Double(reference.count)) / Double(reference.count)
-                XCTAssertLessThanOrEqual(sizeError, 0.01, "\(python) \(key): size \(ours.size), tracemalloc \(reference.size)")
-                XCTAssertLessThanOrEqual(countError, 0.01, "\(python) \(key): count \(ours.count), tracemalloc \(reference.count)")
+                if exactLines.contains(key) {
+                    XCTAssertEqual(ours.count, reference.count, "\(python) \(key): blocks, heapsnap vs tracemalloc")
+                    XCTAssertEqual(ours.size, reference.size, "\(python) \(key): bytes, heapsnap vs tracemalloc")
+                } else {
+                    XCTAssertLessThanOrEqual(sizeError, 0.01, "\(python) \(key): size \(ours.size), tracemalloc \(reference.size)")
+                    XCTAssertLessThanOrEqual(countError, 0.01, "\(python) \(key): count \(ours.count), tracemalloc \(reference.count)")
+                    XCTAssertLessThanOrEqual(ours.count, reference.count, "\(python) \(key): recycled blocks can only be missing here")
+                    XCTAssertLessThanOrEqual(ours.size, reference.size, "\(python) \(key)")
+                }
                 let name = (file as NSString).lastPathComponent
                 report.append("\(name):\(line) \(ours.count)/\(reference.count) blocks \(ours.size)/\(reference.size) B")
             }

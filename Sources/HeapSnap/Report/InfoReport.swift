@@ -71,7 +71,7 @@ extension TextReport {
     /// The interpreter, whether its frames were recorded (why not, if not) and PYTHONMALLOC.
     static func pythonRows(_ python: PythonInterpreter) -> [(String, String)] {
         var frames = python.isCapturing
-            ? "CPython \(python.versionText), Python frames recorded (\(python.codes.count) code objects)"
+            ? "CPython \(python.versionText), Python frames recorded (\(python.codeCount) code objects)"
             : "CPython \(python.versionText), Python frames off: \(python.detail.isEmpty ? "status \(python.status)" : python.detail)"
         if python.isCapturing && !python.detail.isEmpty { frames += "; " + python.detail }
         let allocator = python.pythonMalloc.isEmpty ? "not set" : python.pythonMalloc

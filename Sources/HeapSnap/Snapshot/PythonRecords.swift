@@ -77,15 +77,20 @@ public struct PythonInterpreter: Sendable, Equatable {
     public var detail: String
     /// The value of PYTHONMALLOC when the process started; "" when it was not set.
     public var pythonMalloc: String
+    /// The code records of a binary snapshot; empty in one read from the offline JSON, whose frames
+    /// are already decoded (only their number is kept there: `codeCount`).
     public var codes: [PythonCodeRecord]
+    /// How many code objects the tracker copied: `codes.count` of the binary snapshot it came from.
+    public var codeCount: Int
 
     public init(version: UInt32, status: UInt32 = 0, detail: String = "", pythonMalloc: String = "",
-                codes: [PythonCodeRecord] = []) {
+                codes: [PythonCodeRecord] = [], codeCount: Int? = nil) {
         self.version = version
         self.status = status
         self.detail = detail
         self.pythonMalloc = pythonMalloc
         self.codes = codes
+        self.codeCount = codeCount ?? codes.count
     }
 
     /// True when the stacks carry Python frames.

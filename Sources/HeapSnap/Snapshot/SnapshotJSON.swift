@@ -15,12 +15,46 @@ struct SnapshotDocument: Codable {
     var format: String
     var version: Int
     var info: SnapshotHeader
+    /// The interpreter of a Python process; absent otherwise.
+    var python: PythonRecord?
     var modules: [ModuleInfo]
     var frames: [FrameRecord]
     var traces: [TraceRecord]
 
     enum CodingKeys: String, CodingKey {
-        case format, version, info, modules, frames, traces
+        case format, version, info, python, modules, frames, traces
+    }
+
+    /// The PYTHON section without its code records (the frames are decoded already): what `info`, the
+    /// report header and the sites need of it.
+    struct PythonRecord: Codable {
+        /// `Py_Version`, exact.
+        var pyVersion: UInt32
+        /// The same as text ("3.11.2"), as reports write it; not read back.
+        var version: String?
+        var status: UInt32
+        var detail: String
+        var pythonMalloc: String
+        var codeObjects: Int
+
+        enum CodingKeys: String, CodingKey {
+            case pyVersion = "py_version", version, status, detail, pythonMalloc = "pythonmalloc"
+            case codeObjects = "code_objects"
+        }
+
+        init(_ python: PythonInterpreter) {
+            pyVersion = python.version
+            version = python.versionText
+            status = python.status
+            detail = python.detail
+            pythonMalloc = python.pythonMalloc
+            codeObjects = python.codeCount
+        }
+
+        var interpreter: PythonInterpreter {
+            PythonInterpreter(version: pyVersion, status: status, detail: detail, pythonMalloc: pythonMalloc,
+                              codeCount: codeObjects)
+        }
     }
 
     /// One entry of the frame table.
@@ -55,15 +89,19 @@ struct SnapshotDocument: Codable {
         var temporaryAllocations: UInt64
         var truncated: Bool
         var frames: [Int]
+        /// Where in `frames` the Python list begins when it could not be paired with the native frames
+        /// (Traceback.pythonStart); absent otherwise.
+        var pythonStart: Int?
 
         enum CodingKeys: String, CodingKey {
             case domain, size, count, totalAllocations = "total_allocations", totalBytes = "total_bytes"
             case temporaryAllocations = "temporary_allocations"
-            case truncated, frames
+            case truncated, frames, pythonStart = "python_start"
         }
 
         init(domain: UInt32, size: UInt64, count: UInt64, totalAllocations: UInt64, totalBytes: UInt64,
-             temporaryAllocations: UInt64 = 0, truncated: Bool, frames: [Int]) {
+             temporaryAllocations: UInt64 = 0, truncated: Bool, frames: [Int], pythonStart: Int? = nil) {
+            self.pythonStart = pythonStart
             self.temporaryAllocations = temporaryAllocations
             self.domain = domain
             self.size = size
@@ -85,6 +123,7 @@ struct SnapshotDocument: Codable {
                 ? try container.decodeNumber(UInt64.self, forKey: .temporaryAllocations) : 0
             truncated = try container.decode(Bool.self, forKey: .truncated)
             frames = try container.decode([Int].self, forKey: .frames)
+            pythonStart = try container.decodeIfPresent(Int.self, forKey: .pythonStart)
         }
     }
 }
@@ -146,10 +185,11 @@ extension Snapshot {
                 domain: trace.domain, size: trace.size, count: trace.count, totalAllocations: trace.totalAllocations,
                 totalBytes: trace.totalBytes, temporaryAllocations: trace.temporaryAllocations,
                 truncated: trace.traceback.isTruncated,
-                frames: trace.traceback.frames.map(index(of:)))
+                frames: trace.traceback.frames.map(index(of:)), pythonStart: trace.traceback.pythonStart)
         }
         let document = SnapshotDocument(
-            format: SnapshotJSON.format, version: SnapshotJSON.version, info: info.header, modules: info.modules,
+            format: SnapshotJSON.format, version: SnapshotJSON.version, info: info.header,
+            python: info.python.map(SnapshotDocument.PythonRecord.init), modules: info.modules,
             frames: frames, traces: traces)
         // About 100 bytes a trace besides its frame numbers, 200 a frame.
         let frameNumbers = traces.reduce(0) { $0 + $1.frames.count }
@@ -195,6 +235,9 @@ extension Snapshot {
             guard trace.frames.allSatisfy({ $0 >= 0 && $0 < frames.count }) else {
                 throw AnalysisError("\(name): trace \(number) refers to a frame that is not in \"frames\"")
             }
+            if let start = trace.pythonStart, !(0...trace.frames.count).contains(start) {
+                throw AnalysisError("\(name): trace \(number) has python_start \(start) outside its \(trace.frames.count) frames")
+            }
             for (i, value) in [trace.size, trace.count, trace.totalAllocations, trace.totalBytes].enumerated() {
                 let (sum, overflow) = sums[i].addingReportingOverflow(value)
                 guard !overflow, sum <= UInt64(Int64.max) else {
@@ -206,10 +249,12 @@ extension Snapshot {
                 domain: trace.domain, size: trace.size, count: trace.count,
                 totalAllocations: trace.totalAllocations, totalBytes: trace.totalBytes,
                 temporaryAllocations: trace.temporaryAllocations,
-                traceback: Traceback(frames: trace.frames.map { frames[$0] }, isTruncated: trace.truncated)))
+                traceback: Traceback(frames: trace.frames.map { frames[$0] }, isTruncated: trace.truncated,
+                                     pythonStart: trace.pythonStart)))
         }
-        self.init(info: SnapshotInfo(header: document.info, modules: document.modules, source: ""), traces: traces,
-                  sites: sites)
+        self.init(info: SnapshotInfo(header: document.info, modules: document.modules, source: "",
+                                     python: document.python?.interpreter),
+                  traces: traces, sites: sites)
     }
 
     /// The fast path: the traces by JSONTraceReader, the rest (with an empty "traces") by JSONDecoder.

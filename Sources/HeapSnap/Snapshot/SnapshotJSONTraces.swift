@@ -82,6 +82,7 @@ struct JSONTraceReader {
         var temporaryAllocations: UInt64?
         var truncated: Bool?
         var frames: [Int]?
+        var pythonStart: UInt64?
         try expect(UInt8(ascii: "{"))
         skipSpace()
         if peek() != UInt8(ascii: "}") {
@@ -100,6 +101,7 @@ struct JSONTraceReader {
                 case .temporaryAllocations: temporaryAllocations = try unsigned(at: number, name)
                 case .truncated: truncated = try boolean(at: number, name)
                 case .frames: frames = try indices(at: number)
+                case .pythonStart: pythonStart = try unsigned(at: number, name)
                 case nil: try skipValue(depth: 0)
                 }
                 skipSpace()
@@ -124,7 +126,12 @@ struct JSONTraceReader {
             totalAllocations: try required(totalAllocations, .totalAllocations),
             totalBytes: try required(totalBytes, .totalBytes), temporaryAllocations: temporaryAllocations ?? 0,
             truncated: try required(truncated, .truncated),
-            frames: try required(frames, .frames))
+            frames: try required(frames, .frames), pythonStart: try pythonStart.map { start in
+                guard start <= UInt64(Int.max) else {
+                    throw Failure(message: "wrong value at .traces[\(number)].\(Key.pythonStart.stringValue)")
+                }
+                return Int(start)
+            })
     }
 
     // MARK: tokens
