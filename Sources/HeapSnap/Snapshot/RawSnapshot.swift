@@ -70,11 +70,11 @@ public struct SnapshotHeader: Sendable, Equatable, Codable {
     public var sampling: Sampling? = nil
 
     /// The UNWIND section: which unwinder captured the stacks and what HEAPSNAP_VERIFY_UNWIND found
-    /// (absent from files of older trackers and from JSON documents).
+    /// (absent from files of older trackers).
     public var unwind: Unwind? = nil
 
     /// The UNWIND section (Docs/FORMAT.md, tag 7).
-    public struct Unwind: Sendable, Equatable {
+    public struct Unwind: Sendable, Equatable, Codable {
         /// HEAPSNAP_UNWINDER_* of heapsnap_format.h.
         public var status: UInt32
         /// HEAPSNAP_VERIFY_UNWIND was on: libunwind ran beside the own unwinder on every capture.
@@ -87,7 +87,7 @@ public struct SnapshotHeader: Sendable, Equatable, Codable {
         /// The first difference: the frame's index (0 = innermost) and each side's frame there.
         public var firstMismatch: Mismatch?
 
-        public struct Mismatch: Sendable, Equatable {
+        public struct Mismatch: Sendable, Equatable, Codable {
             public var frame: UInt32
             public var ownDepth: UInt32
             public var libunwindDepth: UInt32
@@ -97,6 +97,11 @@ public struct SnapshotHeader: Sendable, Equatable, Codable {
             public var ownOffset: UInt64
             public var libunwindModule: String
             public var libunwindOffset: UInt64
+            enum CodingKeys: String, CodingKey {
+                case frame, ownDepth = "own_depth", libunwindDepth = "libunwind_depth", ownAddress = "own_address"
+                case libunwindAddress = "libunwind_address", ownModule = "own_module", ownOffset = "own_offset"
+                case libunwindModule = "libunwind_module", libunwindOffset = "libunwind_offset"
+            }
             public init(frame: UInt32, ownDepth: UInt32, libunwindDepth: UInt32, ownAddress: UInt64, libunwindAddress: UInt64,
                         ownModule: String, ownOffset: UInt64, libunwindModule: String, libunwindOffset: UInt64) {
                 self.frame = frame
@@ -109,6 +114,12 @@ public struct SnapshotHeader: Sendable, Equatable, Codable {
                 self.libunwindModule = libunwindModule
                 self.libunwindOffset = libunwindOffset
             }
+        }
+
+        /// The keys of the UNWIND object in JSON documents (Docs/SNAPSHOT-JSON.md).
+        enum CodingKeys: String, CodingKey {
+            case status, verifying, verifiedCaptures = "verified_captures", mismatches, fallbacks = "fallback_captures"
+            case firstMismatch = "first_mismatch"
         }
 
         public init(status: UInt32, verifying: Bool, verifiedCaptures: UInt64 = 0, mismatches: UInt64 = 0,
@@ -256,6 +267,7 @@ public struct SnapshotHeader: Sendable, Equatable, Codable {
         case totalAllocations = "total_allocations", totalBytes = "total_bytes", trackerBytes = "tracker_bytes"
         case untrackedFrees = "untracked_frees", executable, arguments
         case sampling /* absent for exact snapshots */
+        case unwind /* absent in files of trackers before the UNWIND section */
     }
 }
 
