@@ -27,17 +27,6 @@ static void warn_setting(const char *variable, const char *value, const char *pr
     hs_warn_parts(parts, sizeof parts / sizeof parts[0], 0);
 }
 
-static void number_text(char out[24], uint64_t v) {
-    char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++) out[i] = digits[n - 1 - i];
-    out[n] = '\0';
-}
-
 static void read_configuration(bool report) {
     const char *v;
     char used[24];
@@ -46,12 +35,12 @@ static void read_configuration(bool report) {
     verdict = heapsnap_parse_frames(v = getenv(HEAPSNAP_ENV_FRAMES), &frames);
     hs_config.max_frames = (int)frames;
     if (report && verdict == HEAPSNAP_VERDICT_INVALID) {
-        number_text(used, frames);
+        hs_decimal(used, frames, 1);
         char consequence[40] = "using ";
         strcat(consequence, used);
         warn_setting(HEAPSNAP_ENV_FRAMES, v, " is not " HEAPSNAP_FRAMES_GRAMMAR, consequence);
     } else if (report && verdict == HEAPSNAP_VERDICT_OUT_OF_RANGE) {
-        number_text(used, frames);
+        hs_decimal(used, frames, 1);
         char consequence[40] = "using ";
         strcat(consequence, used);
         warn_setting(HEAPSNAP_ENV_FRAMES, v, " is out of range (" HEAPSNAP_FRAMES_GRAMMAR ")", consequence);

@@ -68,3 +68,16 @@ void hs_warn(const char *what, const char *detail, int err) {
     const char *parts[] = {what, detail ? ": " : NULL, detail};
     hs_warn_parts(parts, 3, err);
 }
+
+size_t hs_decimal(char out[24], uint64_t v, int min_digits) {
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < min_digits && n < 20) digits[n++] = '0';
+    for (int i = 0; i < n; i++) out[i] = digits[n - 1 - i];
+    out[n] = '\0';
+    return (size_t)n;
+}

@@ -55,6 +55,8 @@ uint64_t hs_monotonic_ns(void);
 /* One line on stderr: "heapsnap: what: detail[: strerror(err)]", or the parts run together. */
 void hs_warn(const char *what, const char *detail, int err);
 void hs_warn_parts(const char *const *parts, size_t count, int err);
+/* `v` in decimal, zero-padded to `min_digits`, NUL-terminated; returns its length (at most 20). */
+size_t hs_decimal(char out[24], uint64_t v, int min_digits);
 
 /* ---- tracker memory (memory.c): all of it from mmap, never malloc ---- */
 void *hs_map(size_t size);              /* zeroed pages, counted in hs_tracker_bytes; NULL on failure */

@@ -55,15 +55,9 @@ static size_t copy_text(char *out, size_t at, size_t room, const char *s) {
 }
 
 static size_t copy_number(char *out, size_t at, size_t room, uint64_t v) {
-    char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n > 0 && at + 1 < room) out[at++] = digits[--n];
-    out[at] = '\0';
-    return at;
+    char text[24];
+    hs_decimal(text, v, 1);
+    return copy_text(out, at, room, text);
 }
 
 /* "3.12.1" from Py_Version (0xMMmmppLS) */

@@ -342,16 +342,8 @@ static size_t append(char *out, size_t at, const char *s) {
 }
 
 static size_t append_number(char *out, size_t at, uint64_t v, int min_digits) {
-    char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n < min_digits) digits[n++] = '0';
     char text[24];
-    for (int i = 0; i < n; i++) text[i] = digits[n - 1 - i];
-    text[n] = '\0';
+    hs_decimal(text, v, min_digits);
     return append(out, at, text);
 }
 
