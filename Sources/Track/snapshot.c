@@ -202,8 +202,11 @@ static void release_capture(struct capture *c) {
 
 /* ---------------------------------------------------------------- the file */
 
+/* Mapped at the first snapshot and kept, so that a later snapshot (at exit, under memory pressure)
+ * does not depend on a new mapping. 128 KiB: the tracker keeps it for the life of the process, and
+ * larger buffers save only write calls (a million-block snapshot is ~240 of them). */
 static unsigned char *write_buffer;
-#define WRITE_BUFFER_SIZE ((size_t)1 << 20)
+#define WRITE_BUFFER_SIZE ((size_t)1 << 17)
 
 /* argv from /proc/self/cmdline, NUL-separated */
 static char *cmdline;
