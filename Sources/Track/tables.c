@@ -61,8 +61,11 @@ static uint64_t mix(uint64_t h) {
     return h;
 }
 
-/* Four independent lanes, so the multiplications of consecutive frames overlap. */
-static inline uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) {
+/* Four independent lanes, so the multiplications of consecutive frames overlap. A lane is only
+ * xor-then-multiply per word (an odd multiplier: a bijection of the lane for each word); its high
+ * bits, which a multiplication never carries down, are folded in by the final mix. The hash only
+ * picks a slot (stacks are compared word for word), so spreading is all it needs. */
+static inline __attribute__((always_inline)) uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) {
     uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed ^ 0xC2B2AE3D27D4EB4Full, c = seed ^ 0x165667B19E3779F9ull,
              d = seed ^ 0x27D4EB2F165667C5ull;
     int i = 0;
@@ -71,13 +74,10 @@ static inline uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) 
         b = (b ^ words[i + 1]) * 0xc4ceb9fe1a85ec53ull;
         c = (c ^ words[i + 2]) * 0x9E3779B97F4A7C15ull;
         d = (d ^ words[i + 3]) * 0xD6E8FEB86659FD93ull;
-        a ^= a >> 29;
-        b ^= b >> 31;
-        c ^= c >> 30;
-        d ^= d >> 27;
     }
-    for (; i < n; i++) a = ((a ^ words[i]) * 0xff51afd7ed558ccdull) ^ (a >> 31);
-    return mix(a ^ mix(b ^ (uint64_t)n) ^ (c * 0x9E3779B97F4A7C15ull) ^ (d * 0xC2B2AE3D27D4EB4Full));
+    for (; i < n; i++) a = (a ^ words[i]) * 0xff51afd7ed558ccdull ^ (a >> 31);
+    /* rotated so that lanes in the same state do not cancel; the mix carries the high bits down */
+    return mix(a ^ (b << 16 | b >> 48) ^ (c << 32 | c >> 32) ^ (d << 48 | d >> 16) ^ (uint64_t)n);
 }
 
 static uint64_t node_hash(uint32_t parent, const uintptr_t *frames, int count) {
