@@ -25,7 +25,7 @@
  * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h).
  * Nodes are never changed or freed once published: readers walk them without a lock. */
 
-#define NODE_FRAMES 7
+#define NODE_FRAMES 7 /* path_is unrolls up to this many */
 /* Nodes are packed one after the other (a header word, then `count` frames): a node id is the
  * index of its header word. */
 struct frame_node {
@@ -164,8 +164,20 @@ static inline bool path_is(uint32_t leaf, const uintptr_t *frames, int n) {
         const struct frame_node *node = node_at(id);
         int count = (int)node->count;
         if (at + count > n) return false;
-        for (int k = 0; k < count; k++)
-            if (node->frames[k] != frames[at + k]) return false;
+        /* unrolled by count (1..7), one branch per node: the words differ rarely */
+        const uintptr_t *theirs = node->frames, *ours = frames + at;
+        uintptr_t differ = 0;
+        switch (count) {
+        case 7: differ |= theirs[6] ^ ours[6]; /* fall through */
+        case 6: differ |= theirs[5] ^ ours[5]; /* fall through */
+        case 5: differ |= theirs[4] ^ ours[4]; /* fall through */
+        case 4: differ |= theirs[3] ^ ours[3]; /* fall through */
+        case 3: differ |= theirs[2] ^ ours[2]; /* fall through */
+        case 2: differ |= theirs[1] ^ ours[1]; /* fall through */
+        case 1: differ |= theirs[0] ^ ours[0]; break;
+        default: return false; /* never: a node holds 1 to 7 frames */
+        }
+        if (differ) return false;
         at += count;
         id = node->parent;
     }
