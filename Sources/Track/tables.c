@@ -361,12 +361,10 @@ fail:
  * so a lookup stops as soon as it passes where the block would be, and a delete shifts the following
  * run back by one, decrementing distances: nothing is rehashed except when the table grows. A slot's
  * home is the hash's low 32 bits scaled to the capacity, which can then be any number: tables grow by
- * a quarter (whole pages) at two thirds full, so a block costs 18 to 22.5 bytes instead of swinging
+ * a quarter (whole pages) at three quarters full, so a block costs 16 to 20 bytes instead of swinging
  * between 32 and 64 as it did with 24-byte entries doubled at three quarters. (Fuller tables cost
  * more than they save: an insertion shifts slots up to the next empty one, 32 of them on average at
- * seven eighths; two thirds instead of three quarters takes ~60 instructions off each malloc+free
- * pair of `make bench`'s churn for ~1.5 bytes per block.) A block whose distance would not fit its 8
- * bits goes to the wide table. */
+ * seven eighths.) A block whose distance would not fit its 8 bits goes to the wide table. */
 
 /* address >> 4 (44 bits) | distance (8) | size bits 0..11 (12); size bits 12..23 (12) | stack (20) */
 struct hs_live_slot {
@@ -384,8 +382,8 @@ struct hs_live_slot {
 #define COMPACT_MAX_STACK ((UINT32_C(1) << 20) - 1)
 #define MAX_COMPACT_CAPACITY ((uint32_t)1 << 30)
 #ifndef COMPACT_LOAD_NUMERATOR
-#define COMPACT_LOAD_NUMERATOR 2u /* grow beyond two thirds full */
-#define COMPACT_LOAD_DENOMINATOR 3u
+#define COMPACT_LOAD_NUMERATOR 3u /* grow beyond three quarters full */
+#define COMPACT_LOAD_DENOMINATOR 4u
 #endif
 
 struct hs_shard hs_shards[HS_SHARDS];
