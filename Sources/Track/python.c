@@ -4,8 +4,9 @@
  * also one dlopen'ed later), every allocation also records the calling thread's Python frames: per
  * frame the code object and the instruction, plus the mark of where each C-level evaluation loop
  * began. Nothing here calls into Python, takes the GIL or allocates:
- *  - the thread's state comes from PyGILState_GetThisThreadState(), a pthread_getspecific on the
- *    interpreter's own key, which names the calling thread also while it has released the GIL;
+ *  - the thread's state is what PyGILState_GetThisThreadState() returns, read as it does, with
+ *    pthread_getspecific on the interpreter's own key: it names the calling thread also while it
+ *    has released the GIL (that the interpreter exports the function says it keeps the key);
  *  - the frame chain is the calling thread's own: only this thread changes it, and it is stopped
  *    here; every frame holds a strong reference to its code object. Still, every code pointer is
  *    checked (its type is PyCode_Type, the instruction lies inside its bytes) and the walk is
@@ -37,7 +38,6 @@ static bool initialized;           /* hs_python_init ran */
 static const struct hs_py_layout *layout;
 static uintptr_t code_type;        /* &PyCode_Type */
 static const char *runtime;        /* &_PyRuntime */
-static void *(*get_this_thread_state)(void);
 static uint32_t py_version;        /* Py_Version */
 static uint32_t status;
 static char detail[200];
@@ -490,10 +490,13 @@ int hs_python_frames(uint64_t *out, bool *truncated) {
         return 0;
     }
     const struct hs_py_layout *L = layout;
-    /* Py_Initialize creates the key; before it (and after finalization) there is no thread state,
-     * and libpython may not even be relocated yet: read the key's flag before calling in. */
-    if (*(const volatile int *)(runtime + L->runtime_tss_key) == 0) return 0;
-    uintptr_t tstate = (uintptr_t)get_this_thread_state();
+    /* What PyGILState_GetThisThreadState answers, without the calls into libpython: the value of the
+     * interpreter's own key (pthread_getspecific), once Py_Initialize has created it (before, and
+     * after finalization, there is no thread state; the key of a deleted Py_tss_t reads as NULL). */
+    const char *tss = runtime + L->runtime_tss_key;
+    if (*(const volatile int *)tss == 0) return 0;
+    if (L->runtime_auto_interpreter && *(void *const volatile *)(runtime + L->runtime_auto_interpreter) == NULL) return 0;
+    uintptr_t tstate = (uintptr_t)pthread_getspecific(*(const volatile pthread_key_t *)(tss + HS_PY_TSS_KEY));
     if (!tstate || (tstate & 7)) return 0;
     uintptr_t frame;
     if (L->tstate_cframe) {
@@ -772,7 +775,6 @@ static void search(void) {
     image_lo = f.data_lo;
     image_hi = f.data_hi;
     runtime = rt;
-    get_this_thread_state = (void *(*)(void))f.get_state;
     status = HEAPSNAP_PYTHON_CAPTURING;
     detail[0] = '\0';
     atomic_store_explicit(&state, CAPTURING, memory_order_release);
