@@ -495,7 +495,7 @@ static void maybe_search(void);
 #define WALK_MEMO 128
 struct walk_memo {
     uintptr_t code, instr;
-    uint64_t tag;  /* trusted_epoch << 16 | entry << 8 | owner; 0 = empty (the epoch starts at 1) */
+    uint64_t tag;  /* trusted_epoch << 16 | the frame's flag bytes (walk); 0 = empty (the epoch starts at 1) */
     uint64_t word; /* as produced, before a later shim frame adds the entry bit (3.12+) */
 };
 static __thread struct walk_memo walk_memo[WALK_MEMO] __attribute__((tls_model("initial-exec")));
@@ -509,8 +509,8 @@ static inline struct walk_memo *memo_slot(uintptr_t frame) { return &walk_memo[(
 /* The slow half of one frame: the thread cache, the shared table, the checks. Returns the frame's
  * word, or tells to skip the frame or to stop the walk. Fills the memo slot when the word may be
  * taken again on the same inputs. */
-__attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t code, uintptr_t instr, unsigned owner,
-                                                     bool entry, bool innermost, uint64_t epoch) {
+__attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t code, uintptr_t instr, unsigned flags,
+                                                     unsigned owner, bool entry, bool innermost, uint64_t epoch) {
     const struct hs_py_layout *L = layout;
     const struct cached_code *known = cache_slot(code);
     if (known->code != code || known->epoch != epoch) {
@@ -539,11 +539,13 @@ __attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t 
         struct walk_memo *m = memo_slot(frame);
         m->code = code;
         m->instr = instr;
-        m->tag = (epoch << 16) | ((uint64_t)entry << 8) | owner;
+        m->tag = (epoch << 16) | flags;
         m->word = word;
     }
     return word;
 }
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the walk reads 3.11's is_entry and owner as one word");
 
 /* The walk for one layout: inlined once per supported version, so that the offsets are constants. */
 static inline __attribute__((always_inline)) int walk(const struct hs_py_layout *L, uint64_t *out, bool *truncated) {
@@ -571,20 +573,24 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
         if (__builtin_expect((frame & 7) || steps >= 4 * HS_PY_MAX_FRAMES, 0)) goto rejected;
         uintptr_t code = load_ptr(frame, L->frame_code);
         uintptr_t instr = load_ptr(frame, L->frame_instr);
-        unsigned owner = *(const unsigned char *)(frame + L->frame_owner);
-        if (owner == HS_PY_OWNED_BY_CSTACK) {
-            /* 3.12+: the shim under the first frame of each evaluation loop */
-            if (n > 0) out[n - 1] |= HS_PY_ENTRY_BIT;
-            continue;
-        }
-        if (__builtin_expect(owner > HS_PY_OWNED_BY_CSTACK, 0)) goto rejected;
-        bool entry = L->frame_is_entry && *(const unsigned char *)(frame + L->frame_is_entry);
+        /* the owner byte, and on 3.11 the is_entry byte before it, as one value (little-endian) */
+        unsigned flags = L->frame_is_entry ? *(const uint16_t *)(frame + L->frame_is_entry)
+                                           : *(const unsigned char *)(frame + L->frame_owner);
         const struct walk_memo *m = &memo[(frame >> 4) & (WALK_MEMO - 1)];
         uint64_t word;
-        if (__builtin_expect(m->code == code && m->instr == instr && m->tag == (epoch_tag | ((uint64_t)entry << 8) | owner), 1)) {
+        /* a hit implies an owner that passed the checks below (shim frames are never remembered) */
+        if (__builtin_expect(m->code == code && m->instr == instr && m->tag == (epoch_tag | flags), 1)) {
             word = m->word;
         } else {
-            word = frame_word(frame, code, instr, owner, entry, steps == 0, epoch);
+            unsigned owner = L->frame_is_entry ? flags >> 8 : flags;
+            if (owner == HS_PY_OWNED_BY_CSTACK) {
+                /* 3.12+: the shim under the first frame of each evaluation loop */
+                if (n > 0) out[n - 1] |= HS_PY_ENTRY_BIT;
+                continue;
+            }
+            if (__builtin_expect(owner > HS_PY_OWNED_BY_CSTACK, 0)) goto rejected;
+            bool entry = L->frame_is_entry && (flags & 0xFF);
+            word = frame_word(frame, code, instr, flags, owner, entry, steps == 0, epoch);
             if (word == FRAME_SKIPPED) continue;
             if (word == FRAME_REJECTED) goto rejected;
         }

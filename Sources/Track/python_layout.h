@@ -24,7 +24,7 @@ struct hs_py_layout {
     uint32_t frame_previous;
     uint32_t frame_instr;        /* prev_instr / instr_ptr */
     uint32_t frame_owner;        /* char */
-    uint32_t frame_is_entry;     /* bool, 3.11 only; 0 = none */
+    uint32_t frame_is_entry;     /* bool, 3.11 only, the byte before frame_owner; 0 = none */
     /* PyCodeObject */
     uint32_t code_firstlineno;   /* int */
     uint32_t code_version;       /* uint32_t co_version, a per-creation counter (3.12+); 0 = none */

@@ -49,6 +49,8 @@ int main(void) {
     check("sizeof owner", 1, sizeof(((_PyInterpreterFrame *)0)->owner));
 #if PY_VERSION_HEX < 0x030c0000
     check("frame_is_entry", L->frame_is_entry, offsetof(_PyInterpreterFrame, is_entry));
+    check("is_entry is the byte before owner (the walk reads both as one)", L->frame_is_entry + 1, L->frame_owner);
+    check("sizeof is_entry", 1, sizeof(((_PyInterpreterFrame *)0)->is_entry));
     check("code_version", L->code_version, 0);
 #else
     check("frame_is_entry", L->frame_is_entry, 0);
