@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
     double cpu_self = (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
                       (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
     fprintf(stderr,
-            "churn: threads=%u allocations=%zu live_blocks=%zu tracker_bytes=%lld cpu_self=%.3f "
+            "churn: threads=%u allocations=%zu live_blocks=%zu tracker_bytes=%lld cpu_self=%.6f "
             "rss_self_kib=%ld checksum=%lu\n",
             threads, allocations * threads, (live_total / threads) * threads, tracker_bytes_at_full,
             cpu_self, usage.ru_maxrss, checksum);

@@ -105,11 +105,13 @@ static inline void track_new(void *p, size_t size, uintptr_t caller) {
 /* Sampled mode's common allocation, decided before glibc runs so that the hook only tail-calls glibc:
  * the countdown does not reach zero in it (sample.h). A failed allocation's bytes then count down
  * too, which moves the next sample point but biases nothing: the points stay a Poisson process over
- * the bytes. Everything else (tracker code, not tracking, a fork child's thread to start, the
- * crossing allocation) takes the full path, which decides again. */
+ * the bytes. The countdown is 0 in exact mode, before tracking starts and in a fork child (sample.h),
+ * so it alone stands for those tests; tracker code (the guard) must not move it. Everything else
+ * (the crossing allocation, a thread's first) takes the full path, which decides again. */
 static inline bool sampled_out(size_t size) {
-    return hs_sampling() && !hs_in_tracker && atomic_load_explicit(&hs_state, memory_order_relaxed) == 2 &&
-           !atomic_load_explicit(&hs_thread_wanted, memory_order_relaxed) && hs_sample_skip(size);
+    if (__builtin_expect((uint64_t)hs_sampler.left <= size, 0) || hs_in_tracker) return false;
+    hs_sampler.left -= (int64_t)size;
+    return true;
 }
 
 static __attribute__((noinline)) void *malloc_full(size_t size, uintptr_t caller) {
@@ -130,16 +132,18 @@ static __attribute__((noinline)) void free_tracked(void *p);
 
 EXPORT void free(void *p) {
     if (!p) return;
-    if (hs_in_tracker || atomic_load_explicit(&hs_state, memory_order_acquire) != 2 ||
-        (hs_sampling() && !hs_sample_quick_maybe(0, (uintptr_t)p))) {
-        __libc_free(p); /* in sampled mode most frees end here: one byte read, no write */
+    /* in sampled mode most frees end here, whatever the guard or state: one word read, no write */
+    if ((hs_sampling() && !hs_sample_quick_maybe(0, (uintptr_t)p)) || hs_in_tracker ||
+        atomic_load_explicit(&hs_state, memory_order_acquire) != 2) {
+        __libc_free(p);
         return;
     }
     free_tracked(p);
 }
 
 static void free_tracked(void *p) {
-    if (hs_sampling() && !hs_sample_maybe_live(0, (uintptr_t)p)) { /* the wide level rules it out */
+    /* the quick level said "maybe" (free): the wide one may still rule it out */
+    if (hs_sampling() && !hs_sample_maybe_live_wide(hs_sample_hash(0, (uintptr_t)p))) {
         __libc_free(p);
         return;
     }

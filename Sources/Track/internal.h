@@ -121,19 +121,21 @@ struct hs_live_entry {
 struct hs_live_slot; /* tables.c */
 
 #define HS_SHARDS 256 /* 32 groups of 8, see shard_of */
+/* One cache line: an insert or a remove touches the lock, the sizes and the counters at once. */
 struct hs_shard {
-    pthread_mutex_t lock;
-    struct hs_live_slot *slots; /* domain 0, 16-byte aligned address, size < 16 MiB: 12 bytes each */
+    _Atomic uint32_t lock;      /* 0 free, 1 held, 2 held and maybe waited for (tables.c) */
     uint32_t capacity;          /* any number of slots, filling whole pages */
     uint32_t used;
+    uint32_t wide_used;
+    struct hs_live_slot *slots; /* domain 0, 16-byte aligned address, size < 16 MiB: 12 bytes each */
     /* counters of the blocks in this shard, summed at snapshot time */
     uint64_t total_allocs;
     uint64_t total_bytes;
     uint64_t untracked_frees;
     struct hs_live_entry *wide; /* everything else, rare: linear probing, power-of-two capacity */
     size_t wide_capacity;
-    size_t wide_used;
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct hs_shard) == 64, "a shard is one cache line");
 extern struct hs_shard hs_shards[HS_SHARDS];
 uint64_t hs_live_count(void); /* with every shard locked */
 /* With every shard locked: calls `each` for every live block. */

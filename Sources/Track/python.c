@@ -4,8 +4,9 @@
  * also one dlopen'ed later), every allocation also records the calling thread's Python frames: per
  * frame the code object and the instruction, plus the mark of where each C-level evaluation loop
  * began. Nothing here calls into Python, takes the GIL or allocates:
- *  - the thread's state comes from PyGILState_GetThisThreadState(), a pthread_getspecific on the
- *    interpreter's own key, which names the calling thread also while it has released the GIL;
+ *  - the thread's state is what PyGILState_GetThisThreadState() returns, read as it does, with
+ *    pthread_getspecific on the interpreter's own key: it names the calling thread also while it
+ *    has released the GIL (that the interpreter exports the function says it keeps the key);
  *  - the frame chain is the calling thread's own: only this thread changes it, and it is stopped
  *    here; every frame holds a strong reference to its code object. Still, every code pointer is
  *    checked (its type is PyCode_Type, the instruction lies inside its bytes) and the walk is
@@ -37,7 +38,6 @@ static bool initialized;           /* hs_python_init ran */
 static const struct hs_py_layout *layout;
 static uintptr_t code_type;        /* &PyCode_Type */
 static const char *runtime;        /* &_PyRuntime */
-static void *(*get_this_thread_state)(void);
 static uint32_t py_version;        /* Py_Version */
 static uint32_t status;
 static char detail[200];
@@ -483,17 +483,79 @@ __attribute__((noinline)) static const struct cached_code *code_lookup(uintptr_t
 static __thread unsigned search_countdown __attribute__((tls_model("initial-exec")));
 static void maybe_search(void);
 
-int hs_python_frames(uint64_t *out, bool *truncated) {
-    int s = atomic_load_explicit(&state, memory_order_acquire);
-    if (__builtin_expect(s != CAPTURING, 1)) {
-        if (s == SEARCHING) maybe_search();
-        return 0;
-    }
+/* Each thread also remembers, per frame address, the last word a frame there produced and what it
+ * was produced from (code pointer, instruction pointer, owner and entry flag, trusted_epoch). The
+ * word is a function of exactly these: a trusted code object unchanged since that epoch has the
+ * same record, size and first traceable instruction, so the same instruction gives the same checks
+ * and the same offset. Between two allocations most frames of the chain are the same frames at the
+ * same instruction: their word is found here without the hash of the code pointer, the thread
+ * cache or the bounds checks, by loads that do not wait for the frame's code pointer. Indexed by
+ * the frame's address, so that frames of one evaluation stack (contiguous in CPython's data stack)
+ * never collide, whatever the depth of the innermost frame. Only trusted words are kept. */
+#define WALK_MEMO 128
+struct walk_memo {
+    uintptr_t code, instr;
+    uint64_t tag;  /* trusted_epoch << 16 | the frame's flag bytes (walk); 0 = empty (the epoch starts at 1) */
+    uint64_t word; /* as produced, before a later shim frame adds the entry bit (3.12+) */
+};
+static __thread struct walk_memo walk_memo[WALK_MEMO] __attribute__((tls_model("initial-exec")));
+
+static inline struct walk_memo *memo_slot(uintptr_t frame) { return &walk_memo[(frame >> 4) & (WALK_MEMO - 1)]; }
+
+/* frame_word's answers other than a word (a word always has HS_PY_FRAME_BIT) */
+#define FRAME_SKIPPED ((uint64_t)0)
+#define FRAME_REJECTED ((uint64_t)1)
+
+/* The slow half of one frame: the thread cache, the shared table, the checks. Returns the frame's
+ * word, or tells to skip the frame or to stop the walk. Fills the memo slot when the word may be
+ * taken again on the same inputs. */
+__attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t code, uintptr_t instr, unsigned flags,
+                                                     unsigned owner, bool entry, bool innermost, uint64_t epoch) {
     const struct hs_py_layout *L = layout;
-    /* Py_Initialize creates the key; before it (and after finalization) there is no thread state,
-     * and libpython may not even be relocated yet: read the key's flag before calling in. */
-    if (*(const volatile int *)(runtime + L->runtime_tss_key) == 0) return 0;
-    uintptr_t tstate = (uintptr_t)get_this_thread_state();
+    const struct cached_code *known = cache_slot(code);
+    if (known->code != code || known->epoch != epoch) {
+        known = code_lookup(code, epoch);
+        if (!known) return L->minor >= 13 ? FRAME_SKIPPED : FRAME_REJECTED; /* f_executable need not be a code object */
+    }
+    uintptr_t start = code + L->code_adaptive;
+    uint64_t offset;
+    if (__builtin_expect(owner != HS_PY_OWNED_BY_GENERATOR && instr < start + 2 * (uintptr_t)known->first_traceable, 0)) {
+        /* Not started yet (CPython's tracemalloc skips such frames too). Only the innermost frame can
+         * be in that state; when it is alone in its evaluation loop it is kept, marked, so that the
+         * loops and entry marks still pair up. Not remembered: it depends on more than the frame. */
+        uintptr_t previous = load_ptr(frame, L->frame_previous);
+        bool alone = entry;
+        if (!L->frame_is_entry && previous && !(previous & 7))
+            alone = *(const unsigned char *)(previous + L->frame_owner) == HS_PY_OWNED_BY_CSTACK;
+        if (!innermost || !alone) return FRAME_SKIPPED;
+        offset = HS_PY_OFFSET_NOT_STARTED;
+    } else {
+        if (__builtin_expect(instr < start || instr >= start + 2 * (uintptr_t)known->size_units || (instr & 1), 0))
+            return FRAME_REJECTED;
+        offset = (uint64_t)((instr - start) / 2);
+    }
+    uint64_t word = HS_PY_FRAME_BIT | (entry ? HS_PY_ENTRY_BIT : 0) | ((uint64_t)known->record << HS_PY_CODE_SHIFT) | offset;
+    if (known->epoch == epoch && offset != HS_PY_OFFSET_NOT_STARTED) { /* trusted (see code_lookup) */
+        struct walk_memo *m = memo_slot(frame);
+        m->code = code;
+        m->instr = instr;
+        m->tag = (epoch << 16) | flags;
+        m->word = word;
+    }
+    return word;
+}
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the walk reads 3.11's is_entry and owner as one word");
+
+/* The walk for one layout: inlined once per supported version, so that the offsets are constants. */
+static inline __attribute__((always_inline)) int walk(const struct hs_py_layout *L, uint64_t *out, bool *truncated) {
+    /* What PyGILState_GetThisThreadState answers, without the calls into libpython: the value of the
+     * interpreter's own key (pthread_getspecific), once Py_Initialize has created it (before, and
+     * after finalization, there is no thread state; the key of a deleted Py_tss_t reads as NULL). */
+    const char *tss = runtime + L->runtime_tss_key;
+    if (*(const volatile int *)tss == 0) return 0;
+    if (L->runtime_auto_interpreter && *(void *const volatile *)(runtime + L->runtime_auto_interpreter) == NULL) return 0;
+    uintptr_t tstate = (uintptr_t)pthread_getspecific(*(const volatile pthread_key_t *)(tss + HS_PY_TSS_KEY));
     if (!tstate || (tstate & 7)) return 0;
     uintptr_t frame;
     if (L->tstate_cframe) {
@@ -504,59 +566,61 @@ int hs_python_frames(uint64_t *out, bool *truncated) {
         frame = load_ptr(tstate, L->cframe_current);
     }
     uint64_t epoch = atomic_load_explicit(&trusted_epoch, memory_order_acquire);
-    /* the offsets in registers: the loop below runs once per frame of every allocation */
-    const uint32_t at_code = L->frame_code, at_previous = L->frame_previous, at_instr = L->frame_instr,
-                   at_owner = L->frame_owner, at_is_entry = L->frame_is_entry, at_adaptive = L->code_adaptive;
+    uint64_t epoch_tag = epoch << 16;
+    struct walk_memo *memo = walk_memo;
     int n = 0;
-    bool innermost = true;
-    for (unsigned steps = 0; frame; steps++, frame = load_ptr(frame, at_previous), innermost = false) {
+    for (unsigned steps = 0; frame; steps++, frame = load_ptr(frame, L->frame_previous)) {
         if (__builtin_expect((frame & 7) || steps >= 4 * HS_PY_MAX_FRAMES, 0)) goto rejected;
-        uintptr_t code = load_ptr(frame, at_code);
-        uintptr_t instr = load_ptr(frame, at_instr);
-        unsigned owner = *(const unsigned char *)(frame + at_owner);
-        if (owner == HS_PY_OWNED_BY_CSTACK) {
-            /* 3.12+: the shim under the first frame of each evaluation loop */
-            if (n > 0) out[n - 1] |= HS_PY_ENTRY_BIT;
-            continue;
-        }
-        if (__builtin_expect(owner > HS_PY_OWNED_BY_CSTACK, 0)) goto rejected;
-        const struct cached_code *known = cache_slot(code);
-        if (__builtin_expect(known->code != code || known->epoch != epoch, 0)) {
-            known = code_lookup(code, epoch);
-            if (!known) {
-                if (L->minor >= 13) continue; /* f_executable need not be a code object */
-                goto rejected;
-            }
-        }
-        bool entry = at_is_entry && *(const unsigned char *)(frame + at_is_entry);
-        uintptr_t start = code + at_adaptive;
-        uint64_t offset;
-        if (__builtin_expect(owner != HS_PY_OWNED_BY_GENERATOR && instr < start + 2 * (uintptr_t)known->first_traceable, 0)) {
-            /* Not started yet (CPython's tracemalloc skips such frames too). Only the innermost frame
-             * can be in that state; when it is alone in its evaluation loop it is kept, marked, so
-             * that the loops and entry marks still pair up. */
-            uintptr_t previous = load_ptr(frame, at_previous);
-            bool alone = entry;
-            if (!at_is_entry && previous && !(previous & 7))
-                alone = *(const unsigned char *)(previous + at_owner) == HS_PY_OWNED_BY_CSTACK;
-            if (!innermost || !alone) continue;
-            offset = HS_PY_OFFSET_NOT_STARTED;
+        uintptr_t code = load_ptr(frame, L->frame_code);
+        uintptr_t instr = load_ptr(frame, L->frame_instr);
+        /* the owner byte, and on 3.11 the is_entry byte before it, as one value (little-endian) */
+        unsigned flags = L->frame_is_entry ? *(const uint16_t *)(frame + L->frame_is_entry)
+                                           : *(const unsigned char *)(frame + L->frame_owner);
+        const struct walk_memo *m = &memo[(frame >> 4) & (WALK_MEMO - 1)];
+        uint64_t word;
+        /* a hit implies an owner that passed the checks below (shim frames are never remembered) */
+        if (__builtin_expect(m->code == code && m->instr == instr && m->tag == (epoch_tag | flags), 1)) {
+            word = m->word;
         } else {
-            if (__builtin_expect(instr < start || instr >= start + 2 * (uintptr_t)known->size_units || (instr & 1), 0))
-                goto rejected;
-            offset = (uint64_t)((instr - start) / 2);
+            unsigned owner = L->frame_is_entry ? flags >> 8 : flags;
+            if (owner == HS_PY_OWNED_BY_CSTACK) {
+                /* 3.12+: the shim under the first frame of each evaluation loop */
+                if (n > 0) out[n - 1] |= HS_PY_ENTRY_BIT;
+                continue;
+            }
+            if (__builtin_expect(owner > HS_PY_OWNED_BY_CSTACK, 0)) goto rejected;
+            bool entry = L->frame_is_entry && (flags & 0xFF);
+            word = frame_word(frame, code, instr, flags, owner, entry, steps == 0, epoch);
+            if (word == FRAME_SKIPPED) continue;
+            if (word == FRAME_REJECTED) goto rejected;
         }
         if (__builtin_expect(n == HS_PY_MAX_FRAMES, 0)) {
             *truncated = true;
             return n;
         }
-        out[n++] = HS_PY_FRAME_BIT | (entry ? HS_PY_ENTRY_BIT : 0) | ((uint64_t)known->record << HS_PY_CODE_SHIFT) | offset;
+        out[n++] = word;
     }
     return n;
 rejected:
     atomic_fetch_add_explicit(&rejected_walks, 1, memory_order_relaxed);
     *truncated = true;
     return n;
+}
+
+_Static_assert(sizeof hs_py_layouts / sizeof hs_py_layouts[0] == 3, "one case per layout in hs_python_frames");
+
+int hs_python_frames(uint64_t *out, bool *truncated) {
+    int s = atomic_load_explicit(&state, memory_order_acquire);
+    if (__builtin_expect(s != CAPTURING, 1)) {
+        if (s == SEARCHING) maybe_search();
+        return 0;
+    }
+    switch (layout - hs_py_layouts) {
+    case 0: return walk(&hs_py_layouts[0], out, truncated);
+    case 1: return walk(&hs_py_layouts[1], out, truncated);
+    case 2: return walk(&hs_py_layouts[2], out, truncated);
+    default: return 0;
+    }
 }
 
 /* ---------------------------------------------------------------- finding the interpreter */
@@ -772,7 +836,6 @@ static void search(void) {
     image_lo = f.data_lo;
     image_hi = f.data_hi;
     runtime = rt;
-    get_this_thread_state = (void *(*)(void))f.get_state;
     status = HEAPSNAP_PYTHON_CAPTURING;
     detail[0] = '\0';
     atomic_store_explicit(&state, CAPTURING, memory_order_release);

@@ -18,19 +18,24 @@
 
 #include <string.h>
 
-/* The wide level: 2^17 four-bit counters (64 KiB, 16 pages), mapped when sampling starts. Read only
- * when the quick level says "maybe", so its size costs the common free nothing; it is small too
- * because each of its probes misses cache and TLB (at 16-bit counters, 256 KiB, these misses were
- * ~11 % of the churn benchmark's CPU while it was the only level). A counter of either level that
- * reaches 15 stays there: it then only ever answers "maybe", never a wrong "no". */
+/* The wide level: 2^17 four-bit counters (64 KiB, 16 pages), mapped when sampling starts; eight to a
+ * 32-bit word, the group one quick bit stands for. Read only when the quick level says "maybe", so
+ * its size costs the common free nothing; it is small too because each of its probes misses cache
+ * and TLB (at 16-bit counters, 256 KiB, these misses were ~11 % of the churn benchmark's CPU while
+ * it was the only level). A counter that reaches 15 stays there: it then only ever answers "maybe",
+ * never a wrong "no". */
 #define FILTER_BITS 17
-#define FILTER_SIZE ((size_t)1 << FILTER_BITS)
-#define STUCK 0xF
+#define FILTER_WORDS ((size_t)1 << (FILTER_BITS - 3))
+#define STUCK 0xFu
 
-static _Atomic uint8_t *filter; /* FILTER_SIZE counters, two a byte, mapped at start when sampling */
-/* Two four-bit counters a byte, in .bss: untouched (no page) unless sampling records a block, and
- * at a link-time address, so the probe loads no pointer first. */
-_Atomic uint8_t hs_sample_quick[(1u << HS_SAMPLE_QUICK_BITS) / 2] __attribute__((aligned(64)));
+static _Atomic uint32_t *filter; /* FILTER_WORDS words of eight counters, mapped at start when sampling */
+/* In .bss: untouched (no page) unless sampling records a block, and at a link-time address, so the
+ * probe loads no pointer first. */
+_Atomic uint64_t hs_sample_quick[(1u << HS_SAMPLE_QUICK_BITS) / 64] __attribute__((aligned(64)));
+/* Writers of the filter take this (a counter and its group's bit change together); readers take
+ * nothing. Held only inside a live-table shard lock, and fork holds all of those, so a fork never
+ * copies it held. */
+static atomic_flag filter_lock = ATOMIC_FLAG_INIT;
 static _Atomic uint32_t thread_ordinal;
 
 __thread struct hs_sampler hs_sampler __attribute__((tls_model("initial-exec")));
@@ -44,7 +49,7 @@ int hs_sample_init(void) {
         hs_warn("HEAPSNAP_SAMPLE came too late for this process; tracking every allocation", NULL, 0);
         return -1;
     }
-    if (!filter && !(filter = hs_map(FILTER_SIZE / 2))) {
+    if (!filter && !(filter = hs_map(FILTER_WORDS * sizeof *filter))) {
         hs_config.sample_requested = 0;
         hs_warn("cannot map the sampling filter; tracking every allocation instead", NULL, 0);
         return -1;
@@ -58,7 +63,7 @@ int hs_sample_init(void) {
 /* ---------------------------------------------------------------- ln and e^-x without libm */
 
 /* ln x for x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(z), z = (m-1)/(m+1),
- * |z| < 0.172, so the odd series to z^17 is accurate to 1e-15. */
+ * |z| < 0.172, so the odd series to z^17 is accurate to 1e-15. Horner on constants: one division. */
 static double log_positive(double x) {
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -67,37 +72,47 @@ static double log_positive(double x) {
     double m;
     memcpy(&m, &bits, sizeof m);
     if (m > 1.4142135623730951) {
-        m /= 2;
+        m *= 0.5;
         e++;
     }
-    double z = (m - 1) / (m + 1), z2 = z * z, term = z, sum = 0;
-    for (int k = 1; k <= 17; k += 2) {
-        sum += term / k;
-        term *= z2;
-    }
-    return e * 0.6931471805599453 + 2 * sum;
+    double z = (m - 1) / (m + 1), z2 = z * z;
+    double series = 1.0 / 17;
+    series = series * z2 + 1.0 / 15;
+    series = series * z2 + 1.0 / 13;
+    series = series * z2 + 1.0 / 11;
+    series = series * z2 + 1.0 / 9;
+    series = series * z2 + 1.0 / 7;
+    series = series * z2 + 1.0 / 5;
+    series = series * z2 + 1.0 / 3;
+    series = series * z2 + 1.0;
+    return e * 0.6931471805599453 + 2 * z * series;
 }
+
+/* 1/k! for k = 0..20: the Taylor coefficients of e^x, so that no series below divides */
+static const double inverse_factorial[21] = {
+    1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+    1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0, 1.0 / 87178291200.0,
+    1.0 / 1307674368000.0, 1.0 / 20922789888000.0, 1.0 / 355687428096000.0, 1.0 / 6402373705728000.0,
+    1.0 / 121645100408832000.0, 1.0 / 2432902008176640000.0};
 
 /* 1 - e^(-x) for x >= 0, accurate also for tiny x (where 1 - exp(-x) would cancel). */
 static double one_minus_exp_neg(double x) {
     if (x > 40) return 1.0;
-    if (x < 0.5) { /* x - x^2/2! + x^3/3! - ... */
-        double term = x, sum = 0;
-        for (int k = 1; k <= 18; k++) {
-            sum += term;
-            term *= -x / (k + 1);
-        }
-        return sum;
+    if (x < 0.5) { /* x - x^2/2! + x^3/3! - ... to x^n/n!, by Horner; the first term left out,
+                    * x^(n+1)/(n+1)!, is below 1e-19 of the sum for each range of x */
+        int n = x < 1.0 / 64 ? 8 : x < 1.0 / 8 ? 12 : 18;
+        double sum = inverse_factorial[n];
+        for (int k = n - 1; k >= 1; k--) sum = inverse_factorial[k] - x * sum;
+        return x * sum;
     }
     /* e^-x = 2^-n e^-r, x = n ln2 + r, 0 <= r < ln2 */
     int n = (int)(x / 0.6931471805599453);
-    double r = x - n * 0.6931471805599453, term = 1, e = 0;
-    for (int k = 1; k <= 20; k++) {
-        e += term;
-        term *= -r / k;
-    }
-    while (n-- > 0) e *= 0.5;
-    return 1 - e;
+    double r = x - n * 0.6931471805599453, e = inverse_factorial[20];
+    for (int k = 19; k >= 0; k--) e = inverse_factorial[k] - r * e;
+    uint64_t scale = (uint64_t)(1023 - n) << 52; /* 2^-n, n <= 57 */
+    double half_power;
+    memcpy(&half_power, &scale, sizeof half_power);
+    return 1 - e * half_power;
 }
 
 /* ---------------------------------------------------------------- the countdown */
@@ -153,54 +168,66 @@ bool hs_sample_crossed(uint64_t size) {
 struct hs_weight hs_sample_weight(uint64_t size) {
     double p = one_minus_exp_neg((double)size / (double)hs_config.sample_rate);
     if (size == 0) return (struct hs_weight){0, HS_SAMPLE_UNIT}; /* p(0) = 0: never drawn, but realloc(p, 0) */
-    double bytes = (double)size / p, count = (double)HS_SAMPLE_UNIT / p;
+    double inverse = 1 / p, bytes = (double)size * inverse, count = (double)HS_SAMPLE_UNIT * inverse;
     return (struct hs_weight){(uint64_t)(bytes + 0.5), (uint64_t)(count + 0.5)};
 }
 
 /* ---------------------------------------------------------------- the filter */
 
-/* The wide level takes the hash's bits just below the quick level's, so the two answer "maybe" for
- * unrelated reasons and a false "maybe" of both is rare. */
-static inline size_t filter_slot(uint64_t hash) {
-    return (size_t)(hash >> (64 - HS_SAMPLE_QUICK_BITS - FILTER_BITS)) & (FILTER_SIZE - 1);
-}
+/* The counter's slot: the hash's top 17 bits, whose top 14 pick the quick bit. */
+static inline size_t filter_slot(uint64_t hash) { return (size_t)(hash >> (64 - FILTER_BITS)); }
 
-static inline unsigned nibble(_Atomic uint8_t *table, size_t slot) {
-    return (atomic_load_explicit(&table[slot >> 1], memory_order_relaxed) >> ((slot & 1) * 4)) & 0xF;
+static inline void lock_filter(void) {
+    while (atomic_flag_test_and_set_explicit(&filter_lock, memory_order_acquire)) __builtin_ia32_pause();
 }
+static inline void unlock_filter(void) { atomic_flag_clear_explicit(&filter_lock, memory_order_release); }
 
-/* Raises (+1) or lowers (-1) counter `slot` of a table of nibbles, unless it is stuck (or 0). */
-static void nibble_change(_Atomic uint8_t *table, size_t slot, int delta) {
-    _Atomic uint8_t *byte = &table[slot >> 1];
-    unsigned shift = (slot & 1) * 4;
-    uint8_t v = atomic_load_explicit(byte, memory_order_relaxed);
-    for (;;) {
-        unsigned n = (v >> shift) & 0xF;
-        if (n == STUCK || (delta < 0 && n == 0)) return;
-        uint8_t next = (uint8_t)((v & ~(0xF << shift)) | (((n + delta) & 0xF) << shift));
-        if (atomic_compare_exchange_weak_explicit(byte, &v, next, memory_order_relaxed, memory_order_relaxed)) return;
-    }
-}
-
-/* Both levels are raised before the block is published (it enters the live table under its lock
- * and the program only gets the address after this returns), and lowered after it left the table. */
+/* Raised before the block is published (it enters the live table under its lock and the program only
+ * gets the address after this returns), and lowered after it left the table. The bit is set after
+ * its counter, and cleared only when its whole group is zero: under the lock, so that no raise can
+ * fall between that test and the clear. */
 void hs_sample_filter_add(uint32_t domain, uintptr_t address) {
     uint64_t hash = hs_sample_hash(domain, address);
-    nibble_change(filter, filter_slot(hash), +1);
-    nibble_change(hs_sample_quick, hs_sample_quick_slot(hash), +1);
+    size_t slot = filter_slot(hash);
+    unsigned shift = (slot % 8) * 4;
+    uint32_t quick = hs_sample_quick_slot(hash);
+    lock_filter();
+    uint32_t word = atomic_load_explicit(&filter[slot / 8], memory_order_relaxed);
+    if (((word >> shift) & 0xF) != STUCK) atomic_store_explicit(&filter[slot / 8], word + (1u << shift), memory_order_relaxed);
+    uint64_t bits = atomic_load_explicit(&hs_sample_quick[quick / 64], memory_order_relaxed);
+    if (!((bits >> (quick % 64)) & 1))
+        atomic_store_explicit(&hs_sample_quick[quick / 64], bits | (uint64_t)1 << (quick % 64), memory_order_relaxed);
+    unlock_filter();
 }
 
 void hs_sample_filter_remove(uint32_t domain, uintptr_t address) {
     uint64_t hash = hs_sample_hash(domain, address);
-    nibble_change(hs_sample_quick, hs_sample_quick_slot(hash), -1);
-    nibble_change(filter, filter_slot(hash), -1);
+    size_t slot = filter_slot(hash);
+    unsigned shift = (slot % 8) * 4;
+    uint32_t quick = hs_sample_quick_slot(hash);
+    lock_filter();
+    uint32_t word = atomic_load_explicit(&filter[slot / 8], memory_order_relaxed);
+    unsigned n = (word >> shift) & 0xF;
+    if (n != STUCK && n != 0) {
+        word -= 1u << shift;
+        atomic_store_explicit(&filter[slot / 8], word, memory_order_relaxed);
+        if (word == 0) {
+            uint64_t bits = atomic_load_explicit(&hs_sample_quick[quick / 64], memory_order_relaxed);
+            atomic_store_explicit(&hs_sample_quick[quick / 64], bits & ~((uint64_t)1 << (quick % 64)), memory_order_relaxed);
+        }
+    }
+    unlock_filter();
 }
 
 /* The allocation that handed the address to the program happened before its free (the program's own
  * synchronisation orders them), so its increments are visible here. */
-bool hs_sample_maybe_live_wide(uint64_t hash) { return nibble(filter, filter_slot(hash)) != 0; }
+bool hs_sample_maybe_live_wide(uint64_t hash) {
+    size_t slot = filter_slot(hash);
+    return ((atomic_load_explicit(&filter[slot / 8], memory_order_relaxed) >> ((slot % 8) * 4)) & 0xF) != 0;
+}
 
 void hs_sample_after_fork_child(void) {
     hs_sampler.left = 0;
     hs_sampler.rng = 0; /* a fresh stream: the child must not repeat the parent's sample points */
+    atomic_flag_clear(&filter_lock); /* free anyway (see filter_lock); the child starts clean */
 }

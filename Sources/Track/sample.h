@@ -17,7 +17,10 @@ struct hs_weight {
 /* Maps the filter and turns sampling on if requested (hs_config.sample_requested); idempotent. */
 int hs_sample_init(void);
 /* Per-thread countdown. `rng` 0 = not seeded yet; `left` 0 then too, so the first allocation of a
- * thread takes the slow path, which seeds it. */
+ * thread takes the slow path, which seeds it. `left` is 0 whenever the hooks' fast path (hooks.c,
+ * sampled_out) must not skip the tracker: in exact mode (never seeded), before tracking has started
+ * (only the full path seeds, and only when tracking) and in a fork child (the child's handler clears
+ * it in the same step that asks for the tracker thread), so that fast path tests `left` alone. */
 struct hs_sampler {
     uint64_t rng;      /* xorshift64* state */
     int64_t left;      /* bytes until the next sample point */
@@ -34,26 +37,18 @@ static inline bool hs_sample_hit(uint64_t size) {
     }
     return hs_sample_crossed(size);
 }
-/* hs_sample_hit's common case alone: true (and counted down) when this allocation is not recorded;
- * false leaves the countdown as it was, for hs_sample_hit to decide. */
-static inline bool hs_sample_skip(uint64_t size) {
-    if (__builtin_expect((uint64_t)hs_sampler.left > size, 1)) {
-        hs_sampler.left -= (int64_t)size;
-        return true;
-    }
-    return false;
-}
 struct hs_weight hs_sample_weight(uint64_t size);
 void hs_sample_filter_add(uint32_t domain, uintptr_t address);
 void hs_sample_filter_remove(uint32_t domain, uintptr_t address);
 
-/* The filter of recorded live blocks (sample.c) has two levels, each a table of counters indexed by
- * its own bits of one hash of the address: a quick one of 2^14 four-bit counters (8 KiB, so that the
- * probe every free makes stays in the first-level cache and TLB) and a wide one of 2^17 16-bit
- * counters that only the few frees the quick one cannot rule out read. Either zero proves the block
- * is not recorded. */
+/* The filter of recorded live blocks (sample.c) has two levels, both indexed by the top bits of one
+ * hash of the address. The wide level is 2^17 four-bit counters; the quick level is one bit per group
+ * of eight of them (the same top 14 bits): set while any counter of its group is non-zero. Its 2^14
+ * bits are 2 KiB, 32 cache lines: few enough to stay in the first-level cache between the frees of
+ * a program that churns memory (at 8 KiB, one free in three missed it in cachegrind's model). A zero
+ * bit or counter proves the block is not recorded. */
 #define HS_SAMPLE_QUICK_BITS 14
-extern _Atomic uint8_t hs_sample_quick[(1u << HS_SAMPLE_QUICK_BITS) / 2];
+extern _Atomic uint64_t hs_sample_quick[(1u << HS_SAMPLE_QUICK_BITS) / 64];
 
 static inline uint64_t hs_sample_hash(uint32_t domain, uintptr_t address) {
     return ((uint64_t)address ^ ((uint64_t)domain << 48)) * 0x9E3779B97F4A7C15ull;
@@ -62,11 +57,11 @@ static inline uint32_t hs_sample_quick_slot(uint64_t hash) { return (uint32_t)(h
 bool hs_sample_maybe_live_wide(uint64_t hash);
 
 /* The quick level alone: false proves the block at `address` was never recorded (or is gone). A
- * multiply and one byte read, no call, no write. */
+ * multiply and one word read, no call, no write. */
 static inline bool hs_sample_quick_maybe(uint32_t domain, uintptr_t address) {
     uint32_t slot = hs_sample_quick_slot(hs_sample_hash(domain, address));
-    unsigned byte = atomic_load_explicit(&hs_sample_quick[slot >> 1], memory_order_relaxed);
-    return ((byte >> ((slot & 1) * 4)) & 0xF) != 0;
+    uint64_t word = atomic_load_explicit(&hs_sample_quick[slot / 64], memory_order_relaxed);
+    return (word >> (slot % 64)) & 1;
 }
 
 /* Both levels: false proves the block at `address` was never recorded (or is gone): its free has

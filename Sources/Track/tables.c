@@ -6,7 +6,10 @@
 #include "sample.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- frame nodes
  *
@@ -22,7 +25,7 @@
  * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h).
  * Nodes are never changed or freed once published: readers walk them without a lock. */
 
-#define NODE_FRAMES 7
+#define NODE_FRAMES 7 /* path_is unrolls up to this many */
 /* Nodes are packed one after the other (a header word, then `count` frames): a node id is the
  * index of its header word. */
 struct frame_node {
@@ -58,8 +61,11 @@ static uint64_t mix(uint64_t h) {
     return h;
 }
 
-/* Four independent lanes, so the multiplications of consecutive frames overlap. */
-static inline uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) {
+/* Four independent lanes, so the multiplications of consecutive frames overlap. A lane is only
+ * xor-then-multiply per word (an odd multiplier: a bijection of the lane for each word); its high
+ * bits, which a multiplication never carries down, are folded in by the final mix. The hash only
+ * picks a slot (stacks are compared word for word), so spreading is all it needs. */
+static inline __attribute__((always_inline)) uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) {
     uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed ^ 0xC2B2AE3D27D4EB4Full, c = seed ^ 0x165667B19E3779F9ull,
              d = seed ^ 0x27D4EB2F165667C5ull;
     int i = 0;
@@ -68,13 +74,10 @@ static inline uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) 
         b = (b ^ words[i + 1]) * 0xc4ceb9fe1a85ec53ull;
         c = (c ^ words[i + 2]) * 0x9E3779B97F4A7C15ull;
         d = (d ^ words[i + 3]) * 0xD6E8FEB86659FD93ull;
-        a ^= a >> 29;
-        b ^= b >> 31;
-        c ^= c >> 30;
-        d ^= d >> 27;
     }
-    for (; i < n; i++) a = ((a ^ words[i]) * 0xff51afd7ed558ccdull) ^ (a >> 31);
-    return mix(a ^ mix(b ^ (uint64_t)n) ^ (c * 0x9E3779B97F4A7C15ull) ^ (d * 0xC2B2AE3D27D4EB4Full));
+    for (; i < n; i++) a = (a ^ words[i]) * 0xff51afd7ed558ccdull ^ (a >> 31);
+    /* rotated so that lanes in the same state do not cancel; the mix carries the high bits down */
+    return mix(a ^ (b << 16 | b >> 48) ^ (c << 32 | c >> 32) ^ (d << 48 | d >> 16) ^ (uint64_t)n);
 }
 
 static uint64_t node_hash(uint32_t parent, const uintptr_t *frames, int count) {
@@ -161,8 +164,20 @@ static inline bool path_is(uint32_t leaf, const uintptr_t *frames, int n) {
         const struct frame_node *node = node_at(id);
         int count = (int)node->count;
         if (at + count > n) return false;
-        for (int k = 0; k < count; k++)
-            if (node->frames[k] != frames[at + k]) return false;
+        /* unrolled by count (1..7), one branch per node: the words differ rarely */
+        const uintptr_t *theirs = node->frames, *ours = frames + at;
+        uintptr_t differ = 0;
+        switch (count) {
+        case 7: differ |= theirs[6] ^ ours[6]; /* fall through */
+        case 6: differ |= theirs[5] ^ ours[5]; /* fall through */
+        case 5: differ |= theirs[4] ^ ours[4]; /* fall through */
+        case 4: differ |= theirs[3] ^ ours[3]; /* fall through */
+        case 3: differ |= theirs[2] ^ ours[2]; /* fall through */
+        case 2: differ |= theirs[1] ^ ours[1]; /* fall through */
+        case 1: differ |= theirs[0] ^ ours[0]; break;
+        default: return false; /* never: a node holds 1 to 7 frames */
+        }
+        if (differ) return false;
         at += count;
         id = node->parent;
     }
@@ -371,9 +386,50 @@ struct hs_live_slot {
 #define COMPACT_LOAD_DENOMINATOR 4u
 #endif
 
-struct hs_shard hs_shards[HS_SHARDS]; /* all-zero pthread mutexes are PTHREAD_MUTEX_INITIALIZER in glibc */
+struct hs_shard hs_shards[HS_SHARDS];
 _Atomic uint64_t hs_current_bytes;
 _Atomic uint64_t hs_peak_bytes;
+
+/* ---- the shard lock
+ *
+ * Inline, as a shard is held for a few dozen instructions: one compare-and-swap to take it and one
+ * exchange to give it back when nobody waits, no call. A thread that finds it held spins briefly
+ * (the holder is most likely running on the other core), then sleeps on a futex, so that a holder
+ * descheduled mid-insert costs a waiter no CPU. 2 marks a lock that may have sleepers: its release
+ * wakes one, which takes it as 2 again (it cannot tell whether others still sleep). */
+#define SHARD_SPINS 128
+
+__attribute__((noinline, cold)) static void shard_lock_contended(struct hs_shard *sh) {
+    for (int spin = 0; spin < SHARD_SPINS; spin++) {
+        __builtin_ia32_pause();
+        uint32_t expected = 0;
+        if (atomic_load_explicit(&sh->lock, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&sh->lock, &expected, 1, memory_order_acquire, memory_order_relaxed))
+            return;
+    }
+    int saved = errno; /* the futex's EAGAIN or EINTR is no business of the program's */
+    while (atomic_exchange_explicit(&sh->lock, 2, memory_order_acquire) != 0)
+        syscall(SYS_futex, &sh->lock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+    errno = saved;
+}
+
+static inline void shard_lock(struct hs_shard *sh) {
+    uint32_t expected = 0;
+    if (__builtin_expect(atomic_compare_exchange_strong_explicit(&sh->lock, &expected, 1, memory_order_acquire,
+                                                                 memory_order_relaxed), 1))
+        return;
+    shard_lock_contended(sh);
+}
+
+__attribute__((noinline, cold)) static void shard_wake(struct hs_shard *sh) {
+    int saved = errno;
+    syscall(SYS_futex, &sh->lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved;
+}
+
+static inline void shard_unlock(struct hs_shard *sh) {
+    if (__builtin_expect(atomic_exchange_explicit(&sh->lock, 0, memory_order_release) != 1, 0)) shard_wake(sh);
+}
 
 static inline uint64_t live_hash(uint32_t domain, uintptr_t address) {
     return mix((uint64_t)address ^ ((uint64_t)domain << 47) ^ ((uint64_t)domain >> 17));
@@ -438,7 +494,7 @@ static int grow_wide(struct hs_shard *sh) {
 }
 
 static int wide_place(struct hs_shard *sh, struct hs_live_entry e) {
-    if ((sh->wide_used + 1) * 4 > sh->wide_capacity * 3 && grow_wide(sh) != 0) return -1;
+    if (((size_t)sh->wide_used + 1) * 4 > sh->wide_capacity * 3 && grow_wide(sh) != 0) return -1;
     size_t mask = sh->wide_capacity - 1;
     size_t i = live_hash(e.domain, e.address) & mask;
     while (sh->wide[i].address) i = (i + 1) & mask;
@@ -585,7 +641,7 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
     struct hs_weight weight = hs_weight_of(size); /* {size, 1} in exact mode */
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     if (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
         ((uint64_t)(sh->used + 1) * COMPACT_LOAD_DENOMINATOR <= (uint64_t)sh->capacity * COMPACT_LOAD_NUMERATOR || grow_compact(sh) == 0)) {
         /* first out of the wide table if it was there (NULL at once when the side table is empty): the
@@ -619,7 +675,7 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
         struct hs_live_entry old;
         if (take(sh, domain, address, hash, &old)) forget(&old);
         if (wide_place(sh, (struct hs_live_entry){address, size, stack_id, domain}) != 0) {
-            pthread_mutex_unlock(&sh->lock);
+            shard_unlock(sh);
             errno = ENOMEM;
             return -1;
         }
@@ -633,7 +689,7 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     hs_stack_change(stack, (int64_t)weight.bytes, (int64_t)weight.count, count_total);
     uint64_t current = atomic_fetch_add_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed) + weight.bytes;
     hs_raise_peak(current);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return 0;
 }
 
@@ -645,33 +701,33 @@ bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *re
     }
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     if (!take(sh, domain, address, hash, removed)) {
         if (count_untracked) sh->untracked_frees++;
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
         return false;
     }
     forget(removed);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return true;
 }
 
 bool hs_live_contains(uint32_t domain, uintptr_t address) {
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     bool found = (compact_address(domain, address) && compact_find(sh, address, hash) != UINT32_MAX) ||
                  wide_find(sh, domain, address, hash) != NULL;
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return found;
 }
 
 void hs_count_untracked_free(uintptr_t address) {
     if (hs_sampling()) return; /* unrecorded blocks are the rule then */
     struct hs_shard *sh = shard_of(live_hash(0, address), address);
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     sh->untracked_frees++;
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
 }
 
 uint64_t hs_live_count(void) {
@@ -694,18 +750,18 @@ void hs_live_each(void (*each)(const struct hs_live_entry *block, void *context)
 }
 
 void hs_lock_all_shards(void) {
-    for (int i = 0; i < HS_SHARDS; i++) pthread_mutex_lock(&hs_shards[i].lock);
+    for (int i = 0; i < HS_SHARDS; i++) shard_lock(&hs_shards[i]);
 }
 
 void hs_unlock_all_shards(void) {
-    for (int i = HS_SHARDS - 1; i >= 0; i--) pthread_mutex_unlock(&hs_shards[i].lock);
+    for (int i = HS_SHARDS - 1; i >= 0; i--) shard_unlock(&hs_shards[i]);
 }
 
 /* The child of fork keeps its live blocks (they are really there) but starts its own totals. */
 void hs_tables_after_fork_child(void) {
     pthread_mutex_init(&hs_stacks_append_lock, NULL);
     for (int i = 0; i < HS_SHARDS; i++) {
-        pthread_mutex_init(&hs_shards[i].lock, NULL);
+        atomic_store_explicit(&hs_shards[i].lock, 0, memory_order_relaxed);
         hs_shards[i].total_allocs = 0;
         hs_shards[i].total_bytes = 0;
         hs_shards[i].untracked_frees = 0;

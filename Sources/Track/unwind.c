@@ -272,19 +272,26 @@ __attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
     }
     uintptr_t hi = stack_hi;
     uintptr_t rbp = *(const uintptr_t *)fp;
+    /* set once by hs_unwind_init; a local, or every store to `out` would reload it */
+    _Atomic uint64_t *rules = cache;
+    uintptr_t last_frame = hi - 16; /* the highest rbp whose two saved words fit below hi */
     int n = 0;
     while (n < capacity) {
         out[n++] = pc;
-        uint64_t w = rule_at(pc);
+        uint64_t w = atomic_load_explicit(&rules[slot_of(pc)], memory_order_relaxed);
         uintptr_t cfa;
-        if (__builtin_expect(w & W_STANDARD, 1)) {
-            /* a frame-pointer frame: a branch, not a select, so the next frame's loads start on the
-             * predicted path without waiting for this rule */
-            if (__builtin_expect(rbp < sp || rbp > hi || hi - rbp < 16, 0)) return -1;
+        /* the common case in one test: the entry names pc, is valid and is a frame-pointer frame
+         * (an address at or above 2^47 never matches: its tag would not fit). A branch, not a
+         * select, so the next frame's loads start on the predicted path without waiting for the rule. */
+        if (__builtin_expect((((w >> TAG_SHIFT) ^ (pc >> CACHE_BITS)) | (~w & (W_VALID | W_STANDARD))) == 0, 1)) {
+        standard:
+            if (__builtin_expect(rbp < sp || rbp > last_frame, 0)) return -1; /* both words inside the stack */
             cfa = rbp + 16;
             pc = ((const uintptr_t *)rbp)[1];
             rbp = ((const uintptr_t *)rbp)[0];
         } else {
+            w = rule_at(pc);
+            if (w & W_STANDARD) goto standard;
             if (__builtin_expect(w & W_UNSUPPORTED, 0)) return -1;
             if (w & W_OUTERMOST) break;
             cfa = ((w & W_CFA_RBP) ? rbp : sp) + (uintptr_t)cfa_offset_of(w);

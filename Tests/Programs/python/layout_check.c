@@ -28,7 +28,9 @@ int main(void) {
     }
 #if PY_VERSION_HEX < 0x030c0000
     check("runtime_tss_key", L->runtime_tss_key, offsetof(_PyRuntimeState, gilstate.autoTSSkey));
+    check("runtime_auto_interpreter", L->runtime_auto_interpreter, offsetof(_PyRuntimeState, gilstate.autoInterpreterState));
 #else
+    check("runtime_auto_interpreter", L->runtime_auto_interpreter, 0);
     check("runtime_tss_key", L->runtime_tss_key, offsetof(_PyRuntimeState, autoTSSkey));
 #endif
 #if PY_VERSION_HEX < 0x030d0000
@@ -47,6 +49,8 @@ int main(void) {
     check("sizeof owner", 1, sizeof(((_PyInterpreterFrame *)0)->owner));
 #if PY_VERSION_HEX < 0x030c0000
     check("frame_is_entry", L->frame_is_entry, offsetof(_PyInterpreterFrame, is_entry));
+    check("is_entry is the byte before owner (the walk reads both as one)", L->frame_is_entry + 1, L->frame_owner);
+    check("sizeof is_entry", 1, sizeof(((_PyInterpreterFrame *)0)->is_entry));
     check("code_version", L->code_version, 0);
 #else
     check("frame_is_entry", L->frame_is_entry, 0);
@@ -67,6 +71,8 @@ int main(void) {
     check("HS_PY_STR_LENGTH", HS_PY_STR_LENGTH, offsetof(PyASCIIObject, length));
     check("HS_PY_STR_HASH", HS_PY_STR_HASH, offsetof(PyASCIIObject, hash));
     check("HS_PY_STR_STATE", HS_PY_STR_STATE, offsetof(PyASCIIObject, state));
+    check("HS_PY_TSS_KEY", HS_PY_TSS_KEY, offsetof(Py_tss_t, _key));
+    check("sizeof pthread_key_t", sizeof(pthread_key_t), sizeof(((Py_tss_t *)0)->_key));
     check("HS_PY_BYTES_DATA", HS_PY_BYTES_DATA, offsetof(PyBytesObject, ob_sval));
     /* the str state bits python.c decodes: kind at bit 2, compact at 5, ascii at 6 */
     PyASCIIObject probe;
