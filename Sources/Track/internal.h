@@ -169,7 +169,7 @@ void hs_tables_after_fork_child(void);
 
 /* ---- capture (hooks.c) ---- */
 /* Records the calling allocation in domain `domain`: captures the stack, interns it, inserts. */
-int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller);
+int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller, const uintptr_t *entry);
 void hs_unwind_init(void);
 /* Points libunwind's pipe2/read/close/syscall imports at descriptor-free stand-ins (unwinder_io.c). */
 int hs_unwinder_redirect_io(void *libunwind_handle);

@@ -254,11 +254,11 @@ static bool mapping_of(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
 /* ---------------------------------------------------------------- the own unwinder */
 
 
-/* Return addresses from this function's caller outwards; -1 hands the capture to libunwind.
- * Not inlined: its own frame (frame pointer kept, -fno-omit-frame-pointer) is where the walk starts. */
-__attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
-    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t pc = (uintptr_t)__builtin_return_address(0);
+/* Return addresses from the return address of frame `from` outwards (a frame-pointer frame: saved rbp,
+ * then the return address); -1 hands the capture to libunwind. */
+static int own_unwind(uintptr_t *out, int capacity, const uintptr_t *from) {
+    uintptr_t fp = (uintptr_t)from;
+    uintptr_t pc = from[1];
     uintptr_t sp = fp + 16; /* the caller's rsp after our return */
     if (!(sp >= stack_lo && sp < stack_hi)) {
         uintptr_t lo, hi;
@@ -401,10 +401,10 @@ static int verify(uintptr_t *raw, int n, int max, int *skip, unw_backtrace_fn ba
     return m;
 }
 
-int hs_unwind(uintptr_t *raw, int max, int *skip) {
+int hs_unwind(uintptr_t *raw, int max, int *skip, const uintptr_t *entry) {
     unw_backtrace_fn backtrace = atomic_load_explicit(&unw_backtrace_ptr, memory_order_acquire);
     if (atomic_load_explicit(&mode, memory_order_acquire) == MODE_OWN) {
-        int n = own_unwind(raw, max + 24);
+        int n = own_unwind(raw, max + 24, entry);
         if (__builtin_expect(n >= 0, 1)) {
             *skip = tracker_frames(raw, n);
             if (verifying) return verify(raw, n, max, skip, backtrace);
