@@ -33,12 +33,17 @@ extern void *__libc_pvalloc(size_t);
 __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 
 /* Fills `raw` (max_frames + 24 entries) and returns where the caller's frames start in it. */
-static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintptr_t caller, const uintptr_t *entry) {
+/* *hashed: how many of the returned frames *running covers (internal.h's stack hash). */
+static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintptr_t caller, const uintptr_t *entry,
+                          uint64_t *running, int *hashed) {
     int max = hs_config.max_frames;
     *truncated = false;
     int skip = 0;
-    int n = hs_unwind(raw, max, &skip, entry); /* unwind.c: the own unwinder, libunwind where it cannot */
+    /* unwind.c: the own unwinder, libunwind where it cannot */
+    int n = hs_unwind(raw, max, &skip, entry, running, hashed);
     int depth = n - skip;
+    /* the own unwinder's hash covers raw from its start: only usable when nothing is cut off */
+    if (skip != 0 || depth > max) *hashed = 0, *running = HS_STACK_HASH_START;
     if (depth > 0) {
         if (depth > max) {
             depth = max;
@@ -49,6 +54,7 @@ static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintp
     }
     /* No unwinder yet (allocations before our constructor) or it failed: the direct caller at least. */
     raw[0] = caller;
+    *hashed = 0, *running = HS_STACK_HASH_START;
     *truncated = max > 1;
     *depth_out = 1;
     return raw;
@@ -60,10 +66,12 @@ static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uint
     uintptr_t raw[hs_config.max_frames + 24 + HS_PY_MAX_FRAMES];
     bool truncated;
     int depth;
-    uintptr_t *frames = capture(raw, &depth, &truncated, caller, entry);
+    uint64_t running;
+    int hashed;
+    uintptr_t *frames = capture(raw, &depth, &truncated, caller, entry, &running, &hashed);
     depth += hs_python_frames((uint64_t *)frames + depth, &truncated); /* after the native ones */
     struct hs_stack *stack;
-    uint32_t id = hs_intern(domain, frames, depth, truncated, &stack);
+    uint32_t id = hs_intern(domain, frames, depth, truncated, running, hashed, &stack);
     if (id == UINT32_MAX) {
         errno = ENOMEM;
         return -1;

@@ -256,7 +256,8 @@ static bool mapping_of(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
 
 /* Return addresses from the return address of frame `from` outwards (a frame-pointer frame: saved rbp,
  * then the return address); -1 hands the capture to libunwind. */
-static int own_unwind(uintptr_t *out, int capacity, const uintptr_t *from) {
+static inline __attribute__((always_inline)) int own_unwind(uintptr_t *out, int capacity, const uintptr_t *from,
+                                                             uint64_t *running) {
     uintptr_t fp = (uintptr_t)from;
     uintptr_t pc = from[1];
     uintptr_t sp = fp + 16; /* the caller's rsp after our return */
@@ -276,8 +277,10 @@ static int own_unwind(uintptr_t *out, int capacity, const uintptr_t *from) {
     _Atomic uint64_t *rules = cache;
     uintptr_t last_frame = hi - 16; /* the highest rbp whose two saved words fit below hi */
     int n = 0;
+    uint64_t h = HS_STACK_HASH_START; /* folded in beside the loads: off the critical path of rbp */
     while (n < capacity) {
         out[n++] = pc;
+        h = hs_stack_hash_step(h, pc);
         uint64_t w = atomic_load_explicit(&rules[slot_of(pc)], memory_order_relaxed);
         uintptr_t cfa;
         /* the common case in one test: the entry names pc, is valid and is a frame-pointer frame
@@ -307,6 +310,7 @@ static int own_unwind(uintptr_t *out, int capacity, const uintptr_t *from) {
         sp = cfa;
         if (pc == 0) break; /* a zeroed return address ends the chain, as in libunwind */
     }
+    *running = h;
     return n;
 }
 
@@ -381,7 +385,7 @@ static void note_mismatch(const uintptr_t *own, int own_depth, const uintptr_t *
 
 /* Runs libunwind beside the own result; on a difference libunwind's frames replace the own ones and the
  * process stays with libunwind. Returns the count in raw. */
-static int verify(uintptr_t *raw, int n, int max, int *skip, unw_backtrace_fn backtrace) {
+static int verify(uintptr_t *raw, int n, int max, int *skip, unw_backtrace_fn backtrace, int *hashed) {
     uintptr_t reference[max + 24];
     int m = backtrace((void **)reference, max + 24);
     int lib_skip = tracker_frames(reference, m);
@@ -398,16 +402,19 @@ static int verify(uintptr_t *raw, int n, int max, int *skip, unw_backtrace_fn ba
     atomic_store_explicit(&mode, MODE_LIBUNWIND, memory_order_release);
     memcpy(raw, reference, sizeof *raw * (size_t)m);
     *skip = lib_skip;
+    *hashed = 0;
     return m;
 }
 
-int hs_unwind(uintptr_t *raw, int max, int *skip, const uintptr_t *entry) {
+int hs_unwind(uintptr_t *raw, int max, int *skip, const uintptr_t *entry, uint64_t *running, int *hashed) {
     unw_backtrace_fn backtrace = atomic_load_explicit(&unw_backtrace_ptr, memory_order_acquire);
+    *hashed = 0;
     if (atomic_load_explicit(&mode, memory_order_acquire) == MODE_OWN) {
-        int n = own_unwind(raw, max + 24, entry);
+        int n = own_unwind(raw, max + 24, entry, running);
         if (__builtin_expect(n >= 0, 1)) {
             *skip = tracker_frames(raw, n);
-            if (verifying) return verify(raw, n, max, skip, backtrace);
+            *hashed = n;
+            if (verifying) return verify(raw, n, max, skip, backtrace, hashed);
             return n;
         }
         atomic_fetch_add_explicit(&fallback_captures, 1, memory_order_relaxed);
