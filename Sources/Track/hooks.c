@@ -69,11 +69,7 @@ static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uint
     uint64_t running;
     int hashed;
     uintptr_t *frames = capture(raw, &depth, &truncated, caller, entry, &running, &hashed);
-    /* the Python walk carries the hash on: it must cover every native frame first */
-    for (; hashed < depth; hashed++) running = hs_stack_hash_step(running, frames[hashed]);
-    int python = hs_python_frames((uint64_t *)frames + depth, &truncated, &running); /* after the native ones */
-    depth += python;
-    hashed += python;
+    depth += hs_python_frames((uint64_t *)frames + depth, &truncated); /* after the native ones */
     struct hs_stack *stack;
     uint32_t id = hs_intern(domain, frames, depth, truncated, running, hashed, &stack);
     if (id == UINT32_MAX) {

@@ -548,10 +548,7 @@ __attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the walk reads 3.11's is_entry and owner as one word");
 
 /* The walk for one layout: inlined once per supported version, so that the offsets are constants. */
-/* *running (the stack hash, internal.h) is carried over each word written. A word is folded in once the
- * next is written or the walk ends: until then a shim frame may still add its entry bit. */
-static inline __attribute__((always_inline)) int walk(const struct hs_py_layout *L, uint64_t *out, bool *truncated,
-                                                      uint64_t *running) {
+static inline __attribute__((always_inline)) int walk(const struct hs_py_layout *L, uint64_t *out, bool *truncated) {
     /* What PyGILState_GetThisThreadState answers, without the calls into libpython: the value of the
      * interpreter's own key (pthread_getspecific), once Py_Initialize has created it (before, and
      * after finalization, there is no thread state; the key of a deleted Py_tss_t reads as NULL). */
@@ -571,7 +568,6 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
     uint64_t epoch = atomic_load_explicit(&trusted_epoch, memory_order_acquire);
     uint64_t epoch_tag = epoch << 16;
     struct walk_memo *memo = walk_memo;
-    uint64_t h = *running;
     int n = 0;
     for (unsigned steps = 0; frame; steps++, frame = load_ptr(frame, L->frame_previous)) {
         if (__builtin_expect((frame & 7) || steps >= 4 * HS_PY_MAX_FRAMES, 0)) goto rejected;
@@ -600,27 +596,24 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
         }
         if (__builtin_expect(n == HS_PY_MAX_FRAMES, 0)) {
             *truncated = true;
-            goto done;
+            return n;
         }
-        if (n > 0) h = hs_stack_hash_step(h, out[n - 1]);
         out[n++] = word;
     }
-    goto done;
+    return n;
 rejected:
     atomic_fetch_add_explicit(&rejected_walks, 1, memory_order_relaxed);
     *truncated = true;
-done:
-    if (n > 0) *running = hs_stack_hash_step(h, out[n - 1]);
     return n;
 }
 
 _Static_assert(sizeof hs_py_layouts / sizeof hs_py_layouts[0] == 3, "one case per layout in hs_python_walk");
 
-int hs_python_walk(uint64_t *out, bool *truncated, uint64_t *running) {
+int hs_python_walk(uint64_t *out, bool *truncated) {
     switch (layout - hs_py_layouts) {
-    case 0: return walk(&hs_py_layouts[0], out, truncated, running);
-    case 1: return walk(&hs_py_layouts[1], out, truncated, running);
-    case 2: return walk(&hs_py_layouts[2], out, truncated, running);
+    case 0: return walk(&hs_py_layouts[0], out, truncated);
+    case 1: return walk(&hs_py_layouts[1], out, truncated);
+    case 2: return walk(&hs_py_layouts[2], out, truncated);
     default: return 0;
     }
 }
