@@ -276,10 +276,10 @@ static inline __attribute__((always_inline)) int own_unwind(uintptr_t *out, int 
     /* set once by hs_unwind_init; a local, or every store to `out` would reload it */
     _Atomic uint64_t *rules = cache;
     uintptr_t last_frame = hi - 16; /* the highest rbp whose two saved words fit below hi */
-    int n = 0;
+    uintptr_t *next = out, *end = out + capacity; /* one induction variable */
     uint64_t h = HS_STACK_HASH_START; /* folded in beside the loads: off the critical path of rbp */
-    while (n < capacity) {
-        out[n++] = pc;
+    while (next < end) {
+        *next++ = pc;
         h = hs_stack_hash_step(h, pc);
         uint64_t w = atomic_load_explicit(&rules[slot_of(pc)], memory_order_relaxed);
         uintptr_t cfa;
@@ -311,7 +311,7 @@ static inline __attribute__((always_inline)) int own_unwind(uintptr_t *out, int 
         if (pc == 0) break; /* a zeroed return address ends the chain, as in libunwind */
     }
     *running = h;
-    return n;
+    return (int)(next - out);
 }
 
 /* ---------------------------------------------------------------- set up */
