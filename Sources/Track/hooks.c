@@ -25,16 +25,25 @@ extern void *__libc_pvalloc(size_t);
 
 #define EXPORT __attribute__((visibility("default")))
 #define CALLER ((uintptr_t)__builtin_return_address(0))
+/* The frame of the tracker function the caller called (the frame pointer is kept everywhere): the own
+ * unwinder starts there, so the tracker's inner frames are neither walked nor skipped one by one. */
+#define ENTRY_FRAME ((const uintptr_t *)__builtin_frame_address(0))
+/* (never passed into a tail call: the frame would be gone) */
 
 __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 
 /* Fills `raw` (max_frames + 24 entries) and returns where the caller's frames start in it. */
-static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintptr_t caller) {
+/* *hashed: how many of the returned frames *running covers (internal.h's stack hash). */
+static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintptr_t caller, const uintptr_t *entry,
+                          uint64_t *running, int *hashed) {
     int max = hs_config.max_frames;
     *truncated = false;
     int skip = 0;
-    int n = hs_unwind(raw, max, &skip); /* unwind.c: the own unwinder, libunwind where it cannot */
+    /* unwind.c: the own unwinder, libunwind where it cannot */
+    int n = hs_unwind(raw, max, &skip, entry, running, hashed);
     int depth = n - skip;
+    /* the own unwinder's hash covers raw from its start: only usable when nothing is cut off */
+    if (skip != 0 || depth > max) *hashed = 0, *running = HS_STACK_HASH_START;
     if (depth > 0) {
         if (depth > max) {
             depth = max;
@@ -45,21 +54,24 @@ static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintp
     }
     /* No unwinder yet (allocations before our constructor) or it failed: the direct caller at least. */
     raw[0] = caller;
+    *hashed = 0, *running = HS_STACK_HASH_START;
     *truncated = max > 1;
     *depth_out = 1;
     return raw;
 }
 
 /* Captures, interns and inserts: the allocation is to be recorded (sampled mode has chosen it). */
-static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
+static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller, const uintptr_t *entry) {
     /* sized by the setting (threads with small stacks exist), with room for the Python frames */
     uintptr_t raw[hs_config.max_frames + 24 + HS_PY_MAX_FRAMES];
     bool truncated;
     int depth;
-    uintptr_t *frames = capture(raw, &depth, &truncated, caller);
+    uint64_t running;
+    int hashed;
+    uintptr_t *frames = capture(raw, &depth, &truncated, caller, entry, &running, &hashed);
     depth += hs_python_frames((uint64_t *)frames + depth, &truncated); /* after the native ones */
     struct hs_stack *stack;
-    uint32_t id = hs_intern(domain, frames, depth, truncated, &stack);
+    uint32_t id = hs_intern(domain, frames, depth, truncated, running, hashed, &stack);
     if (id == UINT32_MAX) {
         errno = ENOMEM;
         return -1;
@@ -69,9 +81,9 @@ static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uint
     return rc;
 }
 
-int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller) {
+int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller, const uintptr_t *entry) {
     if (hs_sampling() && !hs_sample_hit(size)) return 0; /* not recorded: no unwind, no table */
-    return record_chosen(domain, address, size, caller);
+    return record_chosen(domain, address, size, caller, entry);
 }
 
 /* ---------------------------------------------------------------- the malloc family */
@@ -91,13 +103,13 @@ static inline void after_allocation(void) {
     if (__builtin_expect(atomic_load_explicit(&hs_thread_wanted, memory_order_relaxed), 0)) hs_start_thread();
 }
 
-static inline void track_new(void *p, size_t size, uintptr_t caller) {
+static inline void track_new(void *p, size_t size, uintptr_t caller, const uintptr_t *entry) {
     if (hs_sampling() && !hs_sample_hit(size)) { /* sampled mode's common case: a subtraction */
         if (__builtin_expect(atomic_load_explicit(&hs_thread_wanted, memory_order_relaxed), 0)) hs_start_thread();
         return;
     }
     int saved = errno;
-    record_chosen(0, (uintptr_t)p, size, caller);
+    record_chosen(0, (uintptr_t)p, size, caller, entry);
     after_allocation();
     errno = saved;
 }
@@ -118,7 +130,7 @@ static __attribute__((noinline)) void *malloc_full(size_t size, uintptr_t caller
     if (!tracking()) return __libc_malloc(size);
     hs_in_tracker = 1;
     void *p = __libc_malloc(size);
-    if (p) track_new(p, size, caller);
+    if (p) track_new(p, size, caller, ENTRY_FRAME);
     hs_in_tracker = 0;
     return p;
 }
@@ -166,12 +178,12 @@ EXPORT void *calloc(size_t count, size_t size) {
     if (!tracking()) return __libc_calloc(count, size);
     hs_in_tracker = 1;
     void *p = __libc_calloc(count, size); /* checks count * size for overflow: NULL, ENOMEM */
-    if (p) track_new(p, count * size, CALLER);
+    if (p) track_new(p, count * size, CALLER, ENTRY_FRAME);
     hs_in_tracker = 0;
     return p;
 }
 
-static void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
+static __attribute__((noinline)) void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
     hs_in_tracker = 1;
     int saved = errno;
     struct hs_live_entry removed;
@@ -182,7 +194,7 @@ static void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
     saved = errno;
     if (had && (p || size == 0)) hs_churn_freed((uintptr_t)old, removed.stack);
     if (p) {
-        hs_record(0, (uintptr_t)p, size, caller);
+        hs_record(0, (uintptr_t)p, size, caller, ENTRY_FRAME); /* its own: realloc may tail-call it */
     } else if (size != 0) {
         /* failure: the old block is still there and still the caller's */
         if (had) hs_live_insert(0, removed.address, removed.size, removed.stack, hs_stack_at(removed.stack), false);
@@ -195,19 +207,19 @@ static void *realloc_tracked(void *old, size_t size, uintptr_t caller) {
 }
 
 /* realloc(NULL, n) is malloc(n); the caller is taken by each exported function (inlined here). */
-static inline void *resize(void *old, size_t size, uintptr_t caller) {
+static inline void *resize(void *old, size_t size, uintptr_t caller, const uintptr_t *entry) {
     if (!tracking()) return __libc_realloc(old, size);
     if (!old) {
         hs_in_tracker = 1;
         void *p = __libc_malloc(size);
-        if (p) track_new(p, size, caller);
+        if (p) track_new(p, size, caller, entry);
         hs_in_tracker = 0;
         return p;
     }
     return realloc_tracked(old, size, caller);
 }
 
-EXPORT void *realloc(void *old, size_t size) { return resize(old, size, CALLER); }
+EXPORT void *realloc(void *old, size_t size) { return resize(old, size, CALLER, ENTRY_FRAME); }
 
 EXPORT void *reallocarray(void *old, size_t count, size_t size) {
     size_t total;
@@ -215,29 +227,29 @@ EXPORT void *reallocarray(void *old, size_t count, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return resize(old, total, CALLER);
+    return resize(old, total, CALLER, ENTRY_FRAME);
 }
 
-static inline void *aligned_tracked(size_t alignment, size_t size, uintptr_t caller) {
+static inline void *aligned_tracked(size_t alignment, size_t size, uintptr_t caller, const uintptr_t *entry) {
     if (!tracking()) return __libc_memalign(alignment, size);
     hs_in_tracker = 1;
     void *p = __libc_memalign(alignment, size);
-    if (p) track_new(p, size, caller);
+    if (p) track_new(p, size, caller, entry);
     hs_in_tracker = 0;
     return p;
 }
 
-EXPORT void *memalign(size_t alignment, size_t size) { return aligned_tracked(alignment, size, CALLER); }
+EXPORT void *memalign(size_t alignment, size_t size) { return aligned_tracked(alignment, size, CALLER, ENTRY_FRAME); }
 
 /* glibc 2.36 makes aligned_alloc an alias of memalign (any alignment accepted, rounded up). */
-EXPORT void *aligned_alloc(size_t alignment, size_t size) { return aligned_tracked(alignment, size, CALLER); }
+EXPORT void *aligned_alloc(size_t alignment, size_t size) { return aligned_tracked(alignment, size, CALLER, ENTRY_FRAME); }
 
 EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
     if (alignment % sizeof(void *) != 0 || alignment == 0 ||
         ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)) != 0)
         return EINVAL;
     int saved = errno;
-    void *p = aligned_tracked(alignment, size, CALLER);
+    void *p = aligned_tracked(alignment, size, CALLER, ENTRY_FRAME);
     errno = saved; /* posix_memalign reports through its result, never errno */
     if (!p) return ENOMEM;
     *out = p;
@@ -248,7 +260,7 @@ EXPORT void *valloc(size_t size) {
     if (!tracking()) return __libc_valloc(size);
     hs_in_tracker = 1;
     void *p = __libc_valloc(size);
-    if (p) track_new(p, size, CALLER);
+    if (p) track_new(p, size, CALLER, ENTRY_FRAME);
     hs_in_tracker = 0;
     return p;
 }
@@ -257,7 +269,7 @@ EXPORT void *pvalloc(size_t size) {
     if (!tracking()) return __libc_pvalloc(size);
     hs_in_tracker = 1;
     void *p = __libc_pvalloc(size);
-    if (p) track_new(p, size, CALLER);
+    if (p) track_new(p, size, CALLER, ENTRY_FRAME);
     hs_in_tracker = 0;
     return p;
 }
@@ -274,7 +286,7 @@ EXPORT int heapsnap_track(unsigned int domain, uintptr_t ptr, size_t size) {
         return -1;
     }
     hs_in_tracker = 1;
-    int rc = hs_record(domain, ptr, size, CALLER);
+    int rc = hs_record(domain, ptr, size, CALLER, ENTRY_FRAME);
     int saved = errno;
     if (rc == 0) after_allocation();
     hs_in_tracker = 0;

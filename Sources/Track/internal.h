@@ -101,8 +101,17 @@ struct hs_stack {
      * copied at the peak: a peak file carries the count at the time it is written */
     _Atomic uint64_t temporary_allocs;
 } __attribute__((aligned(128)));
-/* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure. */
-uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, struct hs_stack **out);
+/* A stack's hash runs over its frames one word at a time, in order, so that a producer of frames (the
+ * own unwinder) can fold each in as it writes it; domain, truncation and depth are folded in at the end
+ * (tables.c). Start from HS_STACK_HASH_START. */
+#define HS_STACK_HASH_START 0x243F6A8885A308D3ull
+static inline uint64_t hs_stack_hash_step(uint64_t running, uint64_t word) {
+    return (running ^ word) * 0xff51afd7ed558ccdull; /* odd: a bijection of the running value per word */
+}
+/* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure.
+ * `running` is the hash of frames[0 .. hashed) (HS_STACK_HASH_START when hashed = 0). */
+uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, uint64_t running, int hashed,
+                   struct hs_stack **out);
 struct hs_stack *hs_stack_at(uint32_t id);
 uint32_t hs_stack_count(void);
 /* Writes the stack's `depth` frames, in capture order (native innermost first, then Python), to `out`. */
@@ -169,7 +178,7 @@ void hs_tables_after_fork_child(void);
 
 /* ---- capture (hooks.c) ---- */
 /* Records the calling allocation in domain `domain`: captures the stack, interns it, inserts. */
-int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller);
+int hs_record(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller, const uintptr_t *entry);
 void hs_unwind_init(void);
 /* Points libunwind's pipe2/read/close/syscall imports at descriptor-free stand-ins (unwinder_io.c). */
 int hs_unwinder_redirect_io(void *libunwind_handle);

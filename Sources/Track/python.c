@@ -31,8 +31,9 @@
 
 /* ---------------------------------------------------------------- state */
 
-enum { SEARCHING = 0, CAPTURING = 1, OFF = 2 };
-static _Atomic int state;          /* SEARCHING until an interpreter is found */
+enum { SEARCHING = HS_PY_SEARCHING, CAPTURING = HS_PY_CAPTURING, OFF = 2 };
+_Atomic int hs_py_state;           /* SEARCHING until an interpreter is found */
+#define state hs_py_state
 static bool initialized;           /* hs_python_init ran */
 
 static const struct hs_py_layout *layout;
@@ -480,8 +481,7 @@ __attribute__((noinline)) static const struct cached_code *code_lookup(uintptr_t
 
 /* ---------------------------------------------------------------- the walk */
 
-static __thread unsigned search_countdown __attribute__((tls_model("initial-exec")));
-static void maybe_search(void);
+__thread unsigned hs_py_search_countdown __attribute__((tls_model("initial-exec")));
 
 /* Each thread also remembers, per frame address, the last word a frame there produced and what it
  * was produced from (code pointer, instruction pointer, owner and entry flag, trusted_epoch). The
@@ -607,14 +607,9 @@ rejected:
     return n;
 }
 
-_Static_assert(sizeof hs_py_layouts / sizeof hs_py_layouts[0] == 3, "one case per layout in hs_python_frames");
+_Static_assert(sizeof hs_py_layouts / sizeof hs_py_layouts[0] == 3, "one case per layout in hs_python_walk");
 
-int hs_python_frames(uint64_t *out, bool *truncated) {
-    int s = atomic_load_explicit(&state, memory_order_acquire);
-    if (__builtin_expect(s != CAPTURING, 1)) {
-        if (s == SEARCHING) maybe_search();
-        return 0;
-    }
+int hs_python_walk(uint64_t *out, bool *truncated) {
     switch (layout - hs_py_layouts) {
     case 0: return walk(&hs_py_layouts[0], out, truncated);
     case 1: return walk(&hs_py_layouts[1], out, truncated);
@@ -865,12 +860,9 @@ void hs_python_refresh(void) {
     hs_in_tracker = guard;
 }
 
-/* An interpreter dlopen'ed by an embedding program: looked for every few thousand allocations of a
- * thread (one dl_iterate_phdr step), and at every snapshot. The interpreter allocates thousands of
- * times while it starts, before it runs any Python code, so no Python frame is missed. */
-static void maybe_search(void) {
-    if (search_countdown-- > 0) return;
-    search_countdown = 4096;
+/* hs_python_frames's countdown ran out (python.h) */
+void hs_python_search_again(void) {
+    hs_py_search_countdown = 4096;
     hs_python_refresh();
 }
 

@@ -26,8 +26,22 @@ void hs_python_init(void);
 /* Looks again (an interpreter dlopen'ed since); outside any tracker lock. */
 void hs_python_refresh(void);
 /* Appends the calling thread's Python frames (innermost first) to `out` (room for
- * HS_PY_MAX_FRAMES); returns how many; sets *truncated when the chain was cut. Inside malloc. */
-int hs_python_frames(uint64_t *out, bool *truncated);
+ * HS_PY_MAX_FRAMES); returns how many; sets *truncated when the chain was cut. Inside malloc.
+ * Inline: a process with no interpreter pays a load and a countdown, not a call. An interpreter
+ * dlopen'ed by an embedding program is looked for every few thousand allocations of a thread (one
+ * dl_iterate_phdr step), and at every snapshot. The interpreter allocates thousands of times while
+ * it starts, before it runs any Python code, so no Python frame is missed. */
+enum { HS_PY_SEARCHING = 0, HS_PY_CAPTURING = 1 };
+extern _Atomic int hs_py_state;
+extern __thread unsigned hs_py_search_countdown __attribute__((tls_model("initial-exec")));
+int hs_python_walk(uint64_t *out, bool *truncated);
+void hs_python_search_again(void);
+static inline int hs_python_frames(uint64_t *out, bool *truncated) {
+    int s = atomic_load_explicit(&hs_py_state, memory_order_acquire);
+    if (s == HS_PY_CAPTURING) return hs_python_walk(out, truncated);
+    if (s == HS_PY_SEARCHING && hs_py_search_countdown-- == 0) hs_python_search_again();
+    return 0;
+}
 
 /* Writes the PYTHON section (header and payload) once an interpreter was found; nothing before. */
 void hs_python_write_section(struct hs_writer *w, uint32_t tag);

@@ -223,8 +223,27 @@ static inline int native_depth_of(const uintptr_t *frames, int depth) {
     return n;
 }
 
+/* The hash runs serially (internal.h) so that it can be computed while the frames are produced; the
+ * multiplication never carries high bits down, the final mix does. It only picks a slot: stacks are
+ * compared word for word. */
+static inline uint64_t stack_hash_end(uint64_t running, uint32_t domain, int depth, bool truncated) {
+    uint64_t tail = ((uint64_t)domain << 17 | (uint64_t)truncated << 16 | (uint64_t)depth) * 0x9E3779B97F4A7C15ull;
+    return mix(running ^ tail);
+}
+
+static inline uint64_t stack_hash_from(uint64_t running, const uintptr_t *frames, int from, int depth) {
+    int i = from;
+    for (; i + 3 < depth; i += 4) /* unrolled: the chain is serial anyway, the loop overhead is not */
+        running = hs_stack_hash_step(hs_stack_hash_step(hs_stack_hash_step(hs_stack_hash_step(running, frames[i]),
+                                                                           frames[i + 1]),
+                                                        frames[i + 2]),
+                                     frames[i + 3]);
+    for (; i < depth; i++) running = hs_stack_hash_step(running, frames[i]);
+    return running;
+}
+
 static inline uint64_t stack_hash(uint32_t domain, const uintptr_t *frames, int depth, bool truncated) {
-    return hash_words(((uint64_t)domain << 1) | (uint64_t)truncated, frames, depth);
+    return stack_hash_end(stack_hash_from(HS_STACK_HASH_START, frames, 0, depth), domain, depth, truncated);
 }
 
 static inline uint32_t slot_tag(uint64_t hash) { return (uint32_t)(hash >> 58) << SLOT_ID_BITS; }
@@ -298,8 +317,9 @@ static struct intern_table *grow_intern_table(struct intern_table *old, uint32_t
     return t;
 }
 
-uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, struct hs_stack **out) {
-    uint64_t hash = stack_hash(domain, frames, depth, truncated);
+uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, uint64_t running, int hashed,
+                   struct hs_stack **out) {
+    uint64_t hash = stack_hash_end(stack_hash_from(running, frames, hashed, depth), domain, depth, truncated);
     uint16_t flags = truncated ? HEAPSNAP_STACK_TRUNCATED : 0;
     uint32_t id = table_find(atomic_load_explicit(&intern_table, memory_order_acquire), hash, domain, frames, depth, flags);
     if (id != UINT32_MAX) {

@@ -254,11 +254,12 @@ static bool mapping_of(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
 /* ---------------------------------------------------------------- the own unwinder */
 
 
-/* Return addresses from this function's caller outwards; -1 hands the capture to libunwind.
- * Not inlined: its own frame (frame pointer kept, -fno-omit-frame-pointer) is where the walk starts. */
-__attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
-    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t pc = (uintptr_t)__builtin_return_address(0);
+/* Return addresses from the return address of frame `from` outwards (a frame-pointer frame: saved rbp,
+ * then the return address); -1 hands the capture to libunwind. */
+static inline __attribute__((always_inline)) int own_unwind(uintptr_t *out, int capacity, const uintptr_t *from,
+                                                             uint64_t *running) {
+    uintptr_t fp = (uintptr_t)from;
+    uintptr_t pc = from[1];
     uintptr_t sp = fp + 16; /* the caller's rsp after our return */
     if (!(sp >= stack_lo && sp < stack_hi)) {
         uintptr_t lo, hi;
@@ -275,9 +276,11 @@ __attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
     /* set once by hs_unwind_init; a local, or every store to `out` would reload it */
     _Atomic uint64_t *rules = cache;
     uintptr_t last_frame = hi - 16; /* the highest rbp whose two saved words fit below hi */
-    int n = 0;
-    while (n < capacity) {
-        out[n++] = pc;
+    uintptr_t *next = out, *end = out + capacity; /* one induction variable */
+    uint64_t h = HS_STACK_HASH_START; /* folded in beside the loads: off the critical path of rbp */
+    while (next < end) {
+        *next++ = pc;
+        h = hs_stack_hash_step(h, pc);
         uint64_t w = atomic_load_explicit(&rules[slot_of(pc)], memory_order_relaxed);
         uintptr_t cfa;
         /* the common case in one test: the entry names pc, is valid and is a frame-pointer frame
@@ -307,7 +310,8 @@ __attribute__((noinline)) static int own_unwind(uintptr_t *out, int capacity) {
         sp = cfa;
         if (pc == 0) break; /* a zeroed return address ends the chain, as in libunwind */
     }
-    return n;
+    *running = h;
+    return (int)(next - out);
 }
 
 /* ---------------------------------------------------------------- set up */
@@ -381,7 +385,7 @@ static void note_mismatch(const uintptr_t *own, int own_depth, const uintptr_t *
 
 /* Runs libunwind beside the own result; on a difference libunwind's frames replace the own ones and the
  * process stays with libunwind. Returns the count in raw. */
-static int verify(uintptr_t *raw, int n, int max, int *skip, unw_backtrace_fn backtrace) {
+static int verify(uintptr_t *raw, int n, int max, int *skip, unw_backtrace_fn backtrace, int *hashed) {
     uintptr_t reference[max + 24];
     int m = backtrace((void **)reference, max + 24);
     int lib_skip = tracker_frames(reference, m);
@@ -398,16 +402,19 @@ static int verify(uintptr_t *raw, int n, int max, int *skip, unw_backtrace_fn ba
     atomic_store_explicit(&mode, MODE_LIBUNWIND, memory_order_release);
     memcpy(raw, reference, sizeof *raw * (size_t)m);
     *skip = lib_skip;
+    *hashed = 0;
     return m;
 }
 
-int hs_unwind(uintptr_t *raw, int max, int *skip) {
+int hs_unwind(uintptr_t *raw, int max, int *skip, const uintptr_t *entry, uint64_t *running, int *hashed) {
     unw_backtrace_fn backtrace = atomic_load_explicit(&unw_backtrace_ptr, memory_order_acquire);
+    *hashed = 0;
     if (atomic_load_explicit(&mode, memory_order_acquire) == MODE_OWN) {
-        int n = own_unwind(raw, max + 24);
+        int n = own_unwind(raw, max + 24, entry, running);
         if (__builtin_expect(n >= 0, 1)) {
             *skip = tracker_frames(raw, n);
-            if (verifying) return verify(raw, n, max, skip, backtrace);
+            *hashed = n;
+            if (verifying) return verify(raw, n, max, skip, backtrace, hashed);
             return n;
         }
         atomic_fetch_add_explicit(&fallback_captures, 1, memory_order_relaxed);

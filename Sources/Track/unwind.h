@@ -20,8 +20,12 @@ struct hs_frame_rule {
 struct hs_frame_rule hs_eh_frame_rule(uintptr_t pc, const void *eh_frame_hdr);
 
 /* Fills raw[0 .. max + 24) innermost first with return addresses; *skip = how many of them are the
- * tracker's own frames. Returns how many were written, 0 when no unwinder could run. */
-int hs_unwind(uintptr_t *raw, int max, int *skip);
+ * tracker's own frames. Returns how many were written, 0 when no unwinder could run. `entry` is a
+ * frame (frame pointer) of the tracker's on this thread's stack: the own unwinder starts at its
+ * return address, libunwind from its own frame.
+ * *hashed = how many leading words of raw *running covers (hs_stack_hash_step from HS_STACK_HASH_START,
+ * internal.h): all of them from the own unwinder, 0 when libunwind's frames are returned. */
+int hs_unwind(uintptr_t *raw, int max, int *skip, const uintptr_t *entry, uint64_t *running, int *hashed);
 
 /* dlclose (modules.c): rules of the closing module must not outlive it. */
 void hs_unwind_closing_begin(void);

@@ -5,6 +5,7 @@
  * usage: track_tables blocks OUT EXPECTED   (EXPECTED: "domain address size" of every block it holds)
  *        track_tables reuse OUT
  *        track_tables deep OUT
+ *        track_tables paths OUT
  *        track_tables fork OUT CHILD_OUT
  * Every figure is fixed by construction; Tests/TrackTests/TrackTablesTests.swift recomputes them. */
 #include "track_common.h"
@@ -139,6 +140,31 @@ static void deep(const char *out) {
     take_snapshot(out);
 }
 
+/* 4096 call paths 12 levels deep (path_a or path_b by each bit of the path), walked twice: the
+ * stack table grows while the first pass interns them (a table grown rehashes every stack from its
+ * stored frames), and the second pass must find each stack again, not intern a copy. Each leaf call
+ * keeps one block of 16 (path % 5 + 1) bytes. */
+#define PATH_BITS 12
+NOINLINE void path_leaf(unsigned path) {
+    CHECK(malloc(16 * (path % 5 + 1)) != NULL);
+    visited++;
+}
+NOINLINE void path_a(int level, unsigned path);
+NOINLINE void path_b(int level, unsigned path);
+static void path_next(int level, unsigned path) {
+    if (level == PATH_BITS) path_leaf(path);
+    else if ((path >> level) & 1) path_b(level + 1, path);
+    else path_a(level + 1, path);
+}
+NOINLINE void path_a(int level, unsigned path) { path_next(level, path); visited += 1; }
+NOINLINE void path_b(int level, unsigned path) { path_next(level, path); visited += 2; }
+
+static void paths(const char *out) {
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned path = 0; path < (1u << PATH_BITS); path++) path_a(0, path);
+    take_snapshot(out);
+}
+
 /* The parent's blocks (make_blocks), then in the child: the small blocks at odd i freed, five large
  * ones freed, every domain-5 block untracked, 20 new blocks of 1000 B. */
 static void fork_child(const char *out, const char *child_out) {
@@ -165,6 +191,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "blocks") == 0 && argc == 4) blocks(argv[2], argv[3]);
     else if (strcmp(argv[1], "reuse") == 0) reuse(argv[2]);
     else if (strcmp(argv[1], "deep") == 0) deep(argv[2]);
+    else if (strcmp(argv[1], "paths") == 0) paths(argv[2]);
     else if (strcmp(argv[1], "fork") == 0 && argc == 4) fork_child(argv[2], argv[3]);
     else return 2;
     return 0;

@@ -161,6 +161,35 @@ final class TrackTablesTests: XCTestCase {
         try checkDeepStacks(maxFrames: nil, truncated: true)
     }
 
+    /// 4096 distinct stacks, each allocating twice, with the stack table's growth between the two: the
+    /// hash the unwinder computes while it walks must be the one a growth recomputes from the frames.
+    func testStacksInternedBeforeTheTableGrewAreFoundAfterIt() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/paths.heapsnap"
+        try run(["paths", path], library: nil, directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_tables"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        let pathA = try symbols.function("path_a"), pathB = try symbols.function("path_b")
+        let stacks = snapshot.stacks(allocatedIn: try symbols.function("path_leaf"))
+        XCTAssertEqual(stacks.count, 4096)
+        var seen = Set<UInt64>()
+        for stack in stacks {
+            // the 12 innermost path_a/path_b frames, outermost first, spell the path's bits
+            let levels = stack.frames.compactMap { frame -> UInt64? in
+                guard let address = snapshot.elfAddress(ofReturnAddress: frame) else { return nil }
+                return pathB.contains(elfAddress: address) ? 1 : pathA.contains(elfAddress: address) ? 0 : nil
+            }
+            XCTAssertEqual(levels.count, 13) // the first path_a(0, ...) and the 12 it descends through
+            let bits = levels.reversed().dropFirst()
+            let value = bits.enumerated().reduce(UInt64(0)) { $0 | $1.element << UInt64($1.offset) }
+            XCTAssertTrue(seen.insert(value).inserted, "path \(value) interned twice")
+            let bytes = 16 * (value % 5 + 1)
+            XCTAssertEqual(SiteTotals([stack]), SiteTotals(liveBytes: 2 * bytes, liveBlocks: 2, totalAllocations: 2, totalBytes: 2 * bytes),
+                           "path \(value)")
+        }
+        XCTAssertEqual(seen.count, 4096)
+    }
+
     func testAForkChildKeepsItsInheritedBlocksExactly() throws { try checkFork(library: nil) }
 
     private func checkFork(library: String?) throws {
