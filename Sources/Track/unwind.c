@@ -111,11 +111,13 @@ static void load_libunwind(void) {
 
 /* ---------------------------------------------------------------- the rule cache
  *
- * 2^16 words, indexed by the return address's low 16 bits. A word holds the rule and the address's
- * bits above them, so it names its address exactly. Zero = empty. */
-#define CACHE_BITS 16
+ * 2^15 words (256 KiB), indexed by the return address's low 15 bits. A word holds the rule in its low
+ * 32 bits and the address's bits above the index (32 bits below 2^47) in the high 32, so it names its
+ * address exactly. Zero = empty. (2^16 words cost 256 KiB more of every process's tracker memory, a
+ * thirtieth of the Python deep-stack workload's, for 3 % fewer rule misses there: 2,690 vs 2,773.) */
+#define CACHE_BITS 15
 #define CACHE_SIZE ((size_t)1 << CACHE_BITS)
-#define TAG_SHIFT 33
+#define TAG_SHIFT 32
 #define ADDRESS_LIMIT ((uintptr_t)1 << 47)
 
 enum {
@@ -127,6 +129,7 @@ enum {
     W_CFA_SHIFT = 8,      /* 16 bits: CFA offset / 8 */
     W_RBP_SHIFT = 24,     /* 8 bits: -(rbp offset) / 8, 0 = unchanged */
 };
+_Static_assert(W_RBP_SHIFT + 8 <= TAG_SHIFT && 47 - CACHE_BITS <= 64 - TAG_SHIFT, "a rule and its tag share one word");
 
 static _Atomic uint64_t *cache;
 static _Atomic uint64_t cache_generation;
