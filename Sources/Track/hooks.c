@@ -26,9 +26,9 @@ extern void *__libc_pvalloc(size_t);
 #define EXPORT __attribute__((visibility("default")))
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 /* The frame of the tracker function the caller called (the frame pointer is kept everywhere): the own
- * unwinder starts there, so the tracker's inner frames are neither walked nor skipped one by one. */
+ * unwinder starts there, so the tracker's inner frames are neither walked nor skipped one by one.
+ * Never passed into a tail call: the frame would be gone. */
 #define ENTRY_FRAME ((const uintptr_t *)__builtin_frame_address(0))
-/* (never passed into a tail call: the frame would be gone) */
 
 __thread int hs_in_tracker __attribute__((tls_model("initial-exec")));
 

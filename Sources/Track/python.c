@@ -31,9 +31,7 @@
 
 /* ---------------------------------------------------------------- state */
 
-enum { SEARCHING = HS_PY_SEARCHING, CAPTURING = HS_PY_CAPTURING, OFF = 2 };
-_Atomic int hs_py_state;           /* SEARCHING until an interpreter is found */
-#define state hs_py_state
+_Atomic int hs_py_state;           /* HS_PY_SEARCHING until an interpreter is found (python.h) */
 static bool initialized;           /* hs_python_init ran */
 
 static const struct hs_py_layout *layout;
@@ -74,7 +72,7 @@ static void set_off(uint32_t why, const char *what, const char *more) {
     status = why;
     size_t at = copy_text(detail, 0, sizeof detail, what);
     if (more) copy_text(detail, at, sizeof detail, more);
-    atomic_store_explicit(&state, OFF, memory_order_release);
+    atomic_store_explicit(&hs_py_state, HS_PY_OFF, memory_order_release);
 }
 
 /* ---------------------------------------------------------------- safe reads */
@@ -774,7 +772,7 @@ static const char *debug_offsets_disagree(const char *rt, const struct hs_py_lay
 
 /* Under py_lock, with the guard up. */
 static void search(void) {
-    if (atomic_load_explicit(&state, memory_order_acquire) != SEARCHING) return;
+    if (atomic_load_explicit(&hs_py_state, memory_order_acquire) != HS_PY_SEARCHING) return;
     struct found f;
     memset(&f, 0, sizeof f);
     dl_iterate_phdr(search_one, &f);
@@ -833,7 +831,7 @@ static void search(void) {
     runtime = rt;
     status = HEAPSNAP_PYTHON_CAPTURING;
     detail[0] = '\0';
-    atomic_store_explicit(&state, CAPTURING, memory_order_release);
+    atomic_store_explicit(&hs_py_state, HS_PY_CAPTURING, memory_order_release);
 }
 
 static _Atomic unsigned long long seen_adds;
@@ -845,7 +843,7 @@ static int count_adds(struct dl_phdr_info *info, size_t size, void *data) {
 }
 
 void hs_python_refresh(void) {
-    if (!initialized || atomic_load_explicit(&state, memory_order_acquire) != SEARCHING) return;
+    if (!initialized || atomic_load_explicit(&hs_py_state, memory_order_acquire) != HS_PY_SEARCHING) return;
     int guard = hs_in_tracker;
     hs_in_tracker = 1;
     unsigned long long adds = 0;
@@ -876,7 +874,7 @@ void hs_python_init(void) {
 /* ---------------------------------------------------------------- the PYTHON section */
 
 void hs_python_write_section(struct hs_writer *w, uint32_t tag) {
-    if (atomic_load_explicit(&state, memory_order_acquire) == SEARCHING) return;
+    if (atomic_load_explicit(&hs_py_state, memory_order_acquire) == HS_PY_SEARCHING) return;
     pthread_mutex_lock(&py_lock);
     char text[sizeof detail + 96];
     const char *line = detail;

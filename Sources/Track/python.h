@@ -31,7 +31,7 @@ void hs_python_refresh(void);
  * dlopen'ed by an embedding program is looked for every few thousand allocations of a thread (one
  * dl_iterate_phdr step), and at every snapshot. The interpreter allocates thousands of times while
  * it starts, before it runs any Python code, so no Python frame is missed. */
-enum { HS_PY_SEARCHING = 0, HS_PY_CAPTURING = 1 };
+enum { HS_PY_SEARCHING = 0, HS_PY_CAPTURING = 1, HS_PY_OFF = 2 }; /* hs_py_state */
 extern _Atomic int hs_py_state;
 extern __thread unsigned hs_py_search_countdown __attribute__((tls_model("initial-exec")));
 int hs_python_walk(uint64_t *out, bool *truncated);

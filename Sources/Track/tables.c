@@ -61,27 +61,25 @@ static uint64_t mix(uint64_t h) {
     return h;
 }
 
-/* Four independent lanes, so the multiplications of consecutive frames overlap. A lane is only
- * xor-then-multiply per word (an odd multiplier: a bijection of the lane for each word); its high
- * bits, which a multiplication never carries down, are folded in by the final mix. The hash only
- * picks a slot (stacks are compared word for word), so spreading is all it needs. */
-static inline __attribute__((always_inline)) uint64_t hash_words(uint64_t seed, const uintptr_t *words, int n) {
-    uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed ^ 0xC2B2AE3D27D4EB4Full, c = seed ^ 0x165667B19E3779F9ull,
-             d = seed ^ 0x27D4EB2F165667C5ull;
-    int i = 0;
-    for (; i + 3 < n; i += 4) {
-        a = (a ^ words[i]) * 0xff51afd7ed558ccdull;
-        b = (b ^ words[i + 1]) * 0xc4ceb9fe1a85ec53ull;
-        c = (c ^ words[i + 2]) * 0x9E3779B97F4A7C15ull;
-        d = (d ^ words[i + 3]) * 0xD6E8FEB86659FD93ull;
-    }
-    for (; i < n; i++) a = (a ^ words[i]) * 0xff51afd7ed558ccdull ^ (a >> 31);
-    /* rotated so that lanes in the same state do not cancel; the mix carries the high bits down */
-    return mix(a ^ (b << 16 | b >> 48) ^ (c << 32 | c >> 32) ^ (d << 48 | d >> 16) ^ (uint64_t)n);
+/* Frames are hashed one word at a time in order (hs_stack_hash_step, internal.h), so that the own
+ * unwinder can fold each in as it writes it; what the frames belong to (a stack's domain, truncation
+ * and depth, a node's parent and count) is folded in at the end. The multiplication never carries
+ * high bits down, the final mix does. A hash only picks a slot: frames are compared word for word. */
+static inline uint64_t hash_frames_from(uint64_t running, const uintptr_t *frames, int from, int n) {
+    int i = from;
+    for (; i + 3 < n; i += 4) /* unrolled: the chain is serial anyway, the loop overhead is not */
+        running = hs_stack_hash_step(hs_stack_hash_step(hs_stack_hash_step(hs_stack_hash_step(running, frames[i]),
+                                                                           frames[i + 1]),
+                                                        frames[i + 2]),
+                                     frames[i + 3]);
+    for (; i < n; i++) running = hs_stack_hash_step(running, frames[i]);
+    return running;
 }
 
+static inline uint64_t hash_end(uint64_t running, uint64_t owner) { return mix(running ^ owner * 0x9E3779B97F4A7C15ull); }
+
 static uint64_t node_hash(uint32_t parent, const uintptr_t *frames, int count) {
-    return hash_words(((uint64_t)parent << 8) | (uint64_t)count, frames, count);
+    return hash_end(hash_frames_from(HS_STACK_HASH_START, frames, 0, count), (uint64_t)parent << 8 | (uint64_t)count);
 }
 
 static bool node_is(const struct frame_node *n, uint32_t parent, const uintptr_t *frames, int count) {
@@ -223,27 +221,12 @@ static inline int native_depth_of(const uintptr_t *frames, int depth) {
     return n;
 }
 
-/* The hash runs serially (internal.h) so that it can be computed while the frames are produced; the
- * multiplication never carries high bits down, the final mix does. It only picks a slot: stacks are
- * compared word for word. */
 static inline uint64_t stack_hash_end(uint64_t running, uint32_t domain, int depth, bool truncated) {
-    uint64_t tail = ((uint64_t)domain << 17 | (uint64_t)truncated << 16 | (uint64_t)depth) * 0x9E3779B97F4A7C15ull;
-    return mix(running ^ tail);
-}
-
-static inline uint64_t stack_hash_from(uint64_t running, const uintptr_t *frames, int from, int depth) {
-    int i = from;
-    for (; i + 3 < depth; i += 4) /* unrolled: the chain is serial anyway, the loop overhead is not */
-        running = hs_stack_hash_step(hs_stack_hash_step(hs_stack_hash_step(hs_stack_hash_step(running, frames[i]),
-                                                                           frames[i + 1]),
-                                                        frames[i + 2]),
-                                     frames[i + 3]);
-    for (; i < depth; i++) running = hs_stack_hash_step(running, frames[i]);
-    return running;
+    return hash_end(running, (uint64_t)domain << 17 | (uint64_t)truncated << 16 | (uint64_t)depth);
 }
 
 static inline uint64_t stack_hash(uint32_t domain, const uintptr_t *frames, int depth, bool truncated) {
-    return stack_hash_end(stack_hash_from(HS_STACK_HASH_START, frames, 0, depth), domain, depth, truncated);
+    return stack_hash_end(hash_frames_from(HS_STACK_HASH_START, frames, 0, depth), domain, depth, truncated);
 }
 
 static inline uint32_t slot_tag(uint64_t hash) { return (uint32_t)(hash >> 58) << SLOT_ID_BITS; }
@@ -319,7 +302,7 @@ static struct intern_table *grow_intern_table(struct intern_table *old, uint32_t
 
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, uint64_t running, int hashed,
                    struct hs_stack **out) {
-    uint64_t hash = stack_hash_end(stack_hash_from(running, frames, hashed, depth), domain, depth, truncated);
+    uint64_t hash = stack_hash_end(hash_frames_from(running, frames, hashed, depth), domain, depth, truncated);
     uint16_t flags = truncated ? HEAPSNAP_STACK_TRUNCATED : 0;
     uint32_t id = table_find(atomic_load_explicit(&intern_table, memory_order_acquire), hash, domain, frames, depth, flags);
     if (id != UINT32_MAX) {
