@@ -72,22 +72,22 @@ for tool in $tools; do
 done
 [[ -n $count ]] && echo "allocations per run (heapsnap's count): $count"
 # paired ratio, run by run (same round of the interleaving), then the median, and a distribution-free
-# 95 % interval of that median (order statistics, as make bench's sampled section: with n runs the k-th
+# 95 % interval of that median (Benchmarks/interval.awk: with n runs the k-th
 # smallest and largest, k the largest with P(Binomial(n, 1/2) <= k - 1) <= 2.5 %; n >= 6 needed)
 ratios=$(for ((run = 1; run <= repeat; run++)); do
     p=$(cut -d' ' -f1 "$runs/plain-$run/figures"); h=$(cut -d' ' -f1 "$runs/heapsnap-$run/figures")
     n=$(cut -d' ' -f1 "$runs/no_python_frames-$run/figures")
     calc "($h - $p) / ($n - $p) - 1"; echo
 done)
-echo "$ratios" | awk '$1 != "" { v[++n] = $1 * 100 } END {
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+echo "$ratios" | awk "$(cat "$here/interval.awk")"'
+$1 != "" { v[++n] = $1 * 100 } END {
+    sort_values(v, n)
     m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    term = 0.5 ^ n; cdf = term; k = 0
-    while (cdf <= 0.025) { k++; term = term * (n - k + 1) / k; cdf += term }
+    k = rank(n)
     if (k < 1) { interval = "too few runs for an interval"; verdict = (m <= 20 ? "MET" : "MISSED") " (by the median)" }
     else {
         interval = sprintf("95 %% interval of the median %+.0f %% to %+.0f %%", v[k], v[n + 1 - k])
-        verdict = v[n + 1 - k] <= 20 ? "MET" : v[k] > 20 ? "MISSED" : "not resolved (interval straddles the target)"
+        verdict = interval_verdict(v[k], v[n + 1 - k], 20)
     }
     printf "Python frames add %d %% to heapsnap'"'"'s own cost per allocation (median of %d paired runs, %s; target <= 20 %%): %s\n", m, n, interval, verdict
 }'

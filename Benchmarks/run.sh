@@ -42,6 +42,7 @@ command -v heaptrack >/dev/null || fail "heaptrack is missing: apt-get install h
 calc() { awk "BEGIN { printf \"%s\", $1 }" </dev/null; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
     if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+interval_awk=$(cat "$here/interval.awk") # median, nth, rank, interval_verdict: every verdict's statistics
 field() { sed -n "s/.*[ :]$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -1; } # key=value from a log line
 
 rm -f "$work/verdicts" # one line per target, printed together at the end
@@ -140,26 +141,7 @@ if [[ $skip != *" churn "* ]]; then
     # than a ratio of medians.
     echo
     awk -v allocations="$allocations" -v tools="$tools" -v thread_counts="$thread_counts" -v live="$live" \
-        -v lu_label="$libunwind_label" -v verdicts="$work/verdicts" '
-        function median(list,    n, v, i, j, t) {
-            n = split(list, v, " ")
-            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-            if (n == 0) return "nan"
-            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        # The k-th smallest of a list (1-based).
-        function nth(list, k,    n, v, i, j, t) {
-            n = split(list, v, " ")
-            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-            return v[k]
-        }
-        # As in the sampled section below: the largest k with P(Binomial(n, 1/2) <= k - 1) <= 0.025, so
-        # that [k-th smallest, k-th largest] covers the median with at least 95 %; 0 = too few rounds (< 6).
-        function rank(n,    k, term, cdf) {
-            term = 0.5 ^ n; cdf = term; k = 0
-            while (cdf <= 0.025) { k++; term = term * (n - k + 1) / k; cdf += term }
-            return k
-        }
+        -v lu_label="$libunwind_label" -v verdicts="$work/verdicts" "$interval_awk"'
         # cpu: the process'"'"'s own getrusage figure (microseconds; GNU time has 10 ms), but heaptrack'"'"'s
         # whole tree, its interpreter included
         { wall[$1, $2, $3] = $4; cpu[$1, $2, $3] = $2 == "heaptrack" || $8 == "" ? $5 : $8; rss[$1, $2, $3] = $6
@@ -212,7 +194,7 @@ if [[ $skip != *" churn "* ]]; then
                     interval = ""
                 } else {
                     lo = nth(addedlist[t, "exact"], q); hi = nth(addedlist[t, "exact"], n + 1 - q)
-                    verdict = hi <= goal ? "MET" : lo > goal ? "MISSED" : "not resolved (interval straddles the target)"
+                    verdict = interval_verdict(lo, hi, goal)
                     interval = sprintf(" [%d rounds, 95 %% interval of the median %+.0f to %+.0f ns]", n, lo, hi)
                 }
                 line = sprintf("exact mode, %s thread(s): +%.0f ns per allocation (target %d ns): %s%s", t, added[t, "exact"], goal,
@@ -275,21 +257,7 @@ if [[ $skip != *" churn "* ]]; then
         done
     done
     rm -rf "$work/churn-sampled"
-    awk -v thread_counts="$thread_counts" -v allocations="$sallocations" -v verdicts="$work/verdicts" '
-        function sort(v, n,    i, j, t) {
-            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-        }
-        function median(list,    n, v) {
-            n = split(list, v, " "); sort(v, n)
-            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        # The largest k with P(Binomial(n, 1/2) <= k - 1) <= 0.025: [v_k, v_(n+1-k)] then covers the
-        # median with at least 95 % probability, whatever the distribution of the ratios. 0 = too few pairs.
-        function rank(n,    k, term, cdf) {
-            term = 0.5 ^ n; cdf = term; k = 0
-            while (cdf <= 0.025) { k++; term = term * (n - k + 1) / k; cdf += term }
-            return k
-        }
+    awk -v thread_counts="$thread_counts" -v allocations="$sallocations" -v verdicts="$work/verdicts" "$interval_awk"'
         { cpu[$1, $2, $3] = $8; seen[$1, $2, $3] = 1; if ($3 > rounds) rounds = $3 } # getrusage of the process
         END {
             nt = split(thread_counts, ts, " ")
@@ -301,11 +269,11 @@ if [[ $skip != *" churn "* ]]; then
                     ad = ad " " (cpu[t, k, i] - cpu[t, "plain", i]) * 1e9 / (allocations * t)
                 }
                 if (!n) { printf "   %s thread(s) %s: not measured (runs failed)\n", t, k; continue }
-                split(r, v, " "); sort(v, n); q = rank(n)
+                split(r, v, " "); sort_values(v, n); q = rank(n)
                 if (q < 1) { lo = "nan"; hi = "nan"; verdict = "not resolved (too few pairs for an interval)" }
                 else {
                     lo = v[q]; hi = v[n + 1 - q]
-                    verdict = hi <= goal ? "MET" : lo > goal ? "MISSED" : "not resolved (interval straddles the target)"
+                    verdict = interval_verdict(lo, hi, goal)
                 }
                 line = sprintf("sampled mode, %s thread(s), %s: cpu x%.3f, %+.1f ns per allocation (target x%.2f): %s", t,
                     k == "sampled-512K" ? "R = 512 KiB" : "R = 2 MiB", median(r), median(ad), goal, verdict)
