@@ -111,25 +111,35 @@ static void load_libunwind(void) {
 
 /* ---------------------------------------------------------------- the rule cache
  *
- * 2^15 words (256 KiB), indexed by the return address's low 15 bits. A word holds the rule in its low
- * 32 bits and the address's bits above the index (32 bits below 2^47) in the high 32, so it names its
- * address exactly. Zero = empty. (2^16 words cost 256 KiB more of every process's tracker memory, a
- * thirtieth of the Python deep-stack workload's, for 3 % fewer rule misses there: 2,690 vs 2,773.) */
+ * 2^15 words (256 KiB), indexed by the return address's low 15 bits; zero = empty. Only addresses from
+ * 2^15 up to 2^47 are cached. A word names its address exactly, in one of two forms:
+ * - a frame-pointer frame (push rbp; mov rsp, rbp: CFA = rbp + 16, rbp saved at CFA - 16), the common
+ *   case, is the address with bits 47..63 set, so that the walk tests it with one compare;
+ * - any other rule r (below 2^31) is (address << 16) ^ r: bits 31..62 are the address's bits above the
+ *   index, bit 63 is clear (so it never equals the first form), and the walk gets r back with one xor.
+ * (2^16 words cost 256 KiB more of every process's tracker memory, a thirtieth of the Python deep-stack
+ * workload's, for 3 % fewer rule misses there: 2,690 vs 2,773.) */
 #define CACHE_BITS 15
 #define CACHE_SIZE ((size_t)1 << CACHE_BITS)
-#define TAG_SHIFT 32
+#define RULE_SHIFT 16 /* entry = pc << RULE_SHIFT ^ rule */
 #define ADDRESS_LIMIT ((uintptr_t)1 << 47)
+#define STANDARD_MARK (~(uint64_t)0 << 47)
 
+/* A rule. W_CFA_RBP is bit 30, just below the tag, so that one shift tells a CFA-from-rsp rule of pc
+ * (the common one without frame pointers) from everything else; outermost and unsupported rules carry
+ * it too, so that the rsp path tests neither. */
 enum {
-    W_VALID = 1u << 0,
-    W_UNSUPPORTED = 1u << 1,
-    W_OUTERMOST = 1u << 2,
-    W_CFA_RBP = 1u << 3,
-    W_STANDARD = 1u << 4, /* push rbp; mov rsp, rbp: CFA = rbp + 16, rbp saved at CFA - 16 */
-    W_CFA_SHIFT = 8,      /* 16 bits: CFA offset / 8 */
-    W_RBP_SHIFT = 24,     /* 8 bits: -(rbp offset) / 8, 0 = unchanged */
+    W_CFA_MASK = 0xffffu,       /* the CFA offset / 8 */
+    W_RBP_SHIFT = 16,           /* 8 bits: 256 - (-rbp offset) / 8, 0 = rbp unchanged; rbp is read at */
+    W_RBP_MASK = 0xffu,         /* CFA + field * 8 - W_RBP_BIAS, one addressing mode */
+    W_RBP_BIAS = 256 * 8,
+    W_OUTERMOST = 1u << 24,     /* the return address is undefined: the stack ends here */
+    W_UNSUPPORTED = 1u << 25,   /* libunwind's */
+    W_STANDARD = 1u << 26,      /* only in rule_missed's answer: the cache holds such rules in the first form */
+    W_CFA_RBP_BIT = 30,         /* CFA = rbp + offset, else rsp + offset */
+    W_CFA_RBP = 1u << W_CFA_RBP_BIT,
 };
-_Static_assert(W_RBP_SHIFT + 8 <= TAG_SHIFT && 47 - CACHE_BITS <= 64 - TAG_SHIFT, "a rule and its tag share one word");
+_Static_assert(47 + RULE_SHIFT == 63 && W_CFA_RBP_BIT + 1 == CACHE_BITS + RULE_SHIFT, "a rule and its tag share one word");
 
 static _Atomic uint64_t *cache;
 static _Atomic uint64_t cache_generation;
@@ -139,21 +149,30 @@ static _Atomic int closing; /* dlcloses in progress: no new entries meanwhile */
  * stack walk touches few (the walk is a chain of dependent loads, each miss is paid in full). */
 static inline size_t slot_of(uintptr_t pc) { return pc & (CACHE_SIZE - 1); }
 
-static inline uint64_t tag_of(uintptr_t pc) { return (uint64_t)(pc >> CACHE_BITS) << TAG_SHIFT; }
+/* pc's frame-pointer entry: pc with bits 47..63 set. An addition, so one lea beside the compare, and a
+ * bijection, so that no other address, whatever its high bits, ever matches it. */
+static inline uint64_t standard_entry(uintptr_t pc) { return pc + STANDARD_MARK; }
 
-/* Packs a rule. Offsets a word cannot hold (never seen in compiled code) count as unsupported. */
+/* What w says of pc: below 2^31 exactly when w is pc's rule-form entry, then its rule, for pc in
+ * [2^15, 2^47 + 2^15): pc << 16 loses no bit, and neither an empty word nor a frame-pointer entry (bits
+ * 47..62 set) comes out below 2^31. */
+static inline uint64_t rule_of(uint64_t w, uintptr_t pc) { return w ^ (uint64_t)pc << RULE_SHIFT; }
+
+static const uint64_t RULE_UNSUPPORTED = W_CFA_RBP | W_UNSUPPORTED;
+
+/* Packs a rule. Offsets a word cannot hold (never seen in compiled code) count as unsupported, and so
+ * does a CFA-from-rsp rule whose rbp would be read below the stack pointer (the walk would refuse it
+ * every time), which lets the walk skip that test. */
 static uint64_t pack(struct hs_frame_rule rule) {
-    if (!rule.supported) return W_VALID | W_UNSUPPORTED;
-    uint64_t w = W_VALID | (rule.outermost ? W_OUTERMOST : 0) | (rule.cfa_from_rbp ? W_CFA_RBP : 0);
-    if (rule.outermost) return w;
-    if (rule.cfa_offset <= 0 || rule.cfa_offset % 8 || rule.cfa_offset / 8 >= (1 << 16)) return W_VALID | W_UNSUPPORTED;
-    if (rule.rbp_offset % 8 || -rule.rbp_offset / 8 > 255) return W_VALID | W_UNSUPPORTED;
-    if (rule.cfa_from_rbp && rule.cfa_offset == 16 && rule.rbp_offset == -16) w |= W_STANDARD;
-    return w | (uint64_t)(rule.cfa_offset / 8) << W_CFA_SHIFT | (uint64_t)(-rule.rbp_offset / 8) << W_RBP_SHIFT;
+    if (!rule.supported) return RULE_UNSUPPORTED;
+    if (rule.outermost) return W_CFA_RBP | W_OUTERMOST;
+    if (rule.cfa_offset <= 0 || rule.cfa_offset % 8 || rule.cfa_offset / 8 >= (1 << 16)) return RULE_UNSUPPORTED;
+    if (rule.rbp_offset > 0 || rule.rbp_offset % 8 || -rule.rbp_offset / 8 > 255) return RULE_UNSUPPORTED;
+    if (rule.cfa_from_rbp && rule.cfa_offset == 16 && rule.rbp_offset == -16) return W_STANDARD;
+    if (!rule.cfa_from_rbp && -rule.rbp_offset > rule.cfa_offset) return RULE_UNSUPPORTED;
+    uint64_t rbp_field = rule.rbp_offset ? 256 - (uint64_t)(-rule.rbp_offset / 8) : 0;
+    return (rule.cfa_from_rbp ? W_CFA_RBP : 0) | (uint64_t)(rule.cfa_offset / 8) | rbp_field << W_RBP_SHIFT;
 }
-
-static inline int64_t cfa_offset_of(uint64_t w) { return (int64_t)((w >> W_CFA_SHIFT) & 0xffff) * 8; }
-static inline int64_t rbp_offset_of(uint64_t w) { return -(int64_t)((w >> W_RBP_SHIFT) & 0xff) * 8; }
 
 static struct hs_frame_rule compute_rule(uintptr_t pc) {
     struct dl_find_object found;
@@ -161,14 +180,15 @@ static struct hs_frame_rule compute_rule(uintptr_t pc) {
     return hs_eh_frame_rule(pc, found.dlfo_eh_frame);
 }
 
-/* A cache miss: computes the packed rule and caches it unless a dlclose is under way. */
+/* A cache miss: computes the packed rule (W_STANDARD for a frame-pointer frame) and caches it unless a
+ * dlclose is under way. */
 __attribute__((noinline, cold)) static uint64_t rule_missed(uintptr_t pc) {
     uint64_t generation = atomic_load_explicit(&cache_generation, memory_order_acquire);
     uint64_t packed = pack(compute_rule(pc));
-    if (pc >= ADDRESS_LIMIT) return packed; /* its tag would not fit: never cached */
+    if (pc < CACHE_SIZE || pc >= ADDRESS_LIMIT) return packed; /* no tag, or one that would not fit: never cached */
     if (!atomic_load_explicit(&closing, memory_order_acquire)) {
         _Atomic uint64_t *slot = &cache[slot_of(pc)];
-        uint64_t entry = packed | tag_of(pc);
+        uint64_t entry = packed == W_STANDARD ? standard_entry(pc) : (uint64_t)pc << RULE_SHIFT ^ packed;
         atomic_store_explicit(slot, entry, memory_order_seq_cst);
         /* a dlclose that began meanwhile may have flushed before this store: take it back */
         if (atomic_load_explicit(&cache_generation, memory_order_seq_cst) != generation ||
@@ -176,14 +196,6 @@ __attribute__((noinline, cold)) static uint64_t rule_missed(uintptr_t pc) {
             atomic_compare_exchange_strong(slot, &entry, 0);
     }
     return packed;
-}
-
-/* The packed rule at return address pc: from the cache, or computed and cached. */
-static inline uint64_t rule_at(uintptr_t pc) {
-    uint64_t w = atomic_load_explicit(&cache[slot_of(pc)], memory_order_relaxed);
-    /* an address at or above 2^47 never matches: its tag would not fit */
-    if (__builtin_expect((w >> TAG_SHIFT) == (uint64_t)(pc >> CACHE_BITS) && (w & W_VALID), 1)) return w;
-    return rule_missed(pc);
 }
 
 static void flush_cache(void) {
@@ -257,6 +269,11 @@ static bool mapping_of(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
 /* ---------------------------------------------------------------- the own unwinder */
 
 
+/* hs_stack_hash_step's multiplier is odd: this is its inverse modulo 2^64, which takes back a step over a
+ * zero word ((h ^ 0) * M * M^-1 = h). */
+#define HASH_INVERSE 0x4f74430c22a54005ull
+_Static_assert(HASH_INVERSE * 0xff51afd7ed558ccdull == 1, "the inverse of hs_stack_hash_step's multiplier");
+
 /* Return addresses from the return address of frame `from` outwards (a frame-pointer frame: saved rbp,
  * then the return address); -1 hands the capture to libunwind. */
 static inline __attribute__((always_inline)) int own_unwind(uintptr_t *out, int capacity, const uintptr_t *from,
@@ -286,32 +303,55 @@ static inline __attribute__((always_inline)) int own_unwind(uintptr_t *out, int 
         h = hs_stack_hash_step(h, pc);
         uint64_t w = atomic_load_explicit(&rules[slot_of(pc)], memory_order_relaxed);
         uintptr_t cfa;
-        /* the common case in one test: the entry names pc, is valid and is a frame-pointer frame
-         * (an address at or above 2^47 never matches: its tag would not fit). A branch, not a
-         * select, so the next frame's loads start on the predicted path without waiting for the rule. */
-        if (__builtin_expect((((w >> TAG_SHIFT) ^ (pc >> CACHE_BITS)) | (~w & (W_VALID | W_STANDARD))) == 0, 1)) {
+        /* The common case in one compare: pc's frame-pointer entry (0 and addresses outside [2^15, 2^47)
+         * never have one). A branch, not a select, so the next frame's loads start on the predicted path
+         * without waiting for the rule. */
+        if (__builtin_expect(w == standard_entry(pc), 1)) {
         standard:
             if (__builtin_expect(rbp < sp || rbp > last_frame, 0)) return -1; /* both words inside the stack */
             cfa = rbp + 16;
             pc = ((const uintptr_t *)rbp)[1];
             rbp = ((const uintptr_t *)rbp)[0];
         } else {
-            w = rule_at(pc);
-            if (w & W_STANDARD) goto standard;
-            if (__builtin_expect(w & W_UNSUPPORTED, 0)) return -1;
-            if (w & W_OUTERMOST) break;
-            cfa = ((w & W_CFA_RBP) ? rbp : sp) + (uintptr_t)cfa_offset_of(w);
-            if (__builtin_expect(cfa < sp + 8 || cfa > hi, 0)) return -1; /* up, and inside the stack */
-            int64_t saved = rbp_offset_of(w);
-            if (saved) {
-                uintptr_t at = cfa + (uintptr_t)saved;
-                if (at < sp) return -1;
-                rbp = *(const uintptr_t *)at;
+            uint64_t rule = rule_of(w, pc);
+            if (__builtin_expect((pc - CACHE_SIZE) >> 47 != 0, 0)) { /* outside [2^15, 2^47 + 2^15) */
+                if (pc == 0 && next - out > 1) {
+                    /* a zeroed return address ends the chain, as in libunwind: it is no frame (tested
+                     * here, off the frame-pointer path, so it was stored and hashed: take both back) */
+                    __asm__("" : "+r"(next), "+r"(h)); /* or the compiler keeps copies of both in the loop */
+                    next--;
+                    h *= HASH_INVERSE;
+                    break;
+                }
+                rule = rule_missed(pc); /* an address the cache cannot name */
+                if (rule == W_STANDARD) goto standard;
+            } else if (__builtin_expect(rule >> W_CFA_RBP_BIT != 0, 0) && rule >> (W_CFA_RBP_BIT + 1) != 0) {
+                rule = rule_missed(pc);
+                if (rule == W_STANDARD) goto standard;
+            }
+            if (__builtin_expect(rule >> W_CFA_RBP_BIT == 0, 1)) {
+                /* CFA = rsp + offset: up by 8 at least, and an rbp saved at or above rsp (pack) */
+                cfa = sp + (rule & W_CFA_MASK) * 8;
+                if (__builtin_expect(cfa > hi, 0)) return -1; /* inside the stack */
+                uintptr_t saved = (rule >> W_RBP_SHIFT) & W_RBP_MASK;
+                if (saved) rbp = *(const uintptr_t *)(cfa + saved * 8 - W_RBP_BIAS);
+            } else {
+                if (__builtin_expect(rule & (W_OUTERMOST | W_UNSUPPORTED), 0)) {
+                    if (rule & W_UNSUPPORTED) return -1;
+                    break;
+                }
+                cfa = rbp + (rule & W_CFA_MASK) * 8;
+                if (__builtin_expect(cfa < sp + 8 || cfa > hi, 0)) return -1; /* up, and inside the stack */
+                uintptr_t saved = (rule >> W_RBP_SHIFT) & W_RBP_MASK;
+                if (saved) {
+                    uintptr_t at = cfa + saved * 8 - W_RBP_BIAS;
+                    if (at < sp) return -1;
+                    rbp = *(const uintptr_t *)at;
+                }
             }
             pc = *(const uintptr_t *)(cfa - 8);
         }
         sp = cfa;
-        if (pc == 0) break; /* a zeroed return address ends the chain, as in libunwind */
     }
     *running = h;
     return (int)(next - out);
