@@ -11,12 +11,15 @@ function sort_values(v, n,    i, j, t) {
     for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 }
 
+# The median of v[1..n], sorted.
+function sorted_median(v, n) { return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+
 # The median of a space-separated list; "nan" when it is empty.
 function median(list,    n, v) {
     n = split(list, v, " ")
     if (n == 0) return "nan"
     sort_values(v, n)
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    return sorted_median(v, n)
 }
 
 # The k-th smallest of a space-separated list (1-based).

@@ -81,8 +81,7 @@ ratios=$(for ((run = 1; run <= repeat; run++)); do
 done)
 echo "$ratios" | awk "$(cat "$here/interval.awk")"'
 $1 != "" { v[++n] = $1 * 100 } END {
-    sort_values(v, n)
-    m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    sort_values(v, n); m = sorted_median(v, n)
     k = rank(n)
     if (k < 1) { interval = "too few runs for an interval"; verdict = (m <= 20 ? "MET" : "MISSED") " (by the median)" }
     else {
