@@ -326,6 +326,9 @@ static inline __attribute__((always_inline)) int own_unwind(uintptr_t *out, int 
                 rule = rule_missed(pc); /* an address the cache cannot name */
                 if (rule == W_STANDARD) goto standard;
             } else if (__builtin_expect(rule >> W_CFA_RBP_BIT != 0, 0) && rule >> (W_CFA_RBP_BIT + 1) != 0) {
+                /* a miss (the first test, implied by the second, sends the common rsp rule past in one
+                 * predicted branch; one test for both kinds of miss cost 46 instructions per allocation
+                 * on the Python workload) */
                 rule = rule_missed(pc);
                 if (rule == W_STANDARD) goto standard;
             }
