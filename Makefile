@@ -26,8 +26,10 @@ TRACK_SRC   := $(wildcard Sources/Track/*.c)
 TRACK_HDR   := $(wildcard Sources/Track/*.h Sources/Track/include/*.h)
 # The tracker runs inside other people's processes: hidden symbols but for the malloc family and the
 # C API, initial-exec TLS (no allocation on first access), and no dependency but libc (libunwind is
-# dlopen'ed RTLD_LOCAL so its _Unwind_* and backtrace never shadow the process's own).
-TRACK_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+# dlopen'ed RTLD_LOCAL so its _Unwind_* and backtrace never shadow the process's own). -fno-plt: every
+# hook ends in a call to glibc, and with -z now the GOT is final at load, so the call goes through it
+# directly instead of a PLT stub (cachegrind: 2 instructions per malloc+free in sampled mode, 4 exact).
+TRACK_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-plt \
                 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -ISources/Track/include
 TRACK_LDFLAGS := -shared -Wl,-z,now -Wl,--no-undefined -ldl -lpthread
 
