@@ -64,6 +64,7 @@ static uintptr_t *capture(uintptr_t *raw, int *depth_out, bool *truncated, uintp
 static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uintptr_t caller, const uintptr_t *entry) {
     /* sized by the setting (threads with small stacks exist), with room for the Python frames */
     uintptr_t raw[hs_config.max_frames + 24 + HS_PY_MAX_FRAMES];
+    hs_live_prefetch(domain, address);
     bool truncated;
     int depth;
     uint64_t running;

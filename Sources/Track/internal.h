@@ -168,6 +168,7 @@ void hs_peak_after_fork_child(void);
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
                    bool count_total);
 void hs_count_untracked_free(uintptr_t address);
+void hs_live_prefetch(uint32_t domain, uintptr_t address);
 bool hs_live_contains(uint32_t domain, uintptr_t address); /* whether a block starts at address */
 /* Removes a block; fills *removed and returns true when it was there. Counts an untracked free
  * (domain 0 only) when `count_untracked` and it was not. */

@@ -639,6 +639,16 @@ static inline bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address,
     return true;
 }
 
+/* The line an insert of `address` will probe first, fetched while the caller unwinds: read without the
+ * lock (a stale answer only fetches a useless line; a prefetch never faults). */
+void hs_live_prefetch(uint32_t domain, uintptr_t address) {
+    uint64_t hash = live_hash(domain, address);
+    struct hs_shard *sh = shard_of(hash, address);
+    struct hs_live_slot *slots = __atomic_load_n(&sh->slots, __ATOMIC_RELAXED);
+    uint32_t capacity = __atomic_load_n(&sh->capacity, __ATOMIC_RELAXED);
+    __builtin_prefetch(&slots[home_of(hash, capacity)], 1);
+}
+
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
                    bool count_total) {
     uint64_t hash = live_hash(domain, address);
