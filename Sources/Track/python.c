@@ -666,16 +666,14 @@ rejected:
     return (int)(o - out);
 }
 
-_Static_assert(sizeof hs_py_layouts / sizeof hs_py_layouts[0] == 3, "one case per layout in hs_python_walk");
+static int walk_311(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[0], out, truncated); }
+static int walk_312(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[1], out, truncated); }
+static int walk_313(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[2], out, truncated); }
+static int (*const walkers[])(uint64_t *, bool *) = {walk_311, walk_312, walk_313};
+_Static_assert(sizeof walkers / sizeof walkers[0] == sizeof hs_py_layouts / sizeof hs_py_layouts[0], "one walk per layout");
 
-int hs_python_walk(uint64_t *out, bool *truncated) {
-    switch (layout - hs_py_layouts) {
-    case 0: return walk(&hs_py_layouts[0], out, truncated);
-    case 1: return walk(&hs_py_layouts[1], out, truncated);
-    case 2: return walk(&hs_py_layouts[2], out, truncated);
-    default: return 0;
-    }
-}
+/* Set once, before hs_py_state turns HS_PY_CAPTURING (release), which readers load (acquire) first. */
+int (*hs_py_walker)(uint64_t *out, bool *truncated);
 
 /* ---------------------------------------------------------------- finding the interpreter */
 
@@ -892,6 +890,7 @@ static void search(void) {
     runtime = rt;
     status = HEAPSNAP_PYTHON_CAPTURING;
     detail[0] = '\0';
+    hs_py_walker = walkers[layout - hs_py_layouts];
     atomic_store_explicit(&hs_py_state, HS_PY_CAPTURING, memory_order_release);
 }
 
