@@ -438,13 +438,75 @@ struct cached_code {
     uint32_t size_units;      /* Py_SIZE(code) */
     uint32_t unused;
 };
-static __thread struct cached_code thread_cache[THREAD_CACHE] __attribute__((tls_model("initial-exec")));
+
+/* Each thread also remembers, per frame address, the last word a frame there produced and what it
+ * was produced from (code pointer, instruction pointer, owner and entry flag, trusted_epoch). The
+ * word is a function of exactly these: a trusted code object unchanged since that epoch has the
+ * same record, size and first traceable instruction, so the same instruction gives the same checks
+ * and the same offset. Between two allocations most frames of the chain are the same frames at the
+ * same instruction: their word is found here without the hash of the code pointer, the thread
+ * cache or the bounds checks, by loads that do not wait for the frame's code pointer. Indexed by
+ * the frame's address, so that frames of one evaluation stack (contiguous in CPython's data stack)
+ * never collide, whatever the depth of the innermost frame. Only trusted words are kept. */
+#define WALK_MEMO 256
+struct walk_memo {
+    uintptr_t code, instr;
+    uint64_t tag;  /* trusted_epoch << 16 | the frame's flag bytes (walk); 0 = empty (the epoch starts at 1) */
+    uint64_t word; /* as produced, before a later shim frame adds the entry bit (3.12+) */
+};
+
+/* The innermost frame allocates at several instructions in turn (a function building a record), and
+ * its memo slot keeps only the last: a second, smaller memo indexed by frame and instruction together
+ * answers those before frame_word is called. Looked at only when the first one misses. */
+#define SITE_MEMO 64
+
+/* A thread's caches, in a mapping of their own reached through one TLS pointer, made at the thread's
+ * first walk: glibc carves the static TLS of every thread out of its stack, so the tracker keeps its
+ * TLS small (a thread with a PTHREAD_STACK_MIN stack must still start, and run its allocations), and
+ * threads of processes without Python pay nothing. Everything in it is a function of what it is
+ * keyed by, not of the thread: a dead thread's block goes to a free list (state_key's destructor)
+ * and serves the next new thread as it is. */
+struct thread_state {
+    struct walk_memo memo[WALK_MEMO];
+    struct walk_memo site[SITE_MEMO];
+    struct cached_code cache[THREAD_CACHE];
+    struct thread_state *next_free;
+};
+static __thread struct thread_state *thread_state __attribute__((tls_model("initial-exec")));
+static struct thread_state *free_states; /* under py_lock */
+static pthread_key_t state_key;
+static bool state_key_made;              /* under py_lock */
+
+static void release_state(void *p) {
+    struct thread_state *ts = p;
+    if (thread_state == ts) thread_state = NULL; /* a later allocation of this thread takes one again */
+    pthread_mutex_lock(&py_lock);
+    ts->next_free = free_states;
+    free_states = ts;
+    pthread_mutex_unlock(&py_lock);
+}
+
+/* The calling thread's first walk (or its first after its key's destructor ran). Inside malloc:
+ * pthread_setspecific may calloc (keys past the first 32), which the guard sends to glibc. */
+__attribute__((noinline, cold)) static struct thread_state *new_thread_state(void) {
+    pthread_mutex_lock(&py_lock);
+    struct thread_state *ts = free_states;
+    if (ts) free_states = ts->next_free;
+    else ts = hs_map(sizeof *ts);
+    if (ts && !state_key_made) state_key_made = pthread_key_create(&state_key, release_state) == 0;
+    bool keyed = state_key_made;
+    pthread_mutex_unlock(&py_lock);
+    if (!ts) return NULL;
+    if (keyed) pthread_setspecific(state_key, ts); /* without a key, the block stays with the thread */
+    thread_state = ts;
+    return ts;
+}
 
 /* `epoch` (trusted_epoch read at the start of a walk) is what makes a hit a hit: every code object of
  * the walk is held by a live frame of this thread, so none dies during it; one that died before has
- * bumped the count. Empty slots never match (epoch 0). */
+ * bumped the count. Empty slots never match (epoch 0). Called during a walk, which made the state. */
 static inline struct cached_code *cache_slot(uintptr_t code) {
-    return &thread_cache[((uint64_t)code * 0x9E3779B97F4A7C15ull) >> 57]; /* 128 slots */
+    return &thread_state->cache[((uint64_t)code * 0x9E3779B97F4A7C15ull) >> 57]; /* 128 slots */
 }
 
 /* The slow half: the shared table, the checks of the code object, a first sight. Fills the slot. */
@@ -481,24 +543,13 @@ __attribute__((noinline)) static const struct cached_code *code_lookup(uintptr_t
 
 __thread unsigned hs_py_search_countdown __attribute__((tls_model("initial-exec")));
 
-/* Each thread also remembers, per frame address, the last word a frame there produced and what it
- * was produced from (code pointer, instruction pointer, owner and entry flag, trusted_epoch). The
- * word is a function of exactly these: a trusted code object unchanged since that epoch has the
- * same record, size and first traceable instruction, so the same instruction gives the same checks
- * and the same offset. Between two allocations most frames of the chain are the same frames at the
- * same instruction: their word is found here without the hash of the code pointer, the thread
- * cache or the bounds checks, by loads that do not wait for the frame's code pointer. Indexed by
- * the frame's address, so that frames of one evaluation stack (contiguous in CPython's data stack)
- * never collide, whatever the depth of the innermost frame. Only trusted words are kept. */
-#define WALK_MEMO 128
-struct walk_memo {
-    uintptr_t code, instr;
-    uint64_t tag;  /* trusted_epoch << 16 | the frame's flag bytes (walk); 0 = empty (the epoch starts at 1) */
-    uint64_t word; /* as produced, before a later shim frame adds the entry bit (3.12+) */
-};
-static __thread struct walk_memo walk_memo[WALK_MEMO] __attribute__((tls_model("initial-exec")));
+static inline struct walk_memo *memo_slot(struct thread_state *ts, uintptr_t frame) {
+    return &ts->memo[(frame >> 4) & (WALK_MEMO - 1)];
+}
 
-static inline struct walk_memo *memo_slot(uintptr_t frame) { return &walk_memo[(frame >> 4) & (WALK_MEMO - 1)]; }
+static inline struct walk_memo *site_slot(struct thread_state *ts, uintptr_t frame, uintptr_t instr) {
+    return &ts->site[((uint64_t)(frame ^ instr) * 0x9E3779B97F4A7C15ull) >> 58]; /* 64 slots */
+}
 
 /* frame_word's answers other than a word (a word always has HS_PY_FRAME_BIT) */
 #define FRAME_SKIPPED ((uint64_t)0)
@@ -534,11 +585,10 @@ __attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t 
     }
     uint64_t word = HS_PY_FRAME_BIT | (entry ? HS_PY_ENTRY_BIT : 0) | ((uint64_t)known->record << HS_PY_CODE_SHIFT) | offset;
     if (known->epoch == epoch && offset != HS_PY_OFFSET_NOT_STARTED) { /* trusted (see code_lookup) */
-        struct walk_memo *m = memo_slot(frame);
-        m->code = code;
-        m->instr = instr;
-        m->tag = (epoch << 16) | flags;
-        m->word = word;
+        struct walk_memo remembered = {code, instr, (epoch << 16) | flags, word};
+        struct thread_state *ts = thread_state;
+        *memo_slot(ts, frame) = remembered;
+        *site_slot(ts, frame, instr) = remembered;
     }
     return word;
 }
@@ -565,56 +615,65 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
     }
     uint64_t epoch = atomic_load_explicit(&trusted_epoch, memory_order_acquire);
     uint64_t epoch_tag = epoch << 16;
-    struct walk_memo *memo = walk_memo;
-    int n = 0;
-    for (unsigned steps = 0; frame; steps++, frame = load_ptr(frame, L->frame_previous)) {
-        if (__builtin_expect((frame & 7) || steps >= 4 * HS_PY_MAX_FRAMES, 0)) goto rejected;
+    struct thread_state *ts = thread_state;
+    if (__builtin_expect(!ts, 0) && !(ts = new_thread_state())) {
+        *truncated = true; /* no memory for the caches: no Python frames this time */
+        return 0;
+    }
+    /* The bound on the chain: every frame either adds a word (at most HS_PY_MAX_FRAMES of them) or
+     * goes the slow way, which counts; so a memo hit costs no count of its own. */
+    uint64_t *o = out, *const end = out + HS_PY_MAX_FRAMES;
+    unsigned slow = 0;
+    const uintptr_t innermost = frame;
+    for (; frame; frame = load_ptr(frame, L->frame_previous)) {
+        if (__builtin_expect(frame & 7, 0)) goto rejected;
         uintptr_t code = load_ptr(frame, L->frame_code);
         uintptr_t instr = load_ptr(frame, L->frame_instr);
         /* the owner byte, and on 3.11 the is_entry byte before it, as one value (little-endian) */
         unsigned flags = L->frame_is_entry ? *(const uint16_t *)(frame + L->frame_is_entry)
                                            : *(const unsigned char *)(frame + L->frame_owner);
-        const struct walk_memo *m = &memo[(frame >> 4) & (WALK_MEMO - 1)];
-        uint64_t word;
+        const struct walk_memo *m = memo_slot(ts, frame);
+        uint64_t word, tag = epoch_tag | flags;
         /* a hit implies an owner that passed the checks below (shim frames are never remembered) */
-        if (__builtin_expect(m->code == code && m->instr == instr && m->tag == (epoch_tag | flags), 1)) {
+        if (__builtin_expect(m->code == code && m->instr == instr && m->tag == tag, 1)) {
+            word = m->word;
+        } else if (m = site_slot(ts, frame, instr), m->code == code && m->instr == instr && m->tag == tag) {
             word = m->word;
         } else {
+            if (__builtin_expect(++slow > 4 * HS_PY_MAX_FRAMES, 0)) goto rejected;
             unsigned owner = L->frame_is_entry ? flags >> 8 : flags;
             if (owner == HS_PY_OWNED_BY_CSTACK) {
                 /* 3.12+: the shim under the first frame of each evaluation loop */
-                if (n > 0) out[n - 1] |= HS_PY_ENTRY_BIT;
+                if (o > out) o[-1] |= HS_PY_ENTRY_BIT;
                 continue;
             }
             if (__builtin_expect(owner > HS_PY_OWNED_BY_CSTACK, 0)) goto rejected;
             bool entry = L->frame_is_entry && (flags & 0xFF);
-            word = frame_word(frame, code, instr, flags, owner, entry, steps == 0, epoch);
+            word = frame_word(frame, code, instr, flags, owner, entry, frame == innermost, epoch);
             if (word == FRAME_SKIPPED) continue;
             if (word == FRAME_REJECTED) goto rejected;
         }
-        if (__builtin_expect(n == HS_PY_MAX_FRAMES, 0)) {
+        if (__builtin_expect(o == end, 0)) {
             *truncated = true;
-            return n;
+            return HS_PY_MAX_FRAMES;
         }
-        out[n++] = word;
+        *o++ = word;
     }
-    return n;
+    return (int)(o - out);
 rejected:
     atomic_fetch_add_explicit(&rejected_walks, 1, memory_order_relaxed);
     *truncated = true;
-    return n;
+    return (int)(o - out);
 }
 
-_Static_assert(sizeof hs_py_layouts / sizeof hs_py_layouts[0] == 3, "one case per layout in hs_python_walk");
+static int walk_311(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[0], out, truncated); }
+static int walk_312(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[1], out, truncated); }
+static int walk_313(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[2], out, truncated); }
+static int (*const walkers[])(uint64_t *, bool *) = {walk_311, walk_312, walk_313};
+_Static_assert(sizeof walkers / sizeof walkers[0] == sizeof hs_py_layouts / sizeof hs_py_layouts[0], "one walk per layout");
 
-int hs_python_walk(uint64_t *out, bool *truncated) {
-    switch (layout - hs_py_layouts) {
-    case 0: return walk(&hs_py_layouts[0], out, truncated);
-    case 1: return walk(&hs_py_layouts[1], out, truncated);
-    case 2: return walk(&hs_py_layouts[2], out, truncated);
-    default: return 0;
-    }
-}
+/* Set once, before hs_py_state turns HS_PY_CAPTURING (release), which readers load (acquire) first. */
+int (*hs_py_walker)(uint64_t *out, bool *truncated);
 
 /* ---------------------------------------------------------------- finding the interpreter */
 
@@ -831,6 +890,7 @@ static void search(void) {
     runtime = rt;
     status = HEAPSNAP_PYTHON_CAPTURING;
     detail[0] = '\0';
+    hs_py_walker = walkers[layout - hs_py_layouts];
     atomic_store_explicit(&hs_py_state, HS_PY_CAPTURING, memory_order_release);
 }
 

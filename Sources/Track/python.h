@@ -34,11 +34,11 @@ void hs_python_refresh(void);
 enum { HS_PY_SEARCHING = 0, HS_PY_CAPTURING = 1, HS_PY_OFF = 2 }; /* hs_py_state */
 extern _Atomic int hs_py_state;
 extern __thread unsigned hs_py_search_countdown __attribute__((tls_model("initial-exec")));
-int hs_python_walk(uint64_t *out, bool *truncated);
+extern int (*hs_py_walker)(uint64_t *out, bool *truncated); /* the walk for the interpreter's layout */
 void hs_python_search_again(void);
 static inline int hs_python_frames(uint64_t *out, bool *truncated) {
     int s = atomic_load_explicit(&hs_py_state, memory_order_acquire);
-    if (s == HS_PY_CAPTURING) return hs_python_walk(out, truncated);
+    if (s == HS_PY_CAPTURING) return hs_py_walker(out, truncated);
     if (s == HS_PY_SEARCHING && hs_py_search_countdown-- == 0) hs_python_search_again();
     return 0;
 }

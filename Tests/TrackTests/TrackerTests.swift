@@ -123,6 +123,23 @@ final class TrackerTests: XCTestCase {
         // is freed by glibc when each thread exits)
     }
 
+    /// A thread on a stack of PTHREAD_STACK_MIN bytes: glibc takes the static TLS (the tracker's
+    /// initial-exec variables among it) out of that stack, and pthread_create fails with EINVAL when
+    /// the tracker's TLS grows too large (the program exits 6 then); a little less large, and what is
+    /// left of the stack is too small for the capture (with HEAPSNAP_VERIFY_UNWIND's libunwind, the
+    /// 8 KiB of Python caches that were TLS made it crash so).
+    func testAThreadWithTheSmallestStack() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/small-stack.heapsnap"
+        try runTracked("track_small_stack", [path], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_small_stack"))
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        let freed = (0..<1000).reduce(UInt64(0)) { $0 + UInt64(16 + $1 % 64) }
+        XCTAssertEqual(try site(snapshot, symbols, "small_stack_worker"),
+                       SiteTotals(liveBytes: 4321, liveBlocks: 1, totalAllocations: 1001, totalBytes: freed + 4321))
+    }
+
     func testAMillionLiveBlocks() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/million.heapsnap"
