@@ -360,18 +360,18 @@ fail:
  * full entries, empty and unmapped in most processes; a block is in one of the two.
  *
  * The compact table is an array of 64-byte chunks, one cache line each (F14's layout): a 4-byte
- * header and five slots. The header holds a 4-bit tag per slot (0 = empty, else from the block's
- * hash) and the chunk's overflow count: how many blocks whose home is an earlier chunk went past
- * this one because it was full. A block goes to the first chunk with a free slot from its home on,
- * adding one to the overflow count of every chunk it passes; a lookup compares the home chunk's five
- * tags at once and goes on to the next chunk only while the overflow count says some block went
- * past. A delete clears the slot's tag and takes the block off the overflow counts it raised: no
- * other slot moves (Robin Hood shifted a run back on every delete). So an insert, a lookup and a
- * delete read one line, nearly always. A chunk's home is the hash's bits 29..60 scaled to the
- * number of chunks, which can be any: tables grow by a quarter (whole pages) beyond three quarters
- * full, so a block costs 17 to 21 bytes (at four fifths, churn's inserts found an overflowed home
- * chunk one time in three, and cost 38 instructions more per allocation). A block more than CHUNK_PROBE_MAX chunks past its home
- * goes to the wide table. */
+ * header and five slots. The header holds a 4-bit tag per slot (0 = empty, else 8 and three bits of
+ * the block's hash) and the chunk's overflow count: how many blocks whose home is this chunk or an
+ * earlier one went past it because it was full. A block goes to the first chunk with a free slot
+ * from its home on, adding one to the overflow count of every chunk it passes; a lookup compares the
+ * home chunk's five tags at once and goes on to the next chunk only while the overflow count says
+ * some block went past. A delete clears the slot's tag and takes the block off the overflow counts
+ * it raised: no other slot moves (Robin Hood shifted a run back on every delete). So an insert, a
+ * lookup and a delete read one line, nearly always. A chunk's home is the hash's bits 29..60 scaled
+ * to the number of chunks, which can be any: tables grow by a quarter (whole pages) beyond three
+ * quarters full, so a block costs 17 to 21 bytes (at four fifths, churn's inserts found an
+ * overflowed home chunk one time in three, and cost 38 instructions more per allocation). A block
+ * more than CHUNK_PROBE_MAX chunks past its home goes to the wide table. */
 
 /* address >> 4 (44 bits) | size bits 0..19 (20); size bits 20..23 (4) | stack (28) */
 struct hs_live_slot {
@@ -382,11 +382,12 @@ struct hs_live_slot {
 #define CHUNK_SLOTS 5
 #define TAGS_MASK 0xFFFFFu          /* five 4-bit tags, slot k at bits 4k..4k+3 */
 #define NIBBLES_LOW 0x11111u        /* the lowest bit of each tag */
+#define NIBBLES_HIGH 0x88888u       /* the highest bit of each tag: set in a slot that holds a block */
 #define OVERFLOW_SHIFT 20
 #define OVERFLOW_ONE (1u << OVERFLOW_SHIFT)
 #define OVERFLOW_MAX 0xFFFu         /* sticky: a saturated count is never lowered, lookups go on */
 struct hs_live_chunk {
-    uint32_t header;                /* tags | overflow count << OVERFLOW_SHIFT */
+    uint32_t header;                /* tags (0 = empty, else 8 | 3 hash bits) | overflow count << OVERFLOW_SHIFT */
     struct hs_live_slot slots[CHUNK_SLOTS];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct hs_live_chunk) == 64, "a chunk is one cache line");
@@ -517,9 +518,11 @@ static inline bool tables_alone(struct hs_shard *sh) {
 /* ---- hashing
  *
  * One multiplication: its high bits depend on every address bit. The top 3 pick the shard within its
- * group (shard_of), bits 29..60 the home chunk, bits 25..28 the tag. */
+ * group (shard_of), bits 29..60 the home chunk, bits 25..27 the tag. (A full mix, 6 instructions
+ * more, spread churn's blocks no better over the chunks and cost 27 instructions per allocation.) The
+ * rare wide table, which indexes by low bits, mixes its own. */
 static inline uint64_t live_hash(uint32_t domain, uintptr_t address) {
-    return ((uint64_t)address ^ ((uint64_t)domain << 47) ^ ((uint64_t)domain >> 17)) * 0x9E3779B97F4A7C15ull;
+    return ((uint64_t)address ^ (uint64_t)domain << 48) * 0x9E3779B97F4A7C15ull;
 }
 
 /* glibc gives each thread an arena of its own, in 64 MiB-aligned heaps: picking a group of 8 shards
@@ -532,26 +535,25 @@ static inline struct hs_shard *shard_of(uint64_t hash, uintptr_t address) {
 }
 
 static inline bool compact_address(uint32_t domain, uintptr_t address) {
-    return domain == 0 && (address & 15) == 0 && ((uint64_t)address >> 48) == 0;
+    return ((uint64_t)address & 0xFFFF00000000000Full) == 0 && domain == 0;
 }
 
 static inline uint32_t home_of(uint64_t hash, uint32_t chunks) {
     return (uint32_t)((((hash >> 29) & 0xFFFFFFFFu) * chunks) >> 32);
 }
 
-static inline uint32_t tag_of(uint64_t hash) {
-    uint32_t tag = (uint32_t)(hash >> 25) & 15;
-    return tag + (tag == 0); /* 0 marks an empty slot */
-}
+static inline uint32_t tag_of(uint64_t hash) { return 8 | ((uint32_t)(hash >> 25) & 7); }
 
 static inline uint32_t next_chunk(uint32_t i, uint32_t chunks) { return i + 1 == chunks ? 0 : i + 1; }
 
-/* The lowest bit of each tag of `tags` (masked) that is not zero. */
-static inline uint32_t nonzero_tags(uint32_t tags) { return (tags | tags >> 1 | tags >> 2 | tags >> 3) & NIBBLES_LOW; }
+/* The high bit of each tag of the header equal to `tag`, and maybe of some above such a one (the
+ * borrow of the zero-nibble test): a match is checked against the address anyway. */
 static inline uint32_t tags_equal(uint32_t header, uint32_t tag) {
-    return ~nonzero_tags((header ^ tag * NIBBLES_LOW) & TAGS_MASK) & NIBBLES_LOW;
+    uint32_t x = header ^ tag * NIBBLES_LOW;
+    return (x - NIBBLES_LOW) & ~x & NIBBLES_HIGH;
 }
-static inline uint32_t free_slots(uint32_t header) { return ~nonzero_tags(header & TAGS_MASK) & NIBBLES_LOW; }
+static inline uint32_t free_slots(uint32_t header) { return ~header & NIBBLES_HIGH; }
+static inline uint32_t taken_slots(uint32_t header) { return header & NIBBLES_HIGH; }
 static inline uint32_t slot_of(uint32_t bits) { return (uint32_t)__builtin_ctz(bits) >> 2; }
 
 static inline struct hs_live_slot make_slot(uintptr_t address, uint64_t size, uint32_t stack) {
@@ -566,7 +568,7 @@ static inline struct hs_live_entry slot_entry(const struct hs_live_slot *s) {
 /* ---- the wide side table: full entries, linear probing with backward-shift deletion */
 
 static inline size_t wide_home(uint32_t domain, uintptr_t address, size_t mask) {
-    return mix(live_hash(domain, address)) & mask;
+    return mix((uint64_t)address ^ ((uint64_t)domain << 47) ^ ((uint64_t)domain >> 17)) & mask;
 }
 
 static struct hs_live_entry *wide_find(const struct hs_shard *sh, uint32_t domain, uintptr_t address) {
@@ -578,7 +580,8 @@ static struct hs_live_entry *wide_find(const struct hs_shard *sh, uint32_t domai
 }
 
 static int grow_wide(struct hs_shard *sh) {
-    size_t capacity = sh->wide_capacity ? sh->wide_capacity * 2 : 128;
+    if (sh->wide_capacity >= (uint32_t)1 << 31) return -1;
+    uint32_t capacity = sh->wide_capacity ? sh->wide_capacity * 2 : 128;
     struct hs_live_entry *slots = hs_map(capacity * sizeof *slots);
     if (!slots) return -1;
     size_t mask = capacity - 1;
@@ -589,14 +592,14 @@ static int grow_wide(struct hs_shard *sh) {
         while (slots[j].address) j = (j + 1) & mask;
         slots[j] = *e;
     }
-    hs_unmap(sh->wide, sh->wide_capacity * sizeof *slots);
+    hs_unmap(sh->wide, (size_t)sh->wide_capacity * sizeof *slots);
     sh->wide = slots;
     sh->wide_capacity = capacity;
     return 0;
 }
 
 static int wide_place(struct hs_shard *sh, struct hs_live_entry e) {
-    if (((size_t)sh->wide_used + 1) * 4 > sh->wide_capacity * 3 && grow_wide(sh) != 0) return -1;
+    if (((size_t)sh->wide_used + 1) * 4 > (size_t)sh->wide_capacity * 3 && grow_wide(sh) != 0) return -1;
     size_t mask = sh->wide_capacity - 1;
     size_t i = wide_home(e.domain, e.address, mask);
     while (sh->wide[i].address) i = (i + 1) & mask;
@@ -667,14 +670,13 @@ static inline bool chunk_holds(const struct hs_live_chunk *c, uint32_t match, ui
     return false;
 }
 
-/* The chunk holding the block with address >> 4 == key (its slot in *slot), or NULL. A run of
- * overflowed chunks ends within CHUNK_PROBE_MAX of every block in it, but runs can join: the walk
- * stops at the first chunk nothing went past (or after all of them, if saturated counts fill the
- * table). */
-static inline struct hs_live_chunk *compact_find(const struct hs_shard *sh, uint64_t key, uint64_t hash, uint32_t *slot) {
+/* The chunk holding the block with address >> 4 == key (its slot in *slot), or NULL, looking from
+ * chunk i on: chunk i's caller knows the block is not in the chunks before. A run of overflowed
+ * chunks ends within CHUNK_PROBE_MAX of every block in it, but runs can join: the walk stops at the
+ * first chunk nothing went past (or after all of them, if saturated counts fill the table). */
+static inline struct hs_live_chunk *compact_find_from(const struct hs_shard *sh, uint32_t i, uint64_t key,
+                                                      uint32_t tag, uint32_t *slot) {
     uint32_t count = sh->capacity;
-    if (!count) return NULL;
-    uint32_t i = home_of(hash, count), tag = tag_of(hash);
     for (uint32_t left = count;;) {
         struct hs_live_chunk *c = &sh->chunks[i];
         uint32_t header = c->header;
@@ -690,13 +692,23 @@ static inline struct hs_live_chunk *compact_find(const struct hs_shard *sh, uint
     }
 }
 
+static inline struct hs_live_chunk *compact_find(const struct hs_shard *sh, uint64_t key, uint64_t hash, uint32_t *slot) {
+    if (!sh->capacity) return NULL;
+    return compact_find_from(sh, home_of(hash, sh->capacity), key, tag_of(hash), slot);
+}
+
+/* A block stored `at` chunks past `home` is gone: it no longer overflows the chunks in between. */
+__attribute__((noinline)) static void lower_overflow(struct hs_shard *sh, uint32_t home, uint32_t at) {
+    for (uint32_t j = home; j != at; j = next_chunk(j, sh->capacity))
+        if ((sh->chunks[j].header >> OVERFLOW_SHIFT) != OVERFLOW_MAX) sh->chunks[j].header -= OVERFLOW_ONE;
+}
+
 /* Empties slot k of chunk c, the block's, and takes the block off the overflow counts it raised. */
 static inline void compact_delete(struct hs_shard *sh, struct hs_live_chunk *c, uint32_t k, uint64_t hash) {
     c->header &= ~(15u << (4 * k));
     sh->used--;
-    uint32_t count = sh->capacity, at = (uint32_t)(c - sh->chunks);
-    for (uint32_t j = home_of(hash, count); j != at; j = next_chunk(j, count))
-        if ((sh->chunks[j].header >> OVERFLOW_SHIFT) != OVERFLOW_MAX) sh->chunks[j].header -= OVERFLOW_ONE;
+    uint32_t home = home_of(hash, sh->capacity), at = (uint32_t)(c - sh->chunks);
+    if (__builtin_expect(at != home, 0)) lower_overflow(sh, home, at);
 }
 
 static int grow_compact(struct hs_shard *sh, bool alone) {
@@ -713,7 +725,7 @@ static int grow_compact(struct hs_shard *sh, bool alone) {
     uint32_t old_count = sh->capacity;
     sh->used = 0;
     for (uint32_t i = 0; i < old_count; i++) {
-        for (uint32_t taken = ~free_slots(old[i].header) & NIBBLES_LOW; taken; taken &= taken - 1) {
+        for (uint32_t taken = taken_slots(old[i].header); taken; taken &= taken - 1) {
             const struct hs_live_slot *s = &old[i].slots[slot_of(taken)];
             if (compact_place(chunks, count, live_hash(0, (uintptr_t)((s->low & SLOT_ADDRESS_MASK) << 4)), *s))
                 sh->used++;
@@ -724,22 +736,15 @@ static int grow_compact(struct hs_shard *sh, bool alone) {
     hs_unmap(old, (size_t)old_count * sizeof *chunks);
     sh->chunks = chunks;
     sh->capacity = count;
+    sh->limit = (uint32_t)((uint64_t)count * CHUNK_SLOTS * COMPACT_LOAD_NUMERATOR / COMPACT_LOAD_DENOMINATOR);
     return 0;
 }
 
 /* ---- both tables */
 
-/* Takes the block at (domain, address) out of whichever table holds it. */
-static inline bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t hash, struct hs_live_entry *out) {
-    if (compact_address(domain, address)) {
-        uint32_t k;
-        struct hs_live_chunk *c = compact_find(sh, (uint64_t)address >> 4, hash, &k);
-        if (c) {
-            *out = slot_entry(&c->slots[k]);
-            compact_delete(sh, c, k, hash);
-            return true;
-        }
-    }
+/* Takes the block at (domain, address) out of the wide table. */
+__attribute__((noinline)) static bool take_wide(struct hs_shard *sh, uint32_t domain, uintptr_t address,
+                                                struct hs_live_entry *out) {
     struct hs_live_entry *e = wide_find(sh, domain, address);
     if (!e) return false;
     *out = *e;
@@ -747,32 +752,54 @@ static inline bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address,
     return true;
 }
 
-/* An insert finds the block's address in the wide table (a block of another size or stack there, whose
- * free we missed): it leaves, forgotten. Only called when that table has blocks at all. */
-__attribute__((noinline)) static void drop_wide_duplicate(struct hs_shard *sh, uintptr_t address, bool alone) {
-    struct hs_live_entry *e = wide_find(sh, 0, address);
-    if (!e) return;
-    struct hs_live_entry old = *e;
-    wide_delete(sh, e);
-    forget(&old, alone);
+/* Takes the block at (domain, address) out of whichever table holds it. */
+static inline __attribute__((always_inline)) bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address,
+                                                       uint64_t hash, struct hs_live_entry *out) {
+    uint32_t k;
+    struct hs_live_chunk *c;
+    if (__builtin_expect(compact_address(domain, address), 1) &&
+        __builtin_expect((c = compact_find(sh, (uint64_t)address >> 4, hash, &k)) != NULL, 1)) {
+        *out = slot_entry(&c->slots[k]);
+        compact_delete(sh, c, k, hash);
+        return true;
+    }
+    return take_wide(sh, domain, address, out);
 }
 
-/* The compact insert when blocks went past the home chunk (or the home chunk has the very block): it
- * may be further on. */
-__attribute__((noinline)) static void compact_insert_slow(struct hs_shard *sh, uint64_t key, uint64_t hash,
-                                                           struct hs_live_slot fresh, bool alone) {
-    uint32_t k;
-    struct hs_live_chunk *c = compact_find(sh, key, hash, &k);
-    if (c) { /* a block we missed the free of (freed while the guard was up): forget it first */
-        struct hs_live_entry old = slot_entry(&c->slots[k]);
-        forget(&old, alone);
-        c->slots[k] = fresh;
-        return;
+/* Whether an insert may use the compact table: a compact block, and room (growing it if need be). */
+static inline bool compact_fits(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id) {
+    return compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
+           sh->used < sh->limit;
+}
+
+/* Everything an insert does to the tables but hs_live_insert's quick case: 0, or -1 when the wide
+ * table cannot grow. */
+__attribute__((noinline)) static int insert_other(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t size,
+                                                  uint32_t stack_id, uint64_t hash, bool alone) {
+    if (compact_fits(sh, domain, address, size, stack_id) ||
+        (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
+         grow_compact(sh, alone) == 0)) {
+        struct hs_live_slot fresh = make_slot(address, size, stack_id);
+        /* first out of the wide table if it was there: a block whose free we missed (freed while the
+         * guard was up), as the one the compact table may still hold */
+        struct hs_live_entry old;
+        if (sh->wide_used && take_wide(sh, 0, address, &old)) forget(&old, alone);
+        uint32_t k;
+        struct hs_live_chunk *c = compact_find(sh, (uint64_t)address >> 4, hash, &k);
+        if (c) {
+            old = slot_entry(&c->slots[k]);
+            forget(&old, alone);
+            c->slots[k] = fresh;
+        } else if (compact_place(sh->chunks, sh->capacity, hash, fresh)) {
+            sh->used++;
+        } else {
+            move_to_wide(sh, &fresh, alone);
+        }
+        return 0;
     }
-    if (compact_place(sh->chunks, sh->capacity, hash, fresh))
-        sh->used++;
-    else
-        move_to_wide(sh, &fresh, alone);
+    struct hs_live_entry old;
+    if (take(sh, domain, address, hash, &old)) forget(&old, alone);
+    return wide_place(sh, (struct hs_live_entry){address, size, stack_id, domain});
 }
 
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
@@ -782,37 +809,23 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     struct hs_weight weight = hs_weight_of(size); /* {size, 1} in exact mode */
     shard_lock(sh);
     bool alone = tables_alone(sh);
-    if (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
-        ((uint64_t)(sh->used + 1) * COMPACT_LOAD_DENOMINATOR <= (uint64_t)sh->capacity * CHUNK_SLOTS * COMPACT_LOAD_NUMERATOR ||
-         grow_compact(sh, alone) == 0)) {
-        struct hs_live_slot fresh = make_slot(address, size, stack_id);
-        uint64_t key = (uint64_t)address >> 4;
-        if (__builtin_expect(sh->wide_used != 0, 0)) drop_wide_duplicate(sh, address, alone);
-        /* the quick case: no block went past the home chunk, and the block is not in it (its free was
-         * seen), so it is absent: into the home chunk if it has room, else the next with room */
-        uint32_t tag = tag_of(hash);
-        struct hs_live_chunk *c = &sh->chunks[home_of(hash, sh->capacity)];
-        uint32_t header = c->header, room = free_slots(header);
-        if (__builtin_expect((header >> OVERFLOW_SHIFT) != 0 || chunk_holds(c, tags_equal(header, tag), key), 0)) {
-            compact_insert_slow(sh, key, hash, fresh, alone);
-        } else if (__builtin_expect(room != 0, 1)) {
-            uint32_t k = slot_of(room);
-            c->slots[k] = fresh;
-            c->header = header | tag << (4 * k);
-            sh->used++;
-        } else if (compact_place(sh->chunks, sh->capacity, hash, fresh)) {
-            sh->used++;
-        } else {
-            move_to_wide(sh, &fresh, alone);
-        }
-    } else {
-        struct hs_live_entry old;
-        if (take(sh, domain, address, hash, &old)) forget(&old, alone);
-        if (wide_place(sh, (struct hs_live_entry){address, size, stack_id, domain}) != 0) {
-            shard_unlock(sh);
-            errno = ENOMEM;
-            return -1;
-        }
+    /* The quick case: a compact block with room in the table and no wide blocks, into its home chunk
+     * if that has room, once sure the block is not there already (a missed free), nor further on if
+     * blocks went past the home chunk. */
+    uint32_t tag = tag_of(hash), header, room, home, k;
+    struct hs_live_chunk *c;
+    if (__builtin_expect(compact_fits(sh, domain, address, size, stack_id) && !sh->wide_used, 1) &&
+        __builtin_expect((room = free_slots(header = (c = &sh->chunks[home = home_of(hash, sh->capacity)])->header)) != 0, 1) &&
+        __builtin_expect(!((header >> OVERFLOW_SHIFT) || tags_equal(header, tag)) ||
+                             !compact_find_from(sh, home, (uint64_t)address >> 4, tag, &k), 1)) {
+        k = slot_of(room);
+        c->slots[k] = make_slot(address, size, stack_id);
+        c->header = header | tag << (4 * k);
+        sh->used++;
+    } else if (__builtin_expect(insert_other(sh, domain, address, size, stack_id, hash, alone) != 0, 0)) {
+        shard_unlock(sh);
+        errno = ENOMEM;
+        return -1;
     }
     if (count_total) {
         sh->total_allocs++;
@@ -876,7 +889,7 @@ void hs_live_each(void (*each)(const struct hs_live_entry *block, void *context)
         struct hs_shard *sh = &hs_shards[i];
         for (uint32_t j = 0; j < sh->capacity; j++) {
             const struct hs_live_chunk *c = &sh->chunks[j];
-            for (uint32_t taken = ~free_slots(c->header) & NIBBLES_LOW; taken; taken &= taken - 1) {
+            for (uint32_t taken = taken_slots(c->header); taken; taken &= taken - 1) {
                 struct hs_live_entry e = slot_entry(&c->slots[slot_of(taken)]);
                 each(&e, context);
             }
