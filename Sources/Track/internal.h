@@ -143,7 +143,7 @@ struct hs_shard {
     uint64_t untracked_frees;
     struct hs_live_entry *wide; /* everything else, rare: linear probing, power-of-two capacity */
     uint32_t wide_capacity;
-    uint32_t limit;             /* `used` beyond which the compact table grows */
+    uint32_t limit;             /* `used` at which the compact table grows (three quarters full) */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct hs_shard) == 64, "a shard is one cache line");
 extern struct hs_shard hs_shards[HS_SHARDS];
