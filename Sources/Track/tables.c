@@ -729,10 +729,19 @@ static int grow_compact(struct hs_shard *sh, bool alone) {
     for (uint32_t i = 0; i < old_count; i++) {
         for (uint32_t taken = taken_slots(old[i].header); taken; taken &= taken - 1) {
             const struct hs_live_slot *s = &old[i].slots[slot_of(taken)];
-            if (compact_place(chunks, count, live_hash(0, (uintptr_t)((s->low & SLOT_ADDRESS_MASK) << 4)), *s))
+            uint64_t hash = live_hash(0, (uintptr_t)((s->low & SLOT_ADDRESS_MASK) << 4));
+            struct hs_live_chunk *c = &chunks[home_of(hash, count)];
+            uint32_t room = free_slots(c->header);
+            if (room) { /* most blocks: the home chunk of a table a quarter emptier (as compact_place) */
+                uint32_t k = slot_of(room);
+                c->slots[k] = *s;
+                c->header |= tag_of(hash) << (4 * k);
                 sh->used++;
-            else
+            } else if (compact_place(chunks, count, hash, *s)) {
+                sh->used++;
+            } else {
                 move_to_wide(sh, s, alone);
+            }
         }
     }
     hs_unmap(old, (size_t)old_count * sizeof *chunks);
@@ -766,6 +775,13 @@ static inline __attribute__((always_inline)) bool take(struct hs_shard *sh, uint
         return true;
     }
     return take_wide(sh, domain, address, out);
+}
+
+/* An insert finds the block's address in the wide table (a block whose free we missed, freed while
+ * the guard was up): it leaves, forgotten. */
+__attribute__((noinline)) static void drop_wide_duplicate(struct hs_shard *sh, uintptr_t address, bool alone) {
+    struct hs_live_entry old;
+    if (take_wide(sh, 0, address, &old)) forget(&old, alone);
 }
 
 /* Whether an insert may use the compact table: a compact block, and room (growing it if need be). */
@@ -811,15 +827,16 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     struct hs_weight weight = hs_weight_of(size); /* {size, 1} in exact mode */
     shard_lock(sh);
     bool alone = tables_alone(sh);
-    /* The quick case: a compact block with room in the table and no wide blocks, into its home chunk
-     * if that has room, once sure the block is not there already (a missed free), nor further on if
-     * blocks went past the home chunk. */
+    /* The quick case: a compact block with room in the table, into its home chunk if that has room,
+     * once sure the block is not there already (a missed free), nor further on if blocks went past
+     * the home chunk, nor in the wide table. */
     uint32_t tag = tag_of(hash), header, room, home, k;
     struct hs_live_chunk *c;
-    if (__builtin_expect(compact_fits(sh, domain, address, size, stack_id) && !sh->wide_used, 1) &&
+    if (__builtin_expect(compact_fits(sh, domain, address, size, stack_id), 1) &&
         __builtin_expect((room = free_slots(header = (c = &sh->chunks[home = home_of(hash, sh->capacity)])->header)) != 0, 1) &&
         __builtin_expect(!((header >> OVERFLOW_SHIFT) || tags_equal(header, tag)) ||
                              !compact_find_from(sh, home, (uint64_t)address >> 4, tag, &k), 1)) {
+        if (__builtin_expect(sh->wide_used != 0, 0)) drop_wide_duplicate(sh, address, alone);
         k = slot_of(room);
         c->slots[k] = make_slot(address, size, stack_id);
         c->header = header | tag << (4 * k);
