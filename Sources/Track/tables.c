@@ -665,13 +665,6 @@ static bool compact_place(struct hs_live_chunk *chunks, uint32_t count, uint64_t
     }
 }
 
-/* Whether one of the slots `match` marks (tags_equal) holds the block with address >> 4 == key. */
-static inline bool chunk_holds(const struct hs_live_chunk *c, uint32_t match, uint64_t key) {
-    for (; match; match &= match - 1)
-        if ((c->slots[slot_of(match)].low & SLOT_ADDRESS_MASK) == key) return true;
-    return false;
-}
-
 /* The chunk holding the block with address >> 4 == key (its slot in *slot), or NULL, looking from
  * chunk i on: chunk i's caller knows the block is not in the chunks before. A run of overflowed
  * chunks ends within CHUNK_PROBE_MAX of every block in it, but runs can join: the walk stops at the
@@ -784,7 +777,8 @@ __attribute__((noinline)) static void drop_wide_duplicate(struct hs_shard *sh, u
     if (take_wide(sh, 0, address, &old)) forget(&old, alone);
 }
 
-/* Whether an insert may use the compact table: a compact block, and room (growing it if need be). */
+/* Whether an insert may use the compact table as it is: a compact block, and the table below its
+ * growth limit. */
 static inline bool compact_fits(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id) {
     return compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
            sh->used < sh->limit;
