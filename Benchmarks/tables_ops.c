@@ -1,7 +1,7 @@
 /* The tracker's tables on their own (Sources/Track/tables.c): the work one allocation and one free
  * give them, without the unwinder, the hooks or glibc. Linked with a tracker's tables.c, peak.c,
  * memory.c and sample.c, so the same file measures two versions of them side by side:
- *   gcc -O2 -I<Track> -I<Track>/include tables_ops.c <Track>/{tables,peak,memory,sample}.c -lm
+ *   gcc -O2 -I<Track> -I<Track>/include tables_ops.c <Track>/{tables,peak,memory,sample}.c -lm -lpthread
  * The workload is churn.c's: a live set of LIVE blocks, each step frees a random one and allocates
  * in its place (glibc hands the freed address back) through one of 512 stacks of DEPTH frames
  * (default 22, churn.c's), with sizes of 16 B to 64 KiB.
@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
     for (long i = 0; i < live; i++) {
         addresses[i] = 0x7f0000000000ull + (uintptr_t)i * 0x1230;
         struct hs_stack *stack;
-        uint32_t id = hs_intern(0, stacks[i % 512], depth, false, &stack);
+        uint32_t id = hs_intern(0, stacks[i % 512], depth, false, HS_STACK_HASH_START, 0, &stack);
         hs_live_insert(0, addresses[i], 16 + next_random(&rng) % 65520, id, stack, true);
     }
     /* Interleaved as in a program (free, then the next allocation at the address just freed), timed in
@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
                 hs_live_remove(0, addresses[victims[k]], &removed, true);
                 memcpy(captured, stacks[(victims[k] * 7 + round) % 512], (size_t)depth * sizeof *captured);
                 struct hs_stack *stack;
-                uint32_t id = hs_intern(0, captured, depth, false, &stack);
+                uint32_t id = hs_intern(0, captured, depth, false, HS_STACK_HASH_START, 0, &stack);
                 hs_live_insert(0, addresses[victims[k]], sizes[k], id, stack, true);
             }
             step_ns += thread_ns() - t0;
@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
         double t1 = thread_ns();
         for (int k = 0; k < 1000; k++) {
             memcpy(captured, stacks[(victims[k] * 7 + round) % 512], (size_t)depth * sizeof *captured);
-            ids[k] = hs_intern(0, captured, depth, false, &records[k]);
+            ids[k] = hs_intern(0, captured, depth, false, HS_STACK_HASH_START, 0, &records[k]);
         }
         double t2 = thread_ns();
         for (int k = 0; k < 1000; k++) hs_live_insert(0, addresses[victims[k]], sizes[k], ids[k], records[k], true);

@@ -127,22 +127,23 @@ struct hs_live_entry {
     uint32_t stack;
     uint32_t domain;
 };
-struct hs_live_slot; /* tables.c */
+struct hs_live_chunk; /* tables.c */
 
 #define HS_SHARDS 256 /* 32 groups of 8, see shard_of */
 /* One cache line: an insert or a remove touches the lock, the sizes and the counters at once. */
 struct hs_shard {
     _Atomic uint32_t lock;      /* 0 free, 1 held, 2 held and maybe waited for (tables.c) */
-    uint32_t capacity;          /* any number of slots, filling whole pages */
+    uint32_t capacity;          /* chunks of five slots, any number, filling whole pages */
     uint32_t used;
     uint32_t wide_used;
-    struct hs_live_slot *slots; /* domain 0, 16-byte aligned address, size < 16 MiB: 12 bytes each */
+    struct hs_live_chunk *chunks; /* domain 0, 16-byte aligned address, size < 16 MiB: 12 bytes each */
     /* counters of the blocks in this shard, summed at snapshot time */
     uint64_t total_allocs;
     uint64_t total_bytes;
     uint64_t untracked_frees;
     struct hs_live_entry *wide; /* everything else, rare: linear probing, power-of-two capacity */
-    size_t wide_capacity;
+    uint32_t wide_capacity;
+    uint32_t limit;             /* `used` at which the compact table grows (three quarters full) */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct hs_shard) == 64, "a shard is one cache line");
 extern struct hs_shard hs_shards[HS_SHARDS];
@@ -157,7 +158,7 @@ extern _Atomic uint64_t hs_peak_bytes;
 /* ---- the exact peak (peak.c, peak.h) ---- */
 extern _Atomic uint64_t hs_peak_generation;  /* +1 at every new high-water mark */
 extern _Atomic uint64_t hs_peak_time_ns;     /* CLOCK_REALTIME (coarse) of the latest one */
-void hs_peak_raised(void);
+void hs_peak_raised(bool alone); /* alone: see tables.c */
 /* With every shard locked: the stack's figures at the high-water mark. */
 struct hs_counts hs_counts_at_peak(const struct hs_stack *s);
 void hs_peak_reset(void);           /* the present becomes the peak (heapsnap_reset_peak) */

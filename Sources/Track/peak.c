@@ -15,8 +15,12 @@ static uint64_t coarse_realtime_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void hs_peak_raised(void) {
-    atomic_fetch_add_explicit(&hs_peak_generation, 1, memory_order_relaxed);
+void hs_peak_raised(bool alone) {
+    if (alone) /* the only thread changing the tables (tables.c) */
+        atomic_store_explicit(&hs_peak_generation, atomic_load_explicit(&hs_peak_generation, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&hs_peak_generation, 1, memory_order_relaxed);
     atomic_store_explicit(&hs_peak_time_ns, coarse_realtime_ns(), memory_order_relaxed);
 }
 
@@ -29,12 +33,12 @@ void hs_peak_reset(void) {
     hs_lock_all_shards(); /* no block changes while the present becomes the peak */
     atomic_store_explicit(&hs_peak_bytes, atomic_load_explicit(&hs_current_bytes, memory_order_relaxed),
                           memory_order_relaxed);
-    hs_peak_raised();
+    hs_peak_raised(false);
     hs_unlock_all_shards();
 }
 
 /* Runs with every lock re-initialised and only this thread alive. */
 void hs_peak_after_fork_child(void) {
     atomic_store(&hs_peak_bytes, atomic_load(&hs_current_bytes));
-    hs_peak_raised();
+    hs_peak_raised(false);
 }

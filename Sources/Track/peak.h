@@ -8,7 +8,8 @@
  * stack, `at_peak` if the stack changed since and `now` otherwise.
  *
  * Every change happens under the shard lock of the block that causes it; the per-stack spin lock only
- * keeps one stack's four counters and its copy consistent across shards. With one thread the result is
+ * keeps one stack's four counters and its copy consistent across shards (and is skipped, with the
+ * locked adds to the sums, while one thread has the tables alone: tables.c). With one thread the result is
  * exact. With several, a block whose stack counters and global sum are updated by one thread while
  * another raises the peak may be counted on the wrong side of it: the peak is exact up to the
  * allocations in flight at that instant. In sampled mode the figures are estimates (sample.h) and the
@@ -27,9 +28,11 @@ static inline void hs_stack_lock(struct hs_stack *s) {
 static inline void hs_stack_unlock(struct hs_stack *s) { atomic_store_explicit(&s->lock, 0, memory_order_release); }
 
 /* Applies a change to a stack's present figures, saving them first if this is the first change since
- * the latest peak. `allocated` counts a new allocation of `bytes` in the totals. */
-static inline void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t blocks, bool allocated) {
-    hs_stack_lock(s);
+ * the latest peak. `allocated` counts a new allocation of `bytes` in the totals. `alone`: this thread
+ * has the tables to itself (tables.c), so nobody else changes the stack and its lock can stay. */
+static inline __attribute__((always_inline)) void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t blocks,
+                                                                  bool allocated, bool alone) {
+    if (!alone) hs_stack_lock(s);
     uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
     if (s->generation != generation) {
         s->at_peak = s->now;
@@ -41,16 +44,42 @@ static inline void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t bl
         s->now.total_allocs += (uint64_t)blocks;
         s->now.total_bytes += (uint64_t)bytes;
     }
-    hs_stack_unlock(s);
+    if (!alone) hs_stack_unlock(s);
+}
+
+/* hs_current_bytes plus or minus a block: alone, a load and a store (whole, so that readers without
+ * a lock read a value it had), else a locked add. Returns the new sum. */
+static inline uint64_t hs_sum_add(uint64_t bytes, bool alone) {
+    if (alone) {
+        uint64_t current = atomic_load_explicit(&hs_current_bytes, memory_order_relaxed) + bytes;
+        atomic_store_explicit(&hs_current_bytes, current, memory_order_relaxed);
+        return current;
+    }
+    return atomic_fetch_add_explicit(&hs_current_bytes, bytes, memory_order_relaxed) + bytes;
+}
+
+static inline void hs_sum_sub(uint64_t bytes, bool alone) {
+    if (alone)
+        atomic_store_explicit(&hs_current_bytes, atomic_load_explicit(&hs_current_bytes, memory_order_relaxed) - bytes,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&hs_current_bytes, bytes, memory_order_relaxed);
 }
 
 /* After adding to hs_current_bytes: a new high-water mark makes the present the peak. */
-static inline void hs_raise_peak(uint64_t current) {
+static inline void hs_raise_peak(uint64_t current, bool alone) {
     uint64_t peak = atomic_load_explicit(&hs_peak_bytes, memory_order_relaxed);
+    if (alone) {
+        if (current > peak) {
+            atomic_store_explicit(&hs_peak_bytes, current, memory_order_relaxed);
+            hs_peak_raised(true);
+        }
+        return;
+    }
     while (current > peak) {
         if (atomic_compare_exchange_weak_explicit(&hs_peak_bytes, &peak, current, memory_order_relaxed,
                                                   memory_order_relaxed)) {
-            hs_peak_raised();
+            hs_peak_raised(false);
             return;
         }
     }

@@ -355,35 +355,52 @@ fail:
 /* ---------------------------------------------------------------- live blocks
  *
  * Almost every block is in domain 0 at a 16-byte aligned address below 2^48 (glibc's malloc on
- * x86-64 and aarch64), smaller than 16 MiB, of one of the first 2^20 stacks: those take one 12-byte
- * slot of the shard's compact table. The rest (the heapsnap_track domains, odd addresses, huge sizes
- * or stack ids) go to the shard's wide table of full entries, empty and unmapped in most processes;
- * a block is in one of the two.
+ * x86-64 and aarch64), smaller than 16 MiB: those take one 12-byte slot of the shard's compact table.
+ * The rest (the heapsnap_track domains, odd addresses, huge sizes) go to the shard's wide table of
+ * full entries, empty and unmapped in most processes; a block is in one of the two.
  *
- * The compact table is Robin Hood linear probing: each slot keeps its distance from its home slot,
- * so a lookup stops as soon as it passes where the block would be, and a delete shifts the following
- * run back by one, decrementing distances: nothing is rehashed except when the table grows. A slot's
- * home is the hash's low 32 bits scaled to the capacity, which can then be any number: tables grow by
- * a quarter (whole pages) at three quarters full, so a block costs 16 to 20 bytes instead of swinging
- * between 32 and 64 as it did with 24-byte entries doubled at three quarters. (Fuller tables cost
- * more than they save: an insertion shifts slots up to the next empty one, 32 of them on average at
- * seven eighths.) A block whose distance would not fit its 8 bits goes to the wide table. */
+ * The compact table is an array of 64-byte chunks, one cache line each (F14's layout): a 4-byte
+ * header and five slots. The header holds a 4-bit tag per slot (0 = empty, else 8 and three bits of
+ * the block's hash) and the chunk's overflow count: how many blocks whose home is this chunk or an
+ * earlier one went past it because it was full. A block goes to the first chunk with a free slot
+ * from its home on, adding one to the overflow count of every chunk it passes; a lookup compares the
+ * home chunk's five tags at once and goes on to the next chunk only while the overflow count says
+ * some block went past. A delete clears the slot's tag and takes the block off the overflow counts
+ * it raised: no other slot moves (Robin Hood shifted a run back on every delete). So an insert, a
+ * lookup and a delete read one line, nearly always. A chunk's home is the hash's bits 29..60 scaled
+ * to the number of chunks, which can be any: tables grow by a quarter (whole pages) beyond three
+ * quarters full, so a block costs 17 to 21 bytes (at four fifths, churn's inserts found an
+ * overflowed home chunk one time in three, and cost 38 instructions more per allocation). A block
+ * more than CHUNK_PROBE_MAX chunks past its home goes to the wide table. */
 
-/* address >> 4 (44 bits) | distance (8) | size bits 0..11 (12); size bits 12..23 (12) | stack (20) */
+/* address >> 4 (44 bits) | size bits 0..19 (20); size bits 20..23 (4) | stack (28) */
 struct hs_live_slot {
-    uint64_t low;       /* 0 = empty */
+    uint64_t low;
     uint32_t high;
 } __attribute__((packed));
 
+#define CHUNK_SLOTS 5
+#define TAGS_MASK 0xFFFFFu          /* five 4-bit tags, slot k at bits 4k..4k+3 */
+#define NIBBLES_LOW 0x11111u        /* the lowest bit of each tag */
+#define NIBBLES_HIGH 0x88888u       /* the highest bit of each tag: set in a slot that holds a block */
+#define OVERFLOW_SHIFT 20
+#define OVERFLOW_ONE (1u << OVERFLOW_SHIFT)
+#ifndef OVERFLOW_MAX /* a test build sets it low to saturate counts */
+#define OVERFLOW_MAX 0xFFFu         /* sticky: a saturated count is never lowered, lookups go on */
+#endif
+struct hs_live_chunk {
+    uint32_t header;                /* tags (0 = empty, else 8 | 3 hash bits) | overflow count << OVERFLOW_SHIFT */
+    struct hs_live_slot slots[CHUNK_SLOTS];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct hs_live_chunk) == 64, "a chunk is one cache line");
+
 #define SLOT_ADDRESS_MASK ((UINT64_C(1) << 44) - 1)
-#define SLOT_DISTANCE_SHIFT 44
-#define SLOT_DISTANCE_ONE (UINT64_C(1) << SLOT_DISTANCE_SHIFT)
-#ifndef SLOT_DISTANCE_MAX /* a test build sets it low to drive blocks into the wide table */
-#define SLOT_DISTANCE_MAX 255u
+#ifndef CHUNK_PROBE_MAX /* a test build sets it low to drive blocks into the wide table */
+#define CHUNK_PROBE_MAX 255u
 #endif
 #define COMPACT_MAX_SIZE ((UINT64_C(1) << 24) - 1)
-#define COMPACT_MAX_STACK ((UINT32_C(1) << 20) - 1)
-#define MAX_COMPACT_CAPACITY ((uint32_t)1 << 30)
+#define COMPACT_MAX_STACK ((UINT32_C(1) << 28) - 1)
+#define MAX_COMPACT_CHUNKS ((uint32_t)1 << 26)
 #ifndef COMPACT_LOAD_NUMERATOR
 #define COMPACT_LOAD_NUMERATOR 3u /* grow beyond three quarters full */
 #define COMPACT_LOAD_DENOMINATOR 4u
@@ -434,72 +451,159 @@ static inline void shard_unlock(struct hs_shard *sh) {
     if (__builtin_expect(atomic_exchange_explicit(&sh->lock, 0, memory_order_release) != 1, 0)) shard_wake(sh);
 }
 
+/* ---- alone and shared
+ *
+ * While one thread at a time changes the tables, the figures outside the shards (each stack's
+ * counters, hs_current_bytes, hs_peak_bytes, hs_peak_generation) need no read-modify-write: the
+ * owner uses relaxed loads and stores, and skips the stack's spin lock. `tables_owner.owner` says who:
+ * OWNER_NONE before the first change, the token of the owning thread (alone), or OWNER_SHARED for good.
+ * A thread that finds another owner takes the tables over, up to OWNER_HANDOFFS times in the
+ * process's life (a main thread that sets up, then one worker that does the work, then the main
+ * thread again that tidies up); the next time they become shared: threads that take turns all the
+ * time would pay more for the handovers (every shard lock, twice) than they save.
+ *
+ * Why that is safe. Every change to those figures happens inside a shard's critical section, and each
+ * critical section reads the owner just after taking its lock and keeps the answer to its end. The
+ * owner goes NONE -> token by a compare-and-swap (of two first threads, one wins and the other hands
+ * over), and token -> another token or SHARED only while the thread that changes it holds every
+ * shard lock (it gives up its own first, so it takes them in hs_lock_all_shards' order, as a snapshot
+ * does). So no critical section runs during a handover, and the old owner's relaxed stores happen
+ * before the new owner's first change (the old owner's unlock of a shard, the new owner's lock of
+ * every shard); every critical section after it takes a lock released after the store and reads the
+ * new owner. A thread reads its own token only if it stored it and no handover came since (tokens
+ * are never reused: a thread that exits does not hand its tables to a new one unseen); one that reads
+ * anything else goes the slow way and changes nothing before it owns the tables or they are shared.
+ * Readers that hold every shard lock (snapshots, the peak reset) see the owner's stores through the
+ * same locks; readers without a lock (heapsnap_get_traced_memory) read atomics stored whole, as fresh
+ * as a relaxed load gives in shared mode. A fork child has one thread: it starts with no owner and
+ * its own handovers. */
+#define OWNER_NONE UINT64_MAX
+#define OWNER_SHARED (UINT64_MAX - 1)
+#define OWNER_HANDOFFS 8u
+static struct {
+    _Atomic uint64_t owner;
+    _Atomic uint64_t tokens; /* handed out, from 1 */
+    uint32_t handoffs;       /* under every shard lock */
+} __attribute__((aligned(64))) tables_owner = {OWNER_NONE, 0, 0};
+static __thread uint64_t thread_token __attribute__((tls_model("initial-exec"))); /* 0 = none yet */
+
+/* With `sh` locked by a thread that is not the owner: claims the tables if nobody changed them yet,
+ * takes them over or makes them shared (relocking `sh` meanwhile). True when this thread owns them. */
+__attribute__((noinline, cold)) static bool claim_tables(struct hs_shard *sh) {
+    if (!thread_token) thread_token = atomic_fetch_add_explicit(&tables_owner.tokens, 1, memory_order_relaxed) + 1;
+    for (;;) {
+        uint64_t owner = OWNER_NONE;
+        if (atomic_compare_exchange_strong_explicit(&tables_owner.owner, &owner, thread_token, memory_order_relaxed,
+                                                    memory_order_relaxed) ||
+            owner == thread_token)
+            return true;
+        if (owner == OWNER_SHARED) return false;
+        shard_unlock(sh);
+        hs_lock_all_shards();
+        if (atomic_load_explicit(&tables_owner.owner, memory_order_relaxed) != OWNER_SHARED)
+            atomic_store_explicit(&tables_owner.owner, ++tables_owner.handoffs > OWNER_HANDOFFS ? OWNER_SHARED : thread_token,
+                                  memory_order_relaxed);
+        hs_unlock_all_shards();
+        shard_lock(sh);
+        /* another thread may have taken them over since: then again (each round counts a handover) */
+    }
+}
+
+/* Just after taking `sh`, before any change: whether this thread has the tables alone. */
+static inline bool tables_alone(struct hs_shard *sh) {
+    uint64_t owner = atomic_load_explicit(&tables_owner.owner, memory_order_relaxed);
+    if (__builtin_expect(owner == thread_token, 1)) return true;
+    if (__builtin_expect(owner == OWNER_SHARED, 1)) return false;
+    return claim_tables(sh);
+}
+
+/* ---- hashing
+ *
+ * One multiplication: its high bits depend on every address bit. The top 3 pick the shard within its
+ * group (shard_of), bits 29..60 the home chunk, bits 25..27 the tag. (A full mix, 6 instructions
+ * more, spread churn's blocks no better over the chunks and cost 27 instructions per allocation.) The
+ * rare wide table, which indexes by low bits, mixes its own. */
 static inline uint64_t live_hash(uint32_t domain, uintptr_t address) {
-    return mix((uint64_t)address ^ ((uint64_t)domain << 47) ^ ((uint64_t)domain >> 17));
+    return ((uint64_t)address ^ (uint64_t)domain << 48) * 0x9E3779B97F4A7C15ull;
 }
 
 /* glibc gives each thread an arena of its own, in 64 MiB-aligned heaps: picking a group of 8 shards
  * from the address's 64 MiB region keeps a thread's blocks mostly in "its" shards, so two threads
  * rarely bounce the same lock and table lines between cores. Within the group, the block's hash
- * spreads the load. The slot index uses the hash's low bits, independent of both. */
+ * spreads the load. */
 static inline struct hs_shard *shard_of(uint64_t hash, uintptr_t address) {
     uint64_t region = ((uint64_t)address >> 26) * 0x9E3779B97F4A7C15ull;
     return &hs_shards[((region >> 59) << 3) | (hash >> 61)];
 }
 
 static inline bool compact_address(uint32_t domain, uintptr_t address) {
-    return domain == 0 && (address & 15) == 0 && ((uint64_t)address >> 48) == 0;
+    return ((uint64_t)address & 0xFFFF00000000000Full) == 0 && domain == 0;
 }
 
-static inline uint32_t home_of(uint64_t hash, uint32_t capacity) {
-    return (uint32_t)(((hash & 0xFFFFFFFFu) * capacity) >> 32);
+static inline uint32_t home_of(uint64_t hash, uint32_t chunks) {
+    return (uint32_t)((((hash >> 29) & 0xFFFFFFFFu) * chunks) >> 32);
 }
 
-static inline uint32_t next_slot(uint32_t i, uint32_t capacity) { return i + 1 == capacity ? 0 : i + 1; }
+static inline uint32_t tag_of(uint64_t hash) { return 8 | ((uint32_t)(hash >> 25) & 7); }
 
-static inline uint64_t slot_distance(const struct hs_live_slot *s) { return (s->low >> SLOT_DISTANCE_SHIFT) & 0xFF; }
+static inline uint32_t next_chunk(uint32_t i, uint32_t chunks) { return i + 1 == chunks ? 0 : i + 1; }
+
+/* The high bit of each tag of the header equal to `tag`, and maybe of some above such a one (the
+ * borrow of the zero-nibble test): a match is checked against the address anyway. */
+static inline uint32_t tags_equal(uint32_t header, uint32_t tag) {
+    uint32_t x = header ^ tag * NIBBLES_LOW;
+    return (x - NIBBLES_LOW) & ~x & NIBBLES_HIGH;
+}
+static inline uint32_t free_slots(uint32_t header) { return ~header & NIBBLES_HIGH; }
+static inline uint32_t taken_slots(uint32_t header) { return header & NIBBLES_HIGH; }
+static inline uint32_t slot_of(uint32_t bits) { return (uint32_t)__builtin_ctz(bits) >> 2; }
 
 static inline struct hs_live_slot make_slot(uintptr_t address, uint64_t size, uint32_t stack) {
-    return (struct hs_live_slot){((uint64_t)address >> 4) | (size << 52), (uint32_t)(size >> 12) | (stack << 12)};
+    return (struct hs_live_slot){((uint64_t)address >> 4) | (size << 44), (uint32_t)(size >> 20) | (stack << 4)};
 }
 
 static inline struct hs_live_entry slot_entry(const struct hs_live_slot *s) {
-    return (struct hs_live_entry){(s->low & SLOT_ADDRESS_MASK) << 4, (s->low >> 52) | ((uint64_t)(s->high & 0xFFF) << 12),
-                                  s->high >> 12, 0};
+    return (struct hs_live_entry){(s->low & SLOT_ADDRESS_MASK) << 4, (s->low >> 44) | ((uint64_t)(s->high & 15) << 20),
+                                  s->high >> 4, 0};
 }
 
 /* ---- the wide side table: full entries, linear probing with backward-shift deletion */
 
-static struct hs_live_entry *wide_find(const struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t hash) {
+static inline size_t wide_home(uint32_t domain, uintptr_t address, size_t mask) {
+    return mix((uint64_t)address ^ ((uint64_t)domain << 47) ^ ((uint64_t)domain >> 17)) & mask;
+}
+
+static struct hs_live_entry *wide_find(const struct hs_shard *sh, uint32_t domain, uintptr_t address) {
     if (!sh->wide_used) return NULL;
     size_t mask = sh->wide_capacity - 1;
-    for (size_t i = hash & mask; sh->wide[i].address; i = (i + 1) & mask)
+    for (size_t i = wide_home(domain, address, mask); sh->wide[i].address; i = (i + 1) & mask)
         if (sh->wide[i].address == address && sh->wide[i].domain == domain) return &sh->wide[i];
     return NULL;
 }
 
 static int grow_wide(struct hs_shard *sh) {
-    size_t capacity = sh->wide_capacity ? sh->wide_capacity * 2 : 128;
+    if (sh->wide_capacity >= (uint32_t)1 << 31) return -1;
+    uint32_t capacity = sh->wide_capacity ? sh->wide_capacity * 2 : 128;
     struct hs_live_entry *slots = hs_map(capacity * sizeof *slots);
     if (!slots) return -1;
     size_t mask = capacity - 1;
     for (size_t i = 0; i < sh->wide_capacity; i++) {
         struct hs_live_entry *e = &sh->wide[i];
         if (!e->address) continue;
-        size_t j = live_hash(e->domain, e->address) & mask;
+        size_t j = wide_home(e->domain, e->address, mask);
         while (slots[j].address) j = (j + 1) & mask;
         slots[j] = *e;
     }
-    hs_unmap(sh->wide, sh->wide_capacity * sizeof *slots);
+    hs_unmap(sh->wide, (size_t)sh->wide_capacity * sizeof *slots);
     sh->wide = slots;
     sh->wide_capacity = capacity;
     return 0;
 }
 
 static int wide_place(struct hs_shard *sh, struct hs_live_entry e) {
-    if (((size_t)sh->wide_used + 1) * 4 > sh->wide_capacity * 3 && grow_wide(sh) != 0) return -1;
+    if (((size_t)sh->wide_used + 1) * 4 > (size_t)sh->wide_capacity * 3 && grow_wide(sh) != 0) return -1;
     size_t mask = sh->wide_capacity - 1;
-    size_t i = live_hash(e.domain, e.address) & mask;
+    size_t i = wide_home(e.domain, e.address, mask);
     while (sh->wide[i].address) i = (i + 1) & mask;
     sh->wide[i] = e;
     sh->wide_used++;
@@ -513,7 +617,7 @@ static void wide_delete(struct hs_shard *sh, struct hs_live_entry *e) {
         j = (j + 1) & mask;
         struct hs_live_entry *next = &sh->wide[j];
         if (!next->address) break;
-        size_t home = live_hash(next->domain, next->address) & mask;
+        size_t home = wide_home(next->domain, next->address, mask);
         bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
         if (movable) {
             sh->wide[i] = *next;
@@ -525,128 +629,199 @@ static void wide_delete(struct hs_shard *sh, struct hs_live_entry *e) {
 }
 
 /* The block's figures leave its stack and the sum. */
-static inline __attribute__((always_inline)) void forget(const struct hs_live_entry *e) {
+static inline __attribute__((always_inline)) void forget(const struct hs_live_entry *e, bool alone) {
     struct hs_weight weight = hs_weight_of(e->size);
-    hs_stack_change(hs_stack_at(e->stack), -(int64_t)weight.bytes, -(int64_t)weight.count, false);
-    atomic_fetch_sub_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed);
+    hs_stack_change(hs_stack_at(e->stack), -(int64_t)weight.bytes, -(int64_t)weight.count, false, alone);
+    hs_sum_sub(weight.bytes, alone);
     if (hs_sampling()) hs_sample_filter_remove(e->domain, e->address);
 }
 
-/* A block pushed out of the compact table (its distance would not fit) moves to the wide one; if
- * that cannot grow, the block is forgotten: its free will count as untracked. */
-static void move_to_wide(struct hs_shard *sh, const struct hs_live_slot *s) {
+/* A block that found no room in the compact table moves to the wide one; if that cannot grow, the
+ * block is forgotten: its free will count as untracked. */
+static void move_to_wide(struct hs_shard *sh, const struct hs_live_slot *s, bool alone) {
     struct hs_live_entry e = slot_entry(s);
-    if (wide_place(sh, e) != 0) forget(&e);
+    if (wide_place(sh, e) != 0) forget(&e, alone);
 }
 
 /* ---- the compact table */
 
-/* Places a block known to be absent (distance bits 0) at probe position i, displacing richer slots. */
-static inline __attribute__((always_inline)) void compact_place(struct hs_shard *sh, struct hs_live_slot *slots, uint32_t capacity, uint32_t i,
-                          uint64_t distance, struct hs_live_slot carried) {
-    for (;; i = next_slot(i, capacity), distance++) {
-        if (distance > SLOT_DISTANCE_MAX) {
-            move_to_wide(sh, &carried);
-            return;
+/* Puts a block known to be absent in the first chunk with room from its home on; false when none
+ * within CHUNK_PROBE_MAX has (the caller moves it to the wide table). */
+static bool compact_place(struct hs_live_chunk *chunks, uint32_t count, uint64_t hash, struct hs_live_slot s) {
+    uint32_t home = home_of(hash, count), reach = count - 1 < CHUNK_PROBE_MAX ? count - 1 : CHUNK_PROBE_MAX;
+    uint32_t i = home;
+    for (uint32_t distance = 0;; distance++, i = next_chunk(i, count)) {
+        struct hs_live_chunk *c = &chunks[i];
+        uint32_t room = free_slots(c->header);
+        if (room) {
+            uint32_t k = slot_of(room);
+            c->slots[k] = s;
+            c->header |= tag_of(hash) << (4 * k);
+            for (uint32_t j = home; j != i; j = next_chunk(j, count)) /* the full chunks it went past */
+                if ((chunks[j].header >> OVERFLOW_SHIFT) != OVERFLOW_MAX) chunks[j].header += OVERFLOW_ONE;
+            return true;
         }
-        struct hs_live_slot *s = &slots[i];
-        if (!s->low) {
-            carried.low |= distance << SLOT_DISTANCE_SHIFT;
-            *s = carried;
-            sh->used++;
-            return;
-        }
-        uint64_t theirs = slot_distance(s);
-        if (theirs < distance) {
-            struct hs_live_slot displaced = *s;
-            carried.low |= distance << SLOT_DISTANCE_SHIFT;
-            *s = carried;
-            carried = displaced;
-            carried.low &= ~((uint64_t)0xFF << SLOT_DISTANCE_SHIFT);
-            distance = theirs;
-        }
+        if (distance == reach) return false;
     }
 }
 
-/* The slot holding the block at `address`, or UINT32_MAX. */
-static inline uint32_t compact_find(const struct hs_shard *sh, uintptr_t address, uint64_t hash) {
-    if (!sh->used) return UINT32_MAX;
-    uint64_t key = (uint64_t)address >> 4;
-    uint32_t capacity = sh->capacity;
-    uint32_t i = home_of(hash, capacity);
-    for (uint64_t distance = 0;; i = next_slot(i, capacity), distance++) {
-        const struct hs_live_slot *s = &sh->slots[i];
-        if (!s->low || slot_distance(s) < distance) return UINT32_MAX;
-        if ((s->low & SLOT_ADDRESS_MASK) == key) return i;
+/* The chunk holding the block with address >> 4 == key (its slot in *slot), or NULL, looking from
+ * chunk i on: chunk i's caller knows the block is not in the chunks before. A run of overflowed
+ * chunks ends within CHUNK_PROBE_MAX of every block in it, but runs can join: the walk stops at the
+ * first chunk nothing went past (or after all of them, if saturated counts fill the table). */
+static inline struct hs_live_chunk *compact_find_from(const struct hs_shard *sh, uint32_t i, uint64_t key,
+                                                      uint32_t tag, uint32_t *slot) {
+    uint32_t count = sh->capacity;
+    for (uint32_t left = count;;) {
+        struct hs_live_chunk *c = &sh->chunks[i];
+        uint32_t header = c->header;
+        for (uint32_t match = tags_equal(header, tag); match; match &= match - 1) {
+            uint32_t k = slot_of(match);
+            if ((c->slots[k].low & SLOT_ADDRESS_MASK) == key) {
+                *slot = k;
+                return c;
+            }
+        }
+        if (!(header >> OVERFLOW_SHIFT) || --left == 0) return NULL;
+        i = next_chunk(i, count);
     }
 }
 
-static inline void compact_delete(struct hs_shard *sh, uint32_t i) {
-    uint32_t capacity = sh->capacity;
-    for (;;) {
-        uint32_t j = next_slot(i, capacity);
-        struct hs_live_slot *next = &sh->slots[j];
-        if (!next->low || slot_distance(next) == 0) break; /* empty, or at its home */
-        sh->slots[i] = *next;
-        sh->slots[i].low -= SLOT_DISTANCE_ONE;
-        i = j;
-    }
-    sh->slots[i].low = 0;
+static inline struct hs_live_chunk *compact_find(const struct hs_shard *sh, uint64_t key, uint64_t hash, uint32_t *slot) {
+    if (!sh->capacity) return NULL;
+    return compact_find_from(sh, home_of(hash, sh->capacity), key, tag_of(hash), slot);
+}
+
+/* The chunk an insert of `address` will probe first, fetched while the caller unwinds: read without
+ * the lock (a stale answer only fetches a useless line; a prefetch never faults). */
+void hs_live_prefetch(uint32_t domain, uintptr_t address) {
+    uint64_t hash = live_hash(domain, address);
+    struct hs_shard *sh = shard_of(hash, address);
+    struct hs_live_chunk *chunks = __atomic_load_n(&sh->chunks, __ATOMIC_RELAXED);
+    uint32_t capacity = __atomic_load_n(&sh->capacity, __ATOMIC_RELAXED);
+    __builtin_prefetch(&chunks[home_of(hash, capacity)], 1);
+}
+
+/* A block stored `at` chunks past `home` is gone: it no longer overflows the chunks in between. */
+__attribute__((noinline)) static void lower_overflow(struct hs_shard *sh, uint32_t home, uint32_t at) {
+    for (uint32_t j = home; j != at; j = next_chunk(j, sh->capacity))
+        if ((sh->chunks[j].header >> OVERFLOW_SHIFT) != OVERFLOW_MAX) sh->chunks[j].header -= OVERFLOW_ONE;
+}
+
+/* Empties slot k of chunk c, the block's, and takes the block off the overflow counts it raised. */
+static inline void compact_delete(struct hs_shard *sh, struct hs_live_chunk *c, uint32_t k, uint64_t hash) {
+    c->header &= ~(15u << (4 * k));
     sh->used--;
+    uint32_t home = home_of(hash, sh->capacity), at = (uint32_t)(c - sh->chunks);
+    if (__builtin_expect(at != home, 0)) lower_overflow(sh, home, at);
 }
 
-static int grow_compact(struct hs_shard *sh) {
-    if (sh->capacity >= MAX_COMPACT_CAPACITY) return -1;
-    size_t bytes = (size_t)sh->capacity * sizeof(struct hs_live_slot);
+static int grow_compact(struct hs_shard *sh, bool alone) {
+    if (sh->capacity >= MAX_COMPACT_CHUNKS) return -1;
+    size_t bytes = (size_t)sh->capacity * sizeof(struct hs_live_chunk);
     size_t grown = bytes + bytes / 4;
     if (grown < bytes + 4096) grown = bytes + 4096;
     grown = (grown + 4095) & ~(size_t)4095;
-    uint32_t capacity = (uint32_t)(grown / sizeof(struct hs_live_slot));
-    if (capacity > MAX_COMPACT_CAPACITY) capacity = MAX_COMPACT_CAPACITY;
-    struct hs_live_slot *slots = hs_map((size_t)capacity * sizeof *slots);
-    if (!slots) return -1;
-    struct hs_live_slot *old = sh->slots;
-    uint32_t old_capacity = sh->capacity;
+    uint32_t count = (uint32_t)(grown / sizeof(struct hs_live_chunk));
+    if (count > MAX_COMPACT_CHUNKS) count = MAX_COMPACT_CHUNKS;
+    struct hs_live_chunk *chunks = hs_map((size_t)count * sizeof *chunks);
+    if (!chunks) return -1;
+    struct hs_live_chunk *old = sh->chunks;
+    uint32_t old_count = sh->capacity;
     sh->used = 0;
-    for (uint32_t i = 0; i < old_capacity; i++) {
-        struct hs_live_slot s = old[i];
-        if (!s.low) continue;
-        s.low &= ~((uint64_t)0xFF << SLOT_DISTANCE_SHIFT);
-        compact_place(sh, slots, capacity, home_of(live_hash(0, (uintptr_t)((s.low & SLOT_ADDRESS_MASK) << 4)), capacity), 0, s);
+    for (uint32_t i = 0; i < old_count; i++) {
+        for (uint32_t taken = taken_slots(old[i].header); taken; taken &= taken - 1) {
+            const struct hs_live_slot *s = &old[i].slots[slot_of(taken)];
+            uint64_t hash = live_hash(0, (uintptr_t)((s->low & SLOT_ADDRESS_MASK) << 4));
+            struct hs_live_chunk *c = &chunks[home_of(hash, count)];
+            uint32_t room = free_slots(c->header);
+            if (room) { /* most blocks: the home chunk of a table a quarter emptier (as compact_place) */
+                uint32_t k = slot_of(room);
+                c->slots[k] = *s;
+                c->header |= tag_of(hash) << (4 * k);
+                sh->used++;
+            } else if (compact_place(chunks, count, hash, *s)) {
+                sh->used++;
+            } else {
+                move_to_wide(sh, s, alone);
+            }
+        }
     }
-    hs_unmap(old, (size_t)old_capacity * sizeof *slots);
-    sh->slots = slots;
-    sh->capacity = capacity;
+    hs_unmap(old, (size_t)old_count * sizeof *chunks);
+    sh->chunks = chunks;
+    sh->capacity = count;
+    sh->limit = (uint32_t)((uint64_t)count * CHUNK_SLOTS * COMPACT_LOAD_NUMERATOR / COMPACT_LOAD_DENOMINATOR);
     return 0;
 }
 
 /* ---- both tables */
 
-/* Takes the block at (domain, address) out of whichever table holds it. */
-static inline bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t hash, struct hs_live_entry *out) {
-    if (compact_address(domain, address)) {
-        uint32_t i = compact_find(sh, address, hash);
-        if (i != UINT32_MAX) {
-            *out = slot_entry(&sh->slots[i]);
-            compact_delete(sh, i);
-            return true;
-        }
-    }
-    struct hs_live_entry *e = wide_find(sh, domain, address, hash);
+/* Takes the block at (domain, address) out of the wide table. */
+__attribute__((noinline)) static bool take_wide(struct hs_shard *sh, uint32_t domain, uintptr_t address,
+                                                struct hs_live_entry *out) {
+    struct hs_live_entry *e = wide_find(sh, domain, address);
     if (!e) return false;
     *out = *e;
     wide_delete(sh, e);
     return true;
 }
 
-/* The line an insert of `address` will probe first, fetched while the caller unwinds: read without the
- * lock (a stale answer only fetches a useless line; a prefetch never faults). */
-void hs_live_prefetch(uint32_t domain, uintptr_t address) {
-    uint64_t hash = live_hash(domain, address);
-    struct hs_shard *sh = shard_of(hash, address);
-    struct hs_live_slot *slots = __atomic_load_n(&sh->slots, __ATOMIC_RELAXED);
-    uint32_t capacity = __atomic_load_n(&sh->capacity, __ATOMIC_RELAXED);
-    __builtin_prefetch(&slots[home_of(hash, capacity)], 1);
+/* Takes the block at (domain, address) out of whichever table holds it. */
+static inline __attribute__((always_inline)) bool take(struct hs_shard *sh, uint32_t domain, uintptr_t address,
+                                                       uint64_t hash, struct hs_live_entry *out) {
+    uint32_t k;
+    struct hs_live_chunk *c;
+    if (__builtin_expect(compact_address(domain, address), 1) &&
+        __builtin_expect((c = compact_find(sh, (uint64_t)address >> 4, hash, &k)) != NULL, 1)) {
+        *out = slot_entry(&c->slots[k]);
+        compact_delete(sh, c, k, hash);
+        return true;
+    }
+    return take_wide(sh, domain, address, out);
+}
+
+/* An insert finds the block's address in the wide table (a block whose free we missed, freed while
+ * the guard was up): it leaves, forgotten. */
+__attribute__((noinline)) static void drop_wide_duplicate(struct hs_shard *sh, uintptr_t address, bool alone) {
+    struct hs_live_entry old;
+    if (take_wide(sh, 0, address, &old)) forget(&old, alone);
+}
+
+/* Whether an insert may use the compact table as it is: a compact block, and the table below its
+ * growth limit. */
+static inline bool compact_fits(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id) {
+    return compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
+           sh->used < sh->limit;
+}
+
+/* Everything an insert does to the tables but hs_live_insert's quick case: 0, or -1 when the wide
+ * table cannot grow. */
+__attribute__((noinline)) static int insert_other(struct hs_shard *sh, uint32_t domain, uintptr_t address, uint64_t size,
+                                                  uint32_t stack_id, uint64_t hash, bool alone) {
+    if (compact_fits(sh, domain, address, size, stack_id) ||
+        (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
+         grow_compact(sh, alone) == 0)) {
+        struct hs_live_slot fresh = make_slot(address, size, stack_id);
+        /* first out of the wide table if it was there: a block whose free we missed (freed while the
+         * guard was up), as the one the compact table may still hold */
+        struct hs_live_entry old;
+        if (sh->wide_used && take_wide(sh, 0, address, &old)) forget(&old, alone);
+        uint32_t k;
+        struct hs_live_chunk *c = compact_find(sh, (uint64_t)address >> 4, hash, &k);
+        if (c) {
+            old = slot_entry(&c->slots[k]);
+            forget(&old, alone);
+            c->slots[k] = fresh;
+        } else if (compact_place(sh->chunks, sh->capacity, hash, fresh)) {
+            sh->used++;
+        } else {
+            move_to_wide(sh, &fresh, alone);
+        }
+        return 0;
+    }
+    struct hs_live_entry old;
+    if (take(sh, domain, address, hash, &old)) forget(&old, alone);
+    return wide_place(sh, (struct hs_live_entry){address, size, stack_id, domain});
 }
 
 int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t stack_id, struct hs_stack *stack,
@@ -655,43 +830,25 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     struct hs_shard *sh = shard_of(hash, address);
     struct hs_weight weight = hs_weight_of(size); /* {size, 1} in exact mode */
     shard_lock(sh);
-    if (compact_address(domain, address) && size <= COMPACT_MAX_SIZE && stack_id <= COMPACT_MAX_STACK &&
-        ((uint64_t)(sh->used + 1) * COMPACT_LOAD_DENOMINATOR <= (uint64_t)sh->capacity * COMPACT_LOAD_NUMERATOR || grow_compact(sh) == 0)) {
-        /* first out of the wide table if it was there (NULL at once when the side table is empty): the
-         * placement below may push this very block there */
-        struct hs_live_entry *e = wide_find(sh, 0, address, hash);
-        if (e) {
-            struct hs_live_entry old = *e;
-            wide_delete(sh, e);
-            forget(&old);
-        }
-        /* one probe finds the block if it is there (before any richer slot) or where it goes */
-        uint64_t key = (uint64_t)address >> 4;
-        uint32_t capacity = sh->capacity, i = home_of(hash, capacity);
-        for (uint64_t distance = 0;; i = next_slot(i, capacity), distance++) {
-            struct hs_live_slot *s = &sh->slots[i];
-            if (s->low && (s->low & SLOT_ADDRESS_MASK) == key) {
-                /* A block we missed the free of (freed while the guard was up): forget it first. */
-                struct hs_live_entry old = slot_entry(s);
-                forget(&old);
-                struct hs_live_slot fresh = make_slot(address, size, stack_id);
-                fresh.low |= distance << SLOT_DISTANCE_SHIFT;
-                *s = fresh;
-                break;
-            }
-            if (!s->low || slot_distance(s) < distance || distance == SLOT_DISTANCE_MAX) {
-                compact_place(sh, sh->slots, capacity, i, distance, make_slot(address, size, stack_id));
-                break;
-            }
-        }
-    } else {
-        struct hs_live_entry old;
-        if (take(sh, domain, address, hash, &old)) forget(&old);
-        if (wide_place(sh, (struct hs_live_entry){address, size, stack_id, domain}) != 0) {
-            shard_unlock(sh);
-            errno = ENOMEM;
-            return -1;
-        }
+    bool alone = tables_alone(sh);
+    /* The quick case: a compact block with room in the table, into its home chunk if that has room,
+     * once sure the block is not there already (a missed free), nor further on if blocks went past
+     * the home chunk, nor in the wide table. */
+    uint32_t tag = tag_of(hash), header, room, home, k;
+    struct hs_live_chunk *c;
+    if (__builtin_expect(compact_fits(sh, domain, address, size, stack_id), 1) &&
+        __builtin_expect((room = free_slots(header = (c = &sh->chunks[home = home_of(hash, sh->capacity)])->header)) != 0, 1) &&
+        __builtin_expect(!((header >> OVERFLOW_SHIFT) || tags_equal(header, tag)) ||
+                             !compact_find_from(sh, home, (uint64_t)address >> 4, tag, &k), 1)) {
+        if (__builtin_expect(sh->wide_used != 0, 0)) drop_wide_duplicate(sh, address, alone);
+        k = slot_of(room);
+        c->slots[k] = make_slot(address, size, stack_id);
+        c->header = header | tag << (4 * k);
+        sh->used++;
+    } else if (__builtin_expect(insert_other(sh, domain, address, size, stack_id, hash, alone) != 0, 0)) {
+        shard_unlock(sh);
+        errno = ENOMEM;
+        return -1;
     }
     if (count_total) {
         sh->total_allocs++;
@@ -699,9 +856,8 @@ int hs_live_insert(uint32_t domain, uintptr_t address, uint64_t size, uint32_t s
     }
     if (hs_sampling()) hs_sample_filter_add(domain, address);
     /* the stack first, then the sum: a peak raised by the sum then includes this block */
-    hs_stack_change(stack, (int64_t)weight.bytes, (int64_t)weight.count, count_total);
-    uint64_t current = atomic_fetch_add_explicit(&hs_current_bytes, weight.bytes, memory_order_relaxed) + weight.bytes;
-    hs_raise_peak(current);
+    hs_stack_change(stack, (int64_t)weight.bytes, (int64_t)weight.count, count_total, alone);
+    hs_raise_peak(hs_sum_add(weight.bytes, alone), alone);
     shard_unlock(sh);
     return 0;
 }
@@ -715,12 +871,13 @@ bool hs_live_remove(uint32_t domain, uintptr_t address, struct hs_live_entry *re
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
     shard_lock(sh);
+    bool alone = tables_alone(sh);
     if (!take(sh, domain, address, hash, removed)) {
         if (count_untracked) sh->untracked_frees++;
         shard_unlock(sh);
         return false;
     }
-    forget(removed);
+    forget(removed, alone);
     shard_unlock(sh);
     return true;
 }
@@ -729,8 +886,9 @@ bool hs_live_contains(uint32_t domain, uintptr_t address) {
     uint64_t hash = live_hash(domain, address);
     struct hs_shard *sh = shard_of(hash, address);
     shard_lock(sh);
-    bool found = (compact_address(domain, address) && compact_find(sh, address, hash) != UINT32_MAX) ||
-                 wide_find(sh, domain, address, hash) != NULL;
+    uint32_t k;
+    bool found = (compact_address(domain, address) && compact_find(sh, (uint64_t)address >> 4, hash, &k) != NULL) ||
+                 wide_find(sh, domain, address) != NULL;
     shard_unlock(sh);
     return found;
 }
@@ -753,9 +911,11 @@ void hs_live_each(void (*each)(const struct hs_live_entry *block, void *context)
     for (int i = 0; i < HS_SHARDS; i++) {
         struct hs_shard *sh = &hs_shards[i];
         for (uint32_t j = 0; j < sh->capacity; j++) {
-            if (!sh->slots[j].low) continue;
-            struct hs_live_entry e = slot_entry(&sh->slots[j]);
-            each(&e, context);
+            const struct hs_live_chunk *c = &sh->chunks[j];
+            for (uint32_t taken = taken_slots(c->header); taken; taken &= taken - 1) {
+                struct hs_live_entry e = slot_entry(&c->slots[slot_of(taken)]);
+                each(&e, context);
+            }
         }
         for (size_t j = 0; j < sh->wide_capacity; j++)
             if (sh->wide[j].address) each(&sh->wide[j], context);
@@ -770,9 +930,12 @@ void hs_unlock_all_shards(void) {
     for (int i = HS_SHARDS - 1; i >= 0; i--) shard_unlock(&hs_shards[i]);
 }
 
-/* The child of fork keeps its live blocks (they are really there) but starts its own totals. */
+/* The child of fork keeps its live blocks (they are really there) but starts its own totals, and its
+ * own owner of the tables. */
 void hs_tables_after_fork_child(void) {
     pthread_mutex_init(&hs_stacks_append_lock, NULL);
+    atomic_store_explicit(&tables_owner.owner, OWNER_NONE, memory_order_relaxed);
+    tables_owner.handoffs = 0;
     for (int i = 0; i < HS_SHARDS; i++) {
         atomic_store_explicit(&hs_shards[i].lock, 0, memory_order_relaxed);
         hs_shards[i].total_allocs = 0;

@@ -218,9 +218,10 @@ final class TrackTablesTests: XCTestCase {
         XCTAssertEqual(child.header.untrackedFrees, 0)
     }
 
-    /// The same figures from a tracker built with Robin Hood distances of at most 1, so that the compact
-    /// table pushes blocks into the wide one all the time (on insert, on growth, displaced blocks and the
-    /// block being inserted): the path real programs take only when a probe run passes 255 slots.
+    /// The same figures from a tracker whose compact table places a block at most one chunk past its
+    /// home, so that it overflows chunks and pushes blocks into the wide table all the time (on insert
+    /// and on growth): the path real programs take only when a probe run passes 255 chunks. Its
+    /// overflow counts saturate at 1 (sticky: lookups then always go on), as real ones do past 4095.
     func testBlocksPushedOutOfTheCompactTableStayExact() throws {
         let dir = try TemporaryDirectory()
         let library = dir.path + "/libheapsnap-narrow.so"
@@ -229,7 +230,7 @@ final class TrackTablesTests: XCTestCase {
             .map { track.appendingPathComponent($0).path }
         XCTAssertGreaterThan(sources.count, 10)
         let build = try runProcess("/usr/bin/gcc", ["-std=gnu11", "-O2", "-fPIC", "-fvisibility=hidden", "-ftls-model=initial-exec",
-                                                    "-fno-omit-frame-pointer", "-DSLOT_DISTANCE_MAX=1u",
+                                                    "-fno-omit-frame-pointer", "-DCHUNK_PROBE_MAX=1u", "-DOVERFLOW_MAX=1u",
                                                     "-I" + track.appendingPathComponent("include").path, "-o", library]
                                    + sources + ["-shared", "-Wl,-z,now", "-Wl,--no-undefined", "-ldl", "-lpthread"], timeout: 300)
         XCTAssertEqual(build.status, 0, build.stderr)

@@ -140,6 +140,39 @@ final class TrackerTests: XCTestCase {
                        SiteTotals(liveBytes: 4321, liveBlocks: 1, totalAllocations: 1001, totalBytes: freed + 4321))
     }
 
+    /// One thread alone, then two at once (track_handover.c): the tracker's figures are kept with plain
+    /// stores while one thread has the tables, with locked ones after a handover (tables.c); the
+    /// snapshot and the peak reached alone stay exact across the switch.
+    func testTablesHandedOverToASecondThreadCountExactly() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/handover.heapsnap", peakPath = dir.path + "/handover.peak.heapsnap"
+        try runTracked("track_handover", [path, peakPath], directory: dir)
+        let symbols = try ProgramSymbols(program: try TestPaths.program("track_handover"))
+        let alone = (0..<20_000).map { UInt64(16 * (1 + $0 % 32)) }
+        func aloneBytes(_ kept: (Int) -> Bool) -> UInt64 { alone.indices.filter(kept).reduce(0) { $0 + alone[$1] } }
+        let shared = (0..<100_000).map { UInt64(16 + 8 * ($0 % 64)) }
+        let sharedKept = shared.indices.filter { $0 % 10 == 0 }.reduce(UInt64(0)) { $0 + shared[$1] }
+        let mib: UInt64 = 1 << 20
+
+        let snapshot = try RawSnapshot(contentsOf: path)
+        assertConsistent(snapshot)
+        XCTAssertEqual(try site(snapshot, symbols, "alone_site"),
+                       SiteTotals(liveBytes: aloneBytes { $0 % 4 == 0 }, liveBlocks: 5000, totalAllocations: 20_000, totalBytes: aloneBytes { _ in true }))
+        XCTAssertEqual(try site(snapshot, symbols, "shared_site"),
+                       SiteTotals(liveBytes: 2 * sharedKept, liveBlocks: 20_000, totalAllocations: 200_000, totalBytes: 2 * shared.reduce(0, +)))
+        XCTAssertEqual(try site(snapshot, symbols, "peak_site"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 1, totalBytes: 48 * mib))
+
+        let peak = try RawSnapshot(contentsOf: peakPath)
+        XCTAssertEqual(peak.header.trigger, .peak)
+        assertConsistent(peak)
+        XCTAssertEqual(peak.header.currentBytes, peak.header.peakBytes)
+        XCTAssertEqual(try site(peak, symbols, "alone_site"),
+                       SiteTotals(liveBytes: aloneBytes { $0 % 4 != 1 }, liveBlocks: 15_000, totalAllocations: 20_000, totalBytes: aloneBytes { _ in true }))
+        XCTAssertEqual(try site(peak, symbols, "peak_site"), SiteTotals(liveBytes: 48 * mib, liveBlocks: 1, totalAllocations: 1, totalBytes: 48 * mib))
+        XCTAssertEqual(try site(peak, symbols, "shared_site"), SiteTotals(liveBytes: 0, liveBlocks: 0, totalAllocations: 0, totalBytes: 0))
+        XCTAssertEqual(peak.header.peakBytes, snapshot.header.peakBytes)
+    }
+
     func testAMillionLiveBlocks() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/million.heapsnap"
