@@ -161,6 +161,9 @@ static void free_tracked(void *p) {
         return;
     }
     hs_in_tracker = 1;
+    /* both misses of a free at once, the table's chunk and the header glibc reads and writes next */
+    hs_live_prefetch(0, (uintptr_t)p);
+    __builtin_prefetch((const char *)p - 16, 1);
     int saved = errno;
     struct hs_live_entry removed;
     /* Out of the table before glibc can hand the address to another thread. */

@@ -692,7 +692,8 @@ static inline struct hs_live_chunk *compact_find(const struct hs_shard *sh, uint
     return compact_find_from(sh, home_of(hash, sh->capacity), key, tag_of(hash), slot);
 }
 
-/* The chunk an insert of `address` will probe first, fetched while the caller unwinds: read without
+/* The chunk an insert or a free of `address` will probe first, fetched ahead (an insert: while the
+ * caller unwinds; a free: beside the block's own header, which glibc reads next): read without
  * the lock (a stale answer only fetches a useless line; a prefetch never faults). */
 void hs_live_prefetch(uint32_t domain, uintptr_t address) {
     uint64_t hash = live_hash(domain, address);
