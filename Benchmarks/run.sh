@@ -305,6 +305,10 @@ if [[ $skip != *" churn "* ]]; then
     for tool in exact sampled-512K sampled-2M; do
         tb_small=$(awk -v k="$tool" '$1 == 1 && $2 == k { print $7 }' "$results/runs" | median)
         log=$results/memory-$tool.log
+        if [[ $tb_small == nan ]]; then # no 1-thread rounds (BENCH_THREADS): a small run of its own
+            churn_run "$tool" 1 "$allocations" "$live"
+            tb_small=$(field tracker_bytes "$log")
+        fi
         churn_run "$tool" 1 "$((big * 2))" "$big"
         if tb_big=$(field tracker_bytes "$log") && awk -v a="$tb_small" -v b="$tb_big" 'BEGIN { exit !(a > 0 && b > 0) }'; then
             per=$(calc "($tb_big - $tb_small) / ($big - $live)")
