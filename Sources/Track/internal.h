@@ -81,7 +81,8 @@ struct hs_counts {
  * of the stack, the second holding the innermost frames (checked first by a lookup) and what changes
  * rarely. */
 #define HS_NO_NODE UINT32_MAX
-#define HS_STACK_INLINE_FRAMES 3
+#define HS_STACK_INLINE_FRAMES 2
+#define HS_STACK_NATIVE_ABOVE 2 /* ancestors of the native leaf named in the record */
 struct hs_stack {
     uint32_t domain;
     uint16_t depth;                 /* all frames: native_depth native ones, then the Python ones */
@@ -95,12 +96,16 @@ struct hs_stack {
     uint32_t native_leaf, python_leaf;
     uint64_t generation;            /* hs_peak_generation when `now` last changed */
     struct hs_counts now;
-    uintptr_t inline_frames[HS_STACK_INLINE_FRAMES]; /* the first min(3, native_depth) frames */
+    uintptr_t inline_frames[HS_STACK_INLINE_FRAMES]; /* the first min(2, native_depth) frames */
+    /* the native leaf's parent and grandparent (HS_NO_NODE past the root), so that a lookup fetches
+     * the first three nodes of the path at once instead of one after the other (tables.c) */
+    uint32_t native_above[HS_STACK_NATIVE_ABOVE];
     struct hs_counts at_peak;
     /* freed before their thread allocated again (churn.c); a running count like total_allocs, not
      * copied at the peak: a peak file carries the count at the time it is written */
     _Atomic uint64_t temporary_allocs;
 } __attribute__((aligned(128)));
+_Static_assert(sizeof(struct hs_stack) == 128, "a stack's record is two cache lines");
 /* A stack's hash runs over its frames one word at a time, in order, so that a producer of frames (the
  * own unwinder) can fold each in as it writes it; domain, truncation and depth are folded in at the end
  * (tables.c). Start from HS_STACK_HASH_START. */

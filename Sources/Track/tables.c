@@ -21,8 +21,9 @@
  * through both would repeat the Python part under every native variant, or the other way round). A
  * path of n frames is cut into nodes from the root: seven frames each, the innermost node holding the
  * rest. A node stores its frames in capture order (innermost first), so a path is checked by walking
- * from its innermost node to the root comparing with the capture word by word. The innermost three
- * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h).
+ * from its innermost node to the root comparing with the capture word by word. The innermost two
+ * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h), with
+ * the ids of the native path's first three nodes, so that a lookup fetches those together.
  * Nodes are never changed or freed once published: readers walk them without a lock. */
 
 #define NODE_FRAMES 7 /* path_is unrolls up to this many */
@@ -252,8 +253,12 @@ static inline bool same_stack(const struct hs_stack *s, uint32_t domain, const u
                               uint16_t flags) {
     if (s->domain != domain || s->depth != depth || s->flags != flags) return false;
     int native = s->native_depth, n = inline_count(native);
-    /* the leaf nodes' misses overlap the check of the inline frames (the record's second line) */
+    /* The nodes' misses overlap each other and the check of the inline frames: the first three native
+     * nodes are named by the record, so the walk below waits for one round of misses, not one per
+     * node (the outer nodes, shared by many stacks, are mostly cached). */
     if (s->native_leaf != HS_NO_NODE) __builtin_prefetch(node_at(s->native_leaf));
+    for (int k = 0; k < HS_STACK_NATIVE_ABOVE; k++)
+        if (s->native_above[k] != HS_NO_NODE) __builtin_prefetch(node_at(s->native_above[k]));
     if (s->python_leaf != HS_NO_NODE) __builtin_prefetch(node_at(s->python_leaf));
     for (int k = 0; k < n; k++)
         if (s->inline_frames[k] != frames[k]) return false;
@@ -338,6 +343,11 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
     s->flags = flags;
     memcpy(s->inline_frames, frames, (size_t)n * sizeof *frames);
     s->native_leaf = native_leaf;
+    uint32_t above = native_leaf;
+    for (int k = 0; k < HS_STACK_NATIVE_ABOVE; k++) {
+        if (above != HS_NO_NODE) above = node_at(above)->parent;
+        s->native_above[k] = above;
+    }
     s->python_leaf = python_leaf;
     s->generation = UINT64_MAX; /* older than any peak: the first change saves the (empty) figures */
     id = count;
