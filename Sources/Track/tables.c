@@ -21,9 +21,10 @@
  * through both would repeat the Python part under every native variant, or the other way round). A
  * path of n frames is cut into nodes from the root: seven frames each, the innermost node holding the
  * rest. A node stores its frames in capture order (innermost first), so a path is checked by walking
- * from its innermost node to the root comparing with the capture word by word. The innermost two
+ * from its innermost node to the root comparing with the capture word by word. The innermost three
  * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h), with
- * the ids of the native path's first three nodes, so that a lookup fetches those together.
+ * the ids of the native path's first two nodes and of the Python leaf (or, without Python frames,
+ * the native path's third node), so that a lookup fetches those together.
  * Nodes are never changed or freed once published: readers walk them without a lock. */
 
 #define NODE_FRAMES 7 /* node_differs and leaf_differs unroll this many */
@@ -158,7 +159,7 @@ static uint32_t path_add(const uintptr_t *frames, int n) {
 /* Every path of n frames is cut the same way (path_add): its leaf holds the first leaf_frames(n),
  * every other node seven. So a lookup knows each node's share of the capture from the record's depth
  * alone: it reads no node's count and branches on no node's contents, and the fetches of the nodes
- * it can name before reading them (the record names three) all start at once. */
+ * it can name before reading them (the record names three) start at once. */
 static inline int nodes_above_leaf(int n) { return (n - 1) / NODE_FRAMES; } /* n > 0 frames */
 static inline int leaf_frames(int n, int above) { return n - above * NODE_FRAMES; }
 
@@ -257,10 +258,12 @@ uint32_t hs_stack_count(void) { return atomic_load_explicit(&stack_count, memory
 
 static inline int inline_count(int native) { return native < HS_STACK_INLINE_FRAMES ? native : HS_STACK_INLINE_FRAMES; }
 
+static inline uint32_t python_leaf_of(const struct hs_stack *s) { return s->depth > s->native_depth ? s->third_node : HS_NO_NODE; }
+
 void hs_stack_frames(const struct hs_stack *s, uintptr_t *out) {
     int n = inline_count(s->native_depth);
     memcpy(out, s->inline_frames, (size_t)n * sizeof *out);
-    path_copy(s->python_leaf, path_copy(s->native_leaf, out + n));
+    path_copy(python_leaf_of(s), path_copy(s->native_leaf, out + n));
 }
 
 /* Equal frames split at the same place, so the record's own split serves: no scan for the first
@@ -271,10 +274,10 @@ __attribute__((noinline)) static bool same_stack(const struct hs_stack *s, uint3
                                                  int depth, uint16_t flags) {
     if (s->domain != domain || s->depth != depth || s->flags != flags) return false;
     int native = s->native_depth, n = inline_count(native), rest = native - n, python = depth - native;
-    /* The nodes' misses overlap each other and the check of the inline frames: the first three native
-     * nodes are named by the record, so the comparison waits for one round of misses, not one per
-     * node (the outer nodes, shared by many stacks, are mostly cached). */
-    const struct frame_node *leaf = NULL, *second = NULL, *third = NULL, *python_leaf = NULL;
+    /* The nodes' misses overlap each other and the check of the inline frames: the first two or three
+     * native nodes are named by the record, so the comparison waits for one round of misses, not one
+     * per node (the outer nodes, shared by many stacks, are mostly cached). */
+    const struct frame_node *leaf = NULL, *parent = NULL, *grandparent = NULL, *python_leaf = NULL;
     int above = 0, first = 0;
     if (rest > 0) {
         leaf = node_at(s->native_leaf);
@@ -282,16 +285,16 @@ __attribute__((noinline)) static bool same_stack(const struct hs_stack *s, uint3
         above = nodes_above_leaf(rest);
         first = leaf_frames(rest, above);
         if (above > 0) {
-            second = node_at(s->native_above[0]);
-            __builtin_prefetch(second);
+            parent = node_at(s->native_parent);
+            __builtin_prefetch(parent);
         }
-        if (above > 1) {
-            third = node_at(s->native_above[1]);
-            __builtin_prefetch(third);
+        if (above > 1 && python == 0) {
+            grandparent = node_at(s->third_node);
+            __builtin_prefetch(grandparent);
         }
     }
     if (python > 0) {
-        python_leaf = node_at(s->python_leaf);
+        python_leaf = node_at(s->third_node);
         __builtin_prefetch(python_leaf);
     }
     uintptr_t differ = 0;
@@ -299,9 +302,12 @@ __attribute__((noinline)) static bool same_stack(const struct hs_stack *s, uint3
     if (rest > 0) {
         const uintptr_t *ours = frames + n;
         differ |= leaf_differs(leaf, ours, first);
-        if (above > 0) differ |= node_differs(second, ours + first);
-        if (above > 1) differ |= node_differs(third, ours + first + NODE_FRAMES) |
-                                 outer_differ(third, ours, first + 2 * NODE_FRAMES, rest);
+        if (above > 0) differ |= node_differs(parent, ours + first);
+        if (above > 1) {
+            if (!grandparent) grandparent = node_at(parent->parent);
+            differ |= node_differs(grandparent, ours + first + NODE_FRAMES) |
+                      outer_differ(grandparent, ours, first + 2 * NODE_FRAMES, rest);
+        }
     }
     if (python > 0) {
         int count = leaf_frames(python, nodes_above_leaf(python));
@@ -389,12 +395,9 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
     s->flags = flags;
     memcpy(s->inline_frames, frames, (size_t)n * sizeof *frames);
     s->native_leaf = native_leaf;
-    uint32_t above = native_leaf;
-    for (int k = 0; k < HS_STACK_NATIVE_ABOVE; k++) {
-        if (above != HS_NO_NODE) above = node_at(above)->parent;
-        s->native_above[k] = above;
-    }
-    s->python_leaf = python_leaf;
+    s->native_parent = native_leaf != HS_NO_NODE ? node_at(native_leaf)->parent : HS_NO_NODE;
+    if (depth > native) s->third_node = python_leaf;
+    else s->third_node = s->native_parent != HS_NO_NODE ? node_at(s->native_parent)->parent : HS_NO_NODE;
     s->generation = UINT64_MAX; /* older than any peak: the first change saves the (empty) figures */
     id = count;
     atomic_store_explicit(&stack_count, count + 1, memory_order_release);
