@@ -267,9 +267,8 @@ void hs_stack_frames(const struct hs_stack *s, uintptr_t *out) {
 }
 
 /* Equal frames split at the same place, so the record's own split serves: no scan for the first
- * Python frame on a lookup. */
-/* Out of line: inlined into table_find's probe loop, it ran out of registers (gcc 12 reloaded the
- * node pointers from the stack for every word). */
+ * Python frame on a lookup. Out of line: inlined into table_find's probe loop, it ran out of
+ * registers (gcc 12 reloaded the node pointers from the stack for every word). */
 __attribute__((noinline)) static bool same_stack(const struct hs_stack *s, uint32_t domain, const uintptr_t *frames,
                                                  int depth, uint16_t flags) {
     if (s->domain != domain || s->depth != depth || s->flags != flags) return false;
