@@ -160,7 +160,10 @@ static uint32_t path_add(const uintptr_t *frames, int n) {
  * every other node seven. So a lookup knows each node's share of the capture from the record's depth
  * alone: it reads no node's count and branches on no node's contents, and the fetches of the nodes
  * it can name before reading them (the record names three) start at once. */
-static inline int nodes_above_leaf(int n) { return (n - 1) / NODE_FRAMES; } /* n > 0 frames */
+/* (n - 1) / 7 for 0 < n <= 4096 (a path is at most HEAPSNAP_FRAMES_LIMIT + 24 or HEAPSNAP_PYTHON_MAX_FRAMES
+ * frames), by a multiply: 2341 / 16384 is 1/7 plus less than 1/38000 */
+static inline int nodes_above_leaf(int n) { return (int)(((uint32_t)n - 1) * 2341u >> 14); }
+_Static_assert(NODE_FRAMES == 7, "nodes_above_leaf divides by 7");
 static inline int leaf_frames(int n, int above) { return n - above * NODE_FRAMES; }
 
 /* Comparisons give zero when the node's frames are the capture's, and are or'ed together: one test
@@ -257,6 +260,7 @@ struct hs_stack *hs_stack_at(uint32_t id) {
 uint32_t hs_stack_count(void) { return atomic_load_explicit(&stack_count, memory_order_acquire); }
 
 static inline int inline_count(int native) { return native < HS_STACK_INLINE_FRAMES ? native : HS_STACK_INLINE_FRAMES; }
+_Static_assert(HS_STACK_INLINE_FRAMES == 3, "same_stack compares three inline frames at once");
 
 static inline uint32_t python_leaf_of(const struct hs_stack *s) { return s->depth > s->native_depth ? s->third_node : HS_NO_NODE; }
 
@@ -297,7 +301,10 @@ __attribute__((noinline)) static bool same_stack(const struct hs_stack *s, uint3
         __builtin_prefetch(python_leaf);
     }
     uintptr_t differ = 0;
-    for (int k = 0; k < n; k++) differ |= s->inline_frames[k] ^ frames[k];
+    if (n == HS_STACK_INLINE_FRAMES) /* nearly always */
+        differ = (s->inline_frames[0] ^ frames[0]) | (s->inline_frames[1] ^ frames[1]) | (s->inline_frames[2] ^ frames[2]);
+    else
+        for (int k = 0; k < n; k++) differ |= s->inline_frames[k] ^ frames[k];
     if (rest > 0) {
         const uintptr_t *ours = frames + n;
         differ |= leaf_differs(leaf, ours, first);
