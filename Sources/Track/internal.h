@@ -85,14 +85,16 @@ struct hs_counts {
 struct hs_stack {
     uint32_t domain;
     uint16_t depth;                 /* all frames: native_depth native ones, then the Python ones */
-    uint16_t native_depth;
-    uint16_t flags;                 /* HEAPSNAP_STACK_* */
-    uint16_t reserved;
+    uint16_t native_depth : 12;     /* at most HEAPSNAP_FRAMES_LIMIT + 24 */
+    uint16_t flags : 4;             /* HEAPSNAP_STACK_* */
     /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h):
      * `now` is the present, `at_peak` what it was at the high-water mark if it changed since. */
     _Atomic uint32_t lock;
-    /* innermost node of each path, HS_NO_NODE when empty; the native path starts after the inline frames */
-    uint32_t native_leaf, python_leaf;
+    /* The first nodes of the paths (tables.c), HS_NO_NODE where there are none: the native leaf (the
+     * native path starts after the inline frames) and its parent, then the Python leaf or, in a stack
+     * without Python frames, the native leaf's grandparent; so a lookup fetches them all at once
+     * instead of one after the other. */
+    uint32_t native_leaf, native_parent, third_node;
     uint64_t generation;            /* hs_peak_generation when `now` last changed */
     struct hs_counts now;
     uintptr_t inline_frames[HS_STACK_INLINE_FRAMES]; /* the first min(3, native_depth) frames */
@@ -101,6 +103,8 @@ struct hs_stack {
      * copied at the peak: a peak file carries the count at the time it is written */
     _Atomic uint64_t temporary_allocs;
 } __attribute__((aligned(128)));
+_Static_assert(sizeof(struct hs_stack) == 128, "a stack's record is two cache lines");
+_Static_assert(HEAPSNAP_STACK_TRUNCATED < 16 && HEAPSNAP_FRAMES_LIMIT + 24 < 4096, "a record's bit fields hold them");
 /* A stack's hash runs over its frames one word at a time, in order, so that a producer of frames (the
  * own unwinder) can fold each in as it writes it; domain, truncation and depth are folded in at the end
  * (tables.c). Start from HS_STACK_HASH_START. */

@@ -22,10 +22,12 @@
  * path of n frames is cut into nodes from the root: seven frames each, the innermost node holding the
  * rest. A node stores its frames in capture order (innermost first), so a path is checked by walking
  * from its innermost node to the root comparing with the capture word by word. The innermost three
- * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h).
+ * native frames, the likeliest to differ, are kept in the stack's record instead (internal.h), with
+ * the ids of the native path's first two nodes and of the Python leaf (or, without Python frames,
+ * the native path's third node), so that a lookup fetches those together.
  * Nodes are never changed or freed once published: readers walk them without a lock. */
 
-#define NODE_FRAMES 7 /* path_is unrolls up to this many */
+#define NODE_FRAMES 7 /* node_differs and leaf_differs unroll this many */
 /* Nodes are packed one after the other (a header word, then `count` frames): a node id is the
  * index of its header word. */
 struct frame_node {
@@ -154,32 +156,48 @@ static uint32_t path_add(const uintptr_t *frames, int n) {
     return parent;
 }
 
-/* Whether the path ending at `leaf` holds exactly frames[0..n) (a word loop: the runs are 1 to 7
- * words, too short for a call to memcmp). */
-static inline bool path_is(uint32_t leaf, const uintptr_t *frames, int n) {
-    int at = 0;
-    for (uint32_t id = leaf; id != HS_NO_NODE;) {
-        const struct frame_node *node = node_at(id);
-        int count = (int)node->count;
-        if (at + count > n) return false;
-        /* unrolled by count (1..7), one branch per node: the words differ rarely */
-        const uintptr_t *theirs = node->frames, *ours = frames + at;
-        uintptr_t differ = 0;
-        switch (count) {
-        case 7: differ |= theirs[6] ^ ours[6]; /* fall through */
-        case 6: differ |= theirs[5] ^ ours[5]; /* fall through */
-        case 5: differ |= theirs[4] ^ ours[4]; /* fall through */
-        case 4: differ |= theirs[3] ^ ours[3]; /* fall through */
-        case 3: differ |= theirs[2] ^ ours[2]; /* fall through */
-        case 2: differ |= theirs[1] ^ ours[1]; /* fall through */
-        case 1: differ |= theirs[0] ^ ours[0]; break;
-        default: return false; /* never: a node holds 1 to 7 frames */
-        }
-        if (differ) return false;
-        at += count;
-        id = node->parent;
+/* Every path of n frames is cut the same way (path_add): its leaf holds the first leaf_frames(n),
+ * every other node seven. So a lookup knows each node's share of the capture from the record's depth
+ * alone: it reads no node's count and branches on no node's contents, and the fetches of the nodes
+ * it can name before reading them (the record names three) start at once. */
+/* (n - 1) / 7 for 0 < n <= 4096 (a path is at most HEAPSNAP_FRAMES_LIMIT + 24 or HEAPSNAP_PYTHON_MAX_FRAMES
+ * frames), by a multiply: 2341 / 16384 is 1/7 plus less than 1/38000 */
+static inline int nodes_above_leaf(int n) { return (int)(((uint32_t)n - 1) * 2341u >> 14); }
+_Static_assert(NODE_FRAMES == 7, "nodes_above_leaf divides by 7");
+static inline int leaf_frames(int n, int above) { return n - above * NODE_FRAMES; }
+
+/* Comparisons give zero when the node's frames are the capture's, and are or'ed together: one test
+ * per lookup at the end, none per node, as the words differ rarely (and runs of 1 to 7 words are too
+ * short for a call to memcmp). */
+static inline uintptr_t leaf_differs(const struct frame_node *leaf, const uintptr_t *ours, int count) {
+    const uintptr_t *theirs = leaf->frames;
+    uintptr_t differ = 0;
+    switch (count) { /* 1..7, unrolled; from the record's depth, not the node's contents */
+    case 7: differ |= theirs[6] ^ ours[6]; /* fall through */
+    case 6: differ |= theirs[5] ^ ours[5]; /* fall through */
+    case 5: differ |= theirs[4] ^ ours[4]; /* fall through */
+    case 4: differ |= theirs[3] ^ ours[3]; /* fall through */
+    case 3: differ |= theirs[2] ^ ours[2]; /* fall through */
+    case 2: differ |= theirs[1] ^ ours[1]; /* fall through */
+    default: differ |= theirs[0] ^ ours[0];
     }
-    return at == n;
+    return differ;
+}
+
+static inline uintptr_t node_differs(const struct frame_node *node, const uintptr_t *ours) { /* a full node */
+    const uintptr_t *theirs = node->frames;
+    return (theirs[0] ^ ours[0]) | (theirs[1] ^ ours[1]) | (theirs[2] ^ ours[2]) | (theirs[3] ^ ours[3]) |
+           (theirs[4] ^ ours[4]) | (theirs[5] ^ ours[5]) | (theirs[6] ^ ours[6]);
+}
+
+/* The nodes past `node` on its path against frames[at..n), reached through parent ids. */
+static inline uintptr_t outer_differ(const struct frame_node *node, const uintptr_t *frames, int at, int n) {
+    uintptr_t differ = 0;
+    for (; at < n; at += NODE_FRAMES) {
+        node = node_at(node->parent);
+        differ |= node_differs(node, frames + at);
+    }
+    return differ;
 }
 
 static uintptr_t *path_copy(uint32_t leaf, uintptr_t *out) {
@@ -222,6 +240,9 @@ static inline int native_depth_of(const uintptr_t *frames, int depth) {
 }
 
 static inline uint64_t stack_hash_end(uint64_t running, uint32_t domain, int depth, bool truncated) {
+#ifdef STACK_HASH_DEPTH_ONLY /* a test build: stacks of one depth collide, so the comparison alone tells them apart */
+    running = HS_STACK_HASH_START;
+#endif
     return hash_end(running, (uint64_t)domain << 17 | (uint64_t)truncated << 16 | (uint64_t)depth);
 }
 
@@ -239,29 +260,71 @@ struct hs_stack *hs_stack_at(uint32_t id) {
 uint32_t hs_stack_count(void) { return atomic_load_explicit(&stack_count, memory_order_acquire); }
 
 static inline int inline_count(int native) { return native < HS_STACK_INLINE_FRAMES ? native : HS_STACK_INLINE_FRAMES; }
+_Static_assert(HS_STACK_INLINE_FRAMES == 3, "same_stack compares three inline frames at once");
+
+static inline uint32_t python_leaf_of(const struct hs_stack *s) { return s->depth > s->native_depth ? s->third_node : HS_NO_NODE; }
 
 void hs_stack_frames(const struct hs_stack *s, uintptr_t *out) {
     int n = inline_count(s->native_depth);
     memcpy(out, s->inline_frames, (size_t)n * sizeof *out);
-    path_copy(s->python_leaf, path_copy(s->native_leaf, out + n));
+    path_copy(python_leaf_of(s), path_copy(s->native_leaf, out + n));
 }
 
 /* Equal frames split at the same place, so the record's own split serves: no scan for the first
- * Python frame on a lookup. */
-static inline bool same_stack(const struct hs_stack *s, uint32_t domain, const uintptr_t *frames, int depth,
-                              uint16_t flags) {
+ * Python frame on a lookup. Out of line: inlined into table_find's probe loop, it ran out of
+ * registers (gcc 12 reloaded the node pointers from the stack for every word). */
+__attribute__((noinline)) static bool same_stack(const struct hs_stack *s, uint32_t domain, const uintptr_t *frames,
+                                                 int depth, uint16_t flags) {
     if (s->domain != domain || s->depth != depth || s->flags != flags) return false;
-    int native = s->native_depth, n = inline_count(native);
-    /* the leaf nodes' misses overlap the check of the inline frames (the record's second line) */
-    if (s->native_leaf != HS_NO_NODE) __builtin_prefetch(node_at(s->native_leaf));
-    if (s->python_leaf != HS_NO_NODE) __builtin_prefetch(node_at(s->python_leaf));
-    for (int k = 0; k < n; k++)
-        if (s->inline_frames[k] != frames[k]) return false;
-    return path_is(s->native_leaf, frames + n, native - n) && path_is(s->python_leaf, frames + native, depth - native);
+    int native = s->native_depth, n = inline_count(native), rest = native - n, python = depth - native;
+    /* The nodes' misses overlap each other and the check of the inline frames: the first two or three
+     * native nodes are named by the record, so the comparison waits for one round of misses, not one
+     * per node (the outer nodes, shared by many stacks, are mostly cached). */
+    const struct frame_node *leaf = NULL, *parent = NULL, *grandparent = NULL, *python_leaf = NULL;
+    int above = 0, first = 0;
+    if (rest > 0) {
+        leaf = node_at(s->native_leaf);
+        __builtin_prefetch(leaf);
+        above = nodes_above_leaf(rest);
+        first = leaf_frames(rest, above);
+        if (above > 0) {
+            parent = node_at(s->native_parent);
+            __builtin_prefetch(parent);
+        }
+        if (above > 1 && python == 0) {
+            grandparent = node_at(s->third_node);
+            __builtin_prefetch(grandparent);
+        }
+    }
+    if (python > 0) {
+        python_leaf = node_at(s->third_node);
+        __builtin_prefetch(python_leaf);
+    }
+    uintptr_t differ = 0;
+    if (n == HS_STACK_INLINE_FRAMES) /* nearly always */
+        differ = (s->inline_frames[0] ^ frames[0]) | (s->inline_frames[1] ^ frames[1]) | (s->inline_frames[2] ^ frames[2]);
+    else
+        for (int k = 0; k < n; k++) differ |= s->inline_frames[k] ^ frames[k];
+    if (rest > 0) {
+        const uintptr_t *ours = frames + n;
+        differ |= leaf_differs(leaf, ours, first);
+        if (above > 0) differ |= node_differs(parent, ours + first);
+        if (above > 1) {
+            if (!grandparent) grandparent = node_at(parent->parent);
+            differ |= node_differs(grandparent, ours + first + NODE_FRAMES) |
+                      outer_differ(grandparent, ours, first + 2 * NODE_FRAMES, rest);
+        }
+    }
+    if (python > 0) {
+        int count = leaf_frames(python, nodes_above_leaf(python));
+        differ |= leaf_differs(python_leaf, frames + native, count) | outer_differ(python_leaf, frames + native, count, python);
+    }
+    return differ == 0;
 }
 
+/* The id of (domain, frames) and its record in *out, or UINT32_MAX. */
 static uint32_t table_find(struct intern_table *t, uint64_t hash, uint32_t domain, const uintptr_t *frames,
-                           int depth, uint16_t flags) {
+                           int depth, uint16_t flags, struct hs_stack **out) {
     if (!t) return UINT32_MAX;
     size_t mask = t->capacity - 1;
     uint32_t tag = slot_tag(hash);
@@ -271,7 +334,10 @@ static uint32_t table_find(struct intern_table *t, uint64_t hash, uint32_t domai
         if ((slot & ~SLOT_ID_MASK) != tag) continue;
         uint32_t id = (slot & SLOT_ID_MASK) - 1;
         struct hs_stack *s = hs_stack_at(id);
-        if (s && same_stack(s, domain, frames, depth, flags)) return id;
+        if (s && same_stack(s, domain, frames, depth, flags)) {
+            *out = s;
+            return id;
+        }
     }
 }
 
@@ -304,15 +370,12 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
                    struct hs_stack **out) {
     uint64_t hash = stack_hash_end(hash_frames_from(running, frames, hashed, depth), domain, depth, truncated);
     uint16_t flags = truncated ? HEAPSNAP_STACK_TRUNCATED : 0;
-    uint32_t id = table_find(atomic_load_explicit(&intern_table, memory_order_acquire), hash, domain, frames, depth, flags);
-    if (id != UINT32_MAX) {
-        *out = hs_stack_at(id);
-        return id;
-    }
+    uint32_t id = table_find(atomic_load_explicit(&intern_table, memory_order_acquire), hash, domain, frames, depth, flags, out);
+    if (id != UINT32_MAX) return id;
     if (depth > (int)(HEAPSNAP_FRAMES_LIMIT + 24 + HEAPSNAP_PYTHON_MAX_FRAMES)) return UINT32_MAX; /* never: capture's bound */
     pthread_mutex_lock(&hs_stacks_append_lock);
     struct intern_table *t = atomic_load_explicit(&intern_table, memory_order_relaxed);
-    id = table_find(t, hash, domain, frames, depth, flags);
+    id = table_find(t, hash, domain, frames, depth, flags, out);
     if (id != UINT32_MAX) goto found;
     int native = native_depth_of(frames, depth);
     uint32_t count = atomic_load_explicit(&stack_count, memory_order_relaxed);
@@ -338,7 +401,9 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
     s->flags = flags;
     memcpy(s->inline_frames, frames, (size_t)n * sizeof *frames);
     s->native_leaf = native_leaf;
-    s->python_leaf = python_leaf;
+    s->native_parent = native_leaf != HS_NO_NODE ? node_at(native_leaf)->parent : HS_NO_NODE;
+    if (depth > native) s->third_node = python_leaf;
+    else s->third_node = s->native_parent != HS_NO_NODE ? node_at(s->native_parent)->parent : HS_NO_NODE;
     s->generation = UINT64_MAX; /* older than any peak: the first change saves the (empty) figures */
     id = count;
     atomic_store_explicit(&stack_count, count + 1, memory_order_release);

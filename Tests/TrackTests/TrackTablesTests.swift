@@ -239,4 +239,26 @@ final class TrackTablesTests: XCTestCase {
         try checkFork(library: library)
         try checkDeepStacks(maxFrames: "256", truncated: false, library: library)
     }
+
+    /// The stack table alone (Tests/Programs/tables/intern_exact.c, linked with tables.c): stacks of
+    /// every depth and native/Python split, each with variants one word apart, get ids of their own,
+    /// are found again and read back unchanged; then again with every stack of a depth on one slot and
+    /// tag (STACK_HASH_DEPTH_ONLY), so that the frame comparison alone tells them apart.
+    func testInternedStacksAreExactAtEveryDepthAndSplit() throws {
+        let dir = try TemporaryDirectory()
+        let track = TestPaths.packageRoot.appendingPathComponent("Sources/Track")
+        let program = TestPaths.packageRoot.appendingPathComponent("Tests/Programs/tables/intern_exact.c").path
+        let sources = ["tables.c", "peak.c", "memory.c", "sample.c"].map { track.appendingPathComponent($0).path }
+        for (name, defines, arguments) in [("intern_exact", [String](), [String]()),
+                                           ("intern_exact_colliding", ["-DSTACK_HASH_DEPTH_ONLY"], ["60"])] {
+            let binary = dir.path + "/" + name
+            let build = try runProcess("/usr/bin/gcc", ["-std=gnu11", "-O2"] + defines
+                                       + ["-I" + track.path, "-I" + track.appendingPathComponent("include").path, "-o", binary, program]
+                                       + sources + ["-lm", "-lpthread"], timeout: 300)
+            XCTAssertEqual(build.status, 0, build.stderr)
+            let run = try runProcess(binary, arguments)
+            XCTAssertEqual(run.status, 0, "\(name): \(run.stderr)")
+            XCTAssertTrue(run.stdout.hasPrefix("intern_exact: "), "\(name): \(run.stdout)")
+        }
+    }
 }
