@@ -799,18 +799,8 @@ static int grow_compact(struct hs_shard *sh, bool alone) {
         for (uint32_t taken = taken_slots(old[i].header); taken; taken &= taken - 1) {
             const struct hs_live_slot *s = &old[i].slots[slot_of(taken)];
             uint64_t hash = live_hash(0, (uintptr_t)((s->low & SLOT_ADDRESS_MASK) << 4));
-            struct hs_live_chunk *c = &chunks[home_of(hash, count)];
-            uint32_t room = free_slots(c->header);
-            if (room) { /* most blocks: the home chunk of a table a quarter emptier (as compact_place) */
-                uint32_t k = slot_of(room);
-                c->slots[k] = *s;
-                c->header |= tag_of(hash) << (4 * k);
-                sh->used++;
-            } else if (compact_place(chunks, count, hash, *s)) {
-                sh->used++;
-            } else {
-                move_to_wide(sh, s, alone);
-            }
+            if (compact_place(chunks, count, hash, *s)) sh->used++;
+            else move_to_wide(sh, s, alone);
         }
     }
     hs_unmap(old, (size_t)old_count * sizeof *chunks);
