@@ -77,9 +77,11 @@ struct hs_counts {
 /* A stack's frames are mostly not stored with it: past its innermost few, they are paths in a prefix
  * tree of frame nodes (tables.c), one path for the native part and one for the Python part, each
  * rooted at its outermost frame, so stacks share their common outer frames. The record is two cache
- * lines of an aligned pair: the first read by every lookup and written by every allocation and free
- * of the stack, the second holding the innermost frames (checked first by a lookup) and what changes
- * rarely. */
+ * lines of an aligned pair: the first is what a lookup compares, written once, when the record is
+ * made (and half of `at_peak`, written only by the first change after a new peak); the second is
+ * written by every allocation and free of the stack. Kept apart, so that with several threads a
+ * lookup does not wait for the line another thread's last change took to its own core, only the
+ * change does. */
 #define HS_NO_NODE UINT32_MAX
 #define HS_STACK_INLINE_FRAMES 3
 struct hs_stack {
@@ -87,23 +89,25 @@ struct hs_stack {
     uint16_t depth;                 /* all frames: native_depth native ones, then the Python ones */
     uint16_t native_depth : 12;     /* at most HEAPSNAP_FRAMES_LIMIT + 24 */
     uint16_t flags : 4;             /* HEAPSNAP_STACK_* */
-    /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h):
-     * `now` is the present, `at_peak` what it was at the high-water mark if it changed since. */
-    _Atomic uint32_t lock;
     /* The first nodes of the paths (tables.c), HS_NO_NODE where there are none: the native leaf (the
      * native path starts after the inline frames) and its parent, then the Python leaf or, in a stack
      * without Python frames, the native leaf's grandparent; so a lookup fetches them all at once
      * instead of one after the other. */
     uint32_t native_leaf, native_parent, third_node;
+    uint32_t unused;
+    uintptr_t inline_frames[HS_STACK_INLINE_FRAMES]; /* the first min(3, native_depth) frames */
+    /* `at_peak` is what the counts were at the high-water mark if they changed since (peak.h), in two
+     * halves that fill the lines: hs_counts_at_peak puts it together */
+    uint64_t at_peak_live_bytes, at_peak_live_blocks;
+    /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h). */
+    _Atomic uint32_t lock __attribute__((aligned(64)));
+    uint32_t unused_too;
     uint64_t generation;            /* hs_peak_generation when `now` last changed */
     struct hs_counts now;
-    uintptr_t inline_frames[HS_STACK_INLINE_FRAMES]; /* the first min(3, native_depth) frames */
-    struct hs_counts at_peak;
-    /* freed before their thread allocated again (churn.c); a running count like total_allocs, not
-     * copied at the peak: a peak file carries the count at the time it is written */
-    _Atomic uint64_t temporary_allocs;
+    uint64_t at_peak_total_allocs, at_peak_total_bytes;
 } __attribute__((aligned(128)));
 _Static_assert(sizeof(struct hs_stack) == 128, "a stack's record is two cache lines");
+_Static_assert(__builtin_offsetof(struct hs_stack, lock) == 64, "what lookups read is apart from what changes");
 _Static_assert(HEAPSNAP_STACK_TRUNCATED < 16 && HEAPSNAP_FRAMES_LIMIT + 24 < 4096, "a record's bit fields hold them");
 /* A stack's hash runs over its frames one word at a time, in order, so that a producer of frames (the
  * own unwinder) can fold each in as it writes it; domain, truncation and depth are folded in at the end
@@ -117,6 +121,10 @@ static inline uint64_t hs_stack_hash_step(uint64_t running, uint64_t word) {
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, uint64_t running, int hashed,
                    struct hs_stack **out);
 struct hs_stack *hs_stack_at(uint32_t id);
+/* The stack's blocks freed before their thread allocated again (churn.c): a running count like
+ * total_allocs, not copied at the peak (a peak file carries the count at the time it is written).
+ * Beside the records, not in them: it changes without the table locks, on other lines. */
+_Atomic uint64_t *hs_stack_temporaries(uint32_t id);
 uint32_t hs_stack_count(void);
 /* Writes the stack's `depth` frames, in capture order (native innermost first, then Python), to `out`. */
 void hs_stack_frames(const struct hs_stack *s, uintptr_t *out);

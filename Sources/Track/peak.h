@@ -35,7 +35,10 @@ static inline __attribute__((always_inline)) void hs_stack_change(struct hs_stac
     if (!alone) hs_stack_lock(s);
     uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
     if (s->generation != generation) {
-        s->at_peak = s->now;
+        s->at_peak_live_bytes = s->now.live_bytes;
+        s->at_peak_live_blocks = s->now.live_blocks;
+        s->at_peak_total_allocs = s->now.total_allocs;
+        s->at_peak_total_bytes = s->now.total_bytes;
         s->generation = generation;
     }
     s->now.live_bytes += (uint64_t)bytes;

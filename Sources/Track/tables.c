@@ -212,10 +212,11 @@ static uintptr_t *path_copy(uint32_t leaf, uintptr_t *out) {
 
 /* ---------------------------------------------------------------- stacks */
 
-#define HS_STACK_BLOCK 1024u /* stacks per mapping (128 KiB) */
+#define HS_STACK_BLOCK 1024u /* stacks per mapping (136 KiB) */
 #define STACK_BLOCKS 65536   /* of HS_STACK_BLOCK: up to 64 Mi distinct stacks */
 struct hs_stack_block {
     struct hs_stack stacks[HS_STACK_BLOCK];
+    _Atomic uint64_t temporaries[HS_STACK_BLOCK];
 };
 #define MAX_STACKS ((uint32_t)1 << 26) /* ids fit the 26 bits of an intern slot */
 #define SLOT_ID_BITS 26
@@ -255,6 +256,11 @@ static inline uint32_t slot_tag(uint64_t hash) { return (uint32_t)(hash >> 58) <
 struct hs_stack *hs_stack_at(uint32_t id) {
     struct hs_stack_block *block = atomic_load_explicit(&stack_blocks[id / HS_STACK_BLOCK], memory_order_acquire);
     return block ? &block->stacks[id % HS_STACK_BLOCK] : NULL;
+}
+
+_Atomic uint64_t *hs_stack_temporaries(uint32_t id) {
+    struct hs_stack_block *block = atomic_load_explicit(&stack_blocks[id / HS_STACK_BLOCK], memory_order_acquire);
+    return &block->temporaries[id % HS_STACK_BLOCK];
 }
 
 uint32_t hs_stack_count(void) { return atomic_load_explicit(&stack_count, memory_order_acquire); }
@@ -1003,7 +1009,7 @@ void hs_tables_after_fork_child(void) {
         struct hs_stack *s = hs_stack_at(id);
         s->now.total_allocs = 0;
         s->now.total_bytes = 0;
-        atomic_store_explicit(&s->temporary_allocs, 0, memory_order_relaxed);
+        atomic_store_explicit(hs_stack_temporaries(id), 0, memory_order_relaxed);
     }
     hs_peak_after_fork_child();
     hs_sample_after_fork_child();
