@@ -596,7 +596,11 @@ __attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the walk reads 3.11's is_entry and owner as one word");
 
 /* The walk for one layout: inlined once per supported version, so that the offsets are constants. */
-static inline __attribute__((always_inline)) int walk(const struct hs_py_layout *L, uint64_t *out, bool *truncated) {
+/* *running goes on as the stack's hash (internal.h) over the words written, in order: folded here,
+ * its chain of multiplications runs beside the walk's loads instead of after them. A word is folded
+ * when the next one is written or the walk ends, as a later shim frame may still mark it. */
+static inline __attribute__((always_inline)) int walk(const struct hs_py_layout *L, uint64_t *out, bool *truncated,
+                                                      uint64_t *running) {
     /* What PyGILState_GetThisThreadState answers, without the calls into libpython: the value of the
      * interpreter's own key (pthread_getspecific), once Py_Initialize has created it (before, and
      * after finalization, there is no thread state; the key of a deleted Py_tss_t reads as NULL). */
@@ -623,6 +627,7 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
     /* The bound on the chain: every frame either adds a word (at most HS_PY_MAX_FRAMES of them) or
      * goes the slow way, which counts; so a memo hit costs no count of its own. */
     uint64_t *o = out, *const end = out + HS_PY_MAX_FRAMES;
+    uint64_t hash = *running;
     unsigned slow = 0;
     const uintptr_t innermost = frame;
     for (; frame; frame = load_ptr(frame, L->frame_previous)) {
@@ -655,25 +660,29 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
         }
         if (__builtin_expect(o == end, 0)) {
             *truncated = true;
-            return HS_PY_MAX_FRAMES;
+            goto done;
         }
+        if (o > out) hash = hs_stack_hash_step(hash, o[-1]);
         *o++ = word;
     }
-    return (int)(o - out);
+    goto done;
 rejected:
     atomic_fetch_add_explicit(&rejected_walks, 1, memory_order_relaxed);
     *truncated = true;
+done:
+    if (o > out) hash = hs_stack_hash_step(hash, o[-1]);
+    *running = hash;
     return (int)(o - out);
 }
 
-static int walk_311(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[0], out, truncated); }
-static int walk_312(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[1], out, truncated); }
-static int walk_313(uint64_t *out, bool *truncated) { return walk(&hs_py_layouts[2], out, truncated); }
-static int (*const walkers[])(uint64_t *, bool *) = {walk_311, walk_312, walk_313};
+static int walk_311(uint64_t *out, bool *truncated, uint64_t *running) { return walk(&hs_py_layouts[0], out, truncated, running); }
+static int walk_312(uint64_t *out, bool *truncated, uint64_t *running) { return walk(&hs_py_layouts[1], out, truncated, running); }
+static int walk_313(uint64_t *out, bool *truncated, uint64_t *running) { return walk(&hs_py_layouts[2], out, truncated, running); }
+static int (*const walkers[])(uint64_t *, bool *, uint64_t *) = {walk_311, walk_312, walk_313};
 _Static_assert(sizeof walkers / sizeof walkers[0] == sizeof hs_py_layouts / sizeof hs_py_layouts[0], "one walk per layout");
 
 /* Set once, before hs_py_state turns HS_PY_CAPTURING (release), which readers load (acquire) first. */
-int (*hs_py_walker)(uint64_t *out, bool *truncated);
+int (*hs_py_walker)(uint64_t *out, bool *truncated, uint64_t *running);
 
 /* ---------------------------------------------------------------- finding the interpreter */
 

@@ -26,7 +26,8 @@ void hs_python_init(void);
 /* Looks again (an interpreter dlopen'ed since); outside any tracker lock. */
 void hs_python_refresh(void);
 /* Appends the calling thread's Python frames (innermost first) to `out` (room for
- * HS_PY_MAX_FRAMES); returns how many; sets *truncated when the chain was cut. Inside malloc.
+ * HS_PY_MAX_FRAMES); returns how many; sets *truncated when the chain was cut; folds the words it
+ * wrote into *running (the stack hash of internal.h, in order). Inside malloc.
  * Inline: a process with no interpreter pays a load and a countdown, not a call. An interpreter
  * dlopen'ed by an embedding program is looked for every few thousand allocations of a thread (one
  * dl_iterate_phdr step), and at every snapshot. The interpreter allocates thousands of times while
@@ -34,11 +35,11 @@ void hs_python_refresh(void);
 enum { HS_PY_SEARCHING = 0, HS_PY_CAPTURING = 1, HS_PY_OFF = 2 }; /* hs_py_state */
 extern _Atomic int hs_py_state;
 extern __thread unsigned hs_py_search_countdown __attribute__((tls_model("initial-exec")));
-extern int (*hs_py_walker)(uint64_t *out, bool *truncated); /* the walk for the interpreter's layout */
+extern int (*hs_py_walker)(uint64_t *out, bool *truncated, uint64_t *running); /* the walk for the interpreter's layout */
 void hs_python_search_again(void);
-static inline int hs_python_frames(uint64_t *out, bool *truncated) {
+static inline int hs_python_frames(uint64_t *out, bool *truncated, uint64_t *running) {
     int s = atomic_load_explicit(&hs_py_state, memory_order_acquire);
-    if (s == HS_PY_CAPTURING) return hs_py_walker(out, truncated);
+    if (s == HS_PY_CAPTURING) return hs_py_walker(out, truncated, running);
     if (s == HS_PY_SEARCHING && hs_py_search_countdown-- == 0) hs_python_search_again();
     return 0;
 }
