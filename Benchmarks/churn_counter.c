@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <time.h>
 
-static _Atomic uint64_t temporaries_of[4];
-_Atomic uint64_t *hs_stack_temporaries(uint32_t id) { return &temporaries_of[id & 3]; }
+static struct hs_stack *stacks[4];
+struct hs_stack *hs_stack_at(uint32_t id) { return stacks[id & 3]; }
 
 int main(int argc, char **argv) {
     int temporary = argc > 1 && argv[1][0] == 't';
     long pairs = argc > 2 ? atol(argv[2]) : 200000000L;
+    for (int i = 0; i < 4; i++) stacks[i] = calloc(1, sizeof(struct hs_stack) + 8);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (long i = 0; i < pairs; i++) {
@@ -24,7 +25,7 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &b);
     double ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)pairs;
     unsigned long long temporaries = 0;
-    for (int i = 0; i < 4; i++) temporaries += temporaries_of[i];
+    for (int i = 0; i < 4; i++) temporaries += stacks[i]->temporary_allocs;
     printf("churn_counter: mode=%s pairs=%ld ns_per_pair=%.2f temporaries=%llu\n", temporary ? "temporary" : "kept",
            pairs, ns, temporaries);
     return 0;

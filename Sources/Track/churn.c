@@ -26,6 +26,6 @@ void hs_churn_freed(uintptr_t address, uint32_t stack_id) {
     if (__builtin_expect(address != last_address, 1)) return;
     last_address = 0;
     if (stack_id != last_stack) return;
-    atomic_fetch_add_explicit(hs_stack_temporaries(stack_id), 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hs_stack_at(stack_id)->temporary_allocs, 1, memory_order_relaxed);
 }
 #endif

@@ -99,15 +99,25 @@ struct hs_stack {
     /* `at_peak` is what the counts were at the high-water mark if they changed since (peak.h), in two
      * halves that fill the lines: hs_counts_at_peak puts it together */
     uint64_t at_peak_live_bytes, at_peak_live_blocks;
-    /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h). */
-    _Atomic uint32_t lock __attribute__((aligned(64)));
-    uint32_t unused_too;
-    uint64_t generation;            /* hs_peak_generation when `now` last changed */
+    /* One stack's blocks live in many shards, so its counters have a lock of their own (peak.h): bit
+     * 0 here. Above it, the low 56 bits of hs_peak_generation when `now` last changed (a new peak takes
+     * an allocation, and 2^56 of them do not happen). One word, so that the line holds all a change
+     * writes. */
+    _Atomic uint64_t lock_and_generation __attribute__((aligned(64)));
     struct hs_counts now;
     uint64_t at_peak_total_allocs, at_peak_total_bytes;
+    /* freed before their thread allocated again (churn.c); a running count like total_allocs, not
+     * copied at the peak: a peak file carries the count at the time it is written */
+    _Atomic uint64_t temporary_allocs;
 } __attribute__((aligned(128)));
+#define HS_STACK_LOCKED ((uint64_t)1)
+#define HS_STACK_GENERATION_SHIFT 8
+#define HS_STACK_GENERATION_NONE (UINT64_MAX << HS_STACK_GENERATION_SHIFT) /* unlocked, never a generation */
+static inline uint64_t hs_stack_generation_word(uint64_t generation) {
+    return generation << HS_STACK_GENERATION_SHIFT; /* its low 56 bits, unlocked */
+}
 _Static_assert(sizeof(struct hs_stack) == 128, "a stack's record is two cache lines");
-_Static_assert(__builtin_offsetof(struct hs_stack, lock) == 64, "what lookups read is apart from what changes");
+_Static_assert(__builtin_offsetof(struct hs_stack, lock_and_generation) == 64, "what lookups read is apart from what changes");
 _Static_assert(HEAPSNAP_STACK_TRUNCATED < 16 && HEAPSNAP_FRAMES_LIMIT + 24 < 4096, "a record's bit fields hold them");
 /* A stack's hash runs over its frames one word at a time, in order, so that a producer of frames (the
  * own unwinder) can fold each in as it writes it; domain, truncation and depth are folded in at the end
@@ -121,10 +131,6 @@ static inline uint64_t hs_stack_hash_step(uint64_t running, uint64_t word) {
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, uint64_t running, int hashed,
                    struct hs_stack **out);
 struct hs_stack *hs_stack_at(uint32_t id);
-/* The stack's blocks freed before their thread allocated again (churn.c): a running count like
- * total_allocs, not copied at the peak (a peak file carries the count at the time it is written).
- * Beside the records, not in them: it changes without the table locks, on other lines. */
-_Atomic uint64_t *hs_stack_temporaries(uint32_t id);
 uint32_t hs_stack_count(void);
 /* Writes the stack's `depth` frames, in capture order (native innermost first, then Python), to `out`. */
 void hs_stack_frames(const struct hs_stack *s, uintptr_t *out);

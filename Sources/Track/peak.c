@@ -26,7 +26,8 @@ void hs_peak_raised(bool alone) {
 
 struct hs_counts hs_counts_at_peak(const struct hs_stack *s) {
     uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
-    if (s->generation != generation) return s->now;
+    uint64_t word = atomic_load_explicit(&s->lock_and_generation, memory_order_relaxed) & ~HS_STACK_LOCKED;
+    if (word != hs_stack_generation_word(generation)) return s->now;
     return (struct hs_counts){s->at_peak_live_bytes, s->at_peak_live_blocks, s->at_peak_total_allocs, s->at_peak_total_bytes};
 }
 

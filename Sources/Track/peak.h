@@ -19,27 +19,27 @@
 
 #include "internal.h"
 
-static inline void hs_stack_lock(struct hs_stack *s) {
-    while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire)) {
-        while (atomic_load_explicit(&s->lock, memory_order_relaxed)) __builtin_ia32_pause();
+/* Takes the stack's lock (a bit of its word) and returns the word as it was, unlocked. */
+static inline uint64_t hs_stack_lock(struct hs_stack *s) {
+    for (;;) {
+        uint64_t word = atomic_fetch_or_explicit(&s->lock_and_generation, HS_STACK_LOCKED, memory_order_acquire);
+        if (!(word & HS_STACK_LOCKED)) return word;
+        while (atomic_load_explicit(&s->lock_and_generation, memory_order_relaxed) & HS_STACK_LOCKED) __builtin_ia32_pause();
     }
 }
-
-static inline void hs_stack_unlock(struct hs_stack *s) { atomic_store_explicit(&s->lock, 0, memory_order_release); }
 
 /* Applies a change to a stack's present figures, saving them first if this is the first change since
  * the latest peak. `allocated` counts a new allocation of `bytes` in the totals. `alone`: this thread
  * has the tables to itself (tables.c), so nobody else changes the stack and its lock can stay. */
 static inline __attribute__((always_inline)) void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t blocks,
                                                                   bool allocated, bool alone) {
-    if (!alone) hs_stack_lock(s);
-    uint64_t generation = atomic_load_explicit(&hs_peak_generation, memory_order_relaxed);
-    if (s->generation != generation) {
+    uint64_t word = alone ? atomic_load_explicit(&s->lock_and_generation, memory_order_relaxed) : hs_stack_lock(s);
+    uint64_t current = hs_stack_generation_word(atomic_load_explicit(&hs_peak_generation, memory_order_relaxed));
+    if (word != current) {
         s->at_peak_live_bytes = s->now.live_bytes;
         s->at_peak_live_blocks = s->now.live_blocks;
         s->at_peak_total_allocs = s->now.total_allocs;
         s->at_peak_total_bytes = s->now.total_bytes;
-        s->generation = generation;
     }
     s->now.live_bytes += (uint64_t)bytes;
     s->now.live_blocks += (uint64_t)blocks;
@@ -47,7 +47,9 @@ static inline __attribute__((always_inline)) void hs_stack_change(struct hs_stac
         s->now.total_allocs += (uint64_t)blocks;
         s->now.total_bytes += (uint64_t)bytes;
     }
-    if (!alone) hs_stack_unlock(s);
+    /* the generation, and with it the lock's release */
+    if (!alone) atomic_store_explicit(&s->lock_and_generation, current, memory_order_release);
+    else if (word != current) atomic_store_explicit(&s->lock_and_generation, current, memory_order_relaxed);
 }
 
 /* hs_current_bytes plus or minus a block: alone, a load and a store (whole, so that readers without

@@ -292,7 +292,7 @@ static void write_snapshot(struct hs_writer *w, struct capture *c, enum hs_trigg
         hs_put_u64(w, c->counts[id].total_allocs);
         hs_put_u64(w, c->counts[id].total_bytes);
         /* a running count (churn.c), read as written: it changes without the table locks anyway */
-        hs_put_u64(w, atomic_load_explicit(hs_stack_temporaries(id), memory_order_relaxed));
+        hs_put_u64(w, atomic_load_explicit(&s->temporary_allocs, memory_order_relaxed));
         /* the frames come back from the prefix tree (tables.c), as captured */
         static uintptr_t frames[HEAPSNAP_FRAMES_LIMIT + 24 + HEAPSNAP_PYTHON_MAX_FRAMES];
         hs_stack_frames(s, frames);

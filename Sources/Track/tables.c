@@ -212,11 +212,10 @@ static uintptr_t *path_copy(uint32_t leaf, uintptr_t *out) {
 
 /* ---------------------------------------------------------------- stacks */
 
-#define HS_STACK_BLOCK 1024u /* stacks per mapping (136 KiB) */
+#define HS_STACK_BLOCK 1024u /* stacks per mapping (128 KiB) */
 #define STACK_BLOCKS 65536   /* of HS_STACK_BLOCK: up to 64 Mi distinct stacks */
 struct hs_stack_block {
     struct hs_stack stacks[HS_STACK_BLOCK];
-    _Atomic uint64_t temporaries[HS_STACK_BLOCK];
 };
 #define MAX_STACKS ((uint32_t)1 << 26) /* ids fit the 26 bits of an intern slot */
 #define SLOT_ID_BITS 26
@@ -256,11 +255,6 @@ static inline uint32_t slot_tag(uint64_t hash) { return (uint32_t)(hash >> 58) <
 struct hs_stack *hs_stack_at(uint32_t id) {
     struct hs_stack_block *block = atomic_load_explicit(&stack_blocks[id / HS_STACK_BLOCK], memory_order_acquire);
     return block ? &block->stacks[id % HS_STACK_BLOCK] : NULL;
-}
-
-_Atomic uint64_t *hs_stack_temporaries(uint32_t id) {
-    struct hs_stack_block *block = atomic_load_explicit(&stack_blocks[id / HS_STACK_BLOCK], memory_order_acquire);
-    return &block->temporaries[id % HS_STACK_BLOCK];
 }
 
 uint32_t hs_stack_count(void) { return atomic_load_explicit(&stack_count, memory_order_acquire); }
@@ -410,7 +404,8 @@ uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool tru
     s->native_parent = native_leaf != HS_NO_NODE ? node_at(native_leaf)->parent : HS_NO_NODE;
     if (depth > native) s->third_node = python_leaf;
     else s->third_node = s->native_parent != HS_NO_NODE ? node_at(s->native_parent)->parent : HS_NO_NODE;
-    s->generation = UINT64_MAX; /* older than any peak: the first change saves the (empty) figures */
+    /* unlocked, and older than any peak: the first change saves the (empty) figures */
+    atomic_store_explicit(&s->lock_and_generation, HS_STACK_GENERATION_NONE, memory_order_relaxed);
     id = count;
     atomic_store_explicit(&stack_count, count + 1, memory_order_release);
     table_place(t, hash, id);
@@ -1009,7 +1004,7 @@ void hs_tables_after_fork_child(void) {
         struct hs_stack *s = hs_stack_at(id);
         s->now.total_allocs = 0;
         s->now.total_bytes = 0;
-        atomic_store_explicit(hs_stack_temporaries(id), 0, memory_order_relaxed);
+        atomic_store_explicit(&s->temporary_allocs, 0, memory_order_relaxed);
     }
     hs_peak_after_fork_child();
     hs_sample_after_fork_child();
