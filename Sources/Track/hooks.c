@@ -70,12 +70,7 @@ static int record_chosen(uint32_t domain, uintptr_t address, uint64_t size, uint
     uint64_t running;
     int hashed;
     uintptr_t *frames = capture(raw, &depth, &truncated, caller, entry, &running, &hashed);
-    /* the Python frames go after the native ones; the walk hashes them on where the hash covers
-     * every native frame, else hs_intern hashes the rest */
-    uint64_t python_running = running;
-    int python = hs_python_frames((uint64_t *)frames + depth, &truncated, &python_running);
-    if (hashed == depth) running = python_running, hashed += python;
-    depth += python;
+    depth += hs_python_frames((uint64_t *)frames + depth, &truncated, &running, &hashed, depth); /* after the native ones */
     struct hs_stack *stack;
     uint32_t id = hs_intern(domain, frames, depth, truncated, running, hashed, &stack);
     if (id == UINT32_MAX) {

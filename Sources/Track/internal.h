@@ -126,6 +126,10 @@ _Static_assert(HEAPSNAP_STACK_TRUNCATED < 16 && HEAPSNAP_FRAMES_LIMIT + 24 < 409
 static inline uint64_t hs_stack_hash_step(uint64_t running, uint64_t word) {
     return (running ^ word) * 0xff51afd7ed558ccdull; /* odd: a bijection of the running value per word */
 }
+/* The running value that a step over a word 0 takes to `running` (the multiplier's inverse mod 2^64):
+ * so a producer that folds each word one step late can start with a step over nothing. */
+static inline uint64_t hs_stack_hash_before(uint64_t running) { return running * 0x4f74430c22a54005ull; }
+_Static_assert(0xff51afd7ed558ccdull * 0x4f74430c22a54005ull == 1, "the inverse of the hash's multiplier");
 /* Returns the id of (domain, frames) and its record, interning it if new; UINT32_MAX on failure.
  * `running` is the hash of frames[0 .. hashed) (HS_STACK_HASH_START when hashed = 0). */
 uint32_t hs_intern(uint32_t domain, const uintptr_t *frames, int depth, bool truncated, uint64_t running, int hashed,

@@ -31,9 +31,10 @@ static inline uint64_t hs_stack_lock(struct hs_stack *s) {
 /* Applies a change to a stack's present figures, saving them first if this is the first change since
  * the latest peak. `allocated` counts a new allocation of `bytes` in the totals. `alone`: this thread
  * has the tables to itself (tables.c), so nobody else changes the stack and its lock can stay. */
-static inline __attribute__((always_inline)) void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t blocks,
-                                                                  bool allocated, bool alone) {
-    uint64_t word = alone ? atomic_load_explicit(&s->lock_and_generation, memory_order_relaxed) : hs_stack_lock(s);
+/* hs_stack_change's work once the stack's word is read (and, shared, the stack locked): returns the
+ * word the stack is to have, unlocked. */
+static inline __attribute__((always_inline)) uint64_t hs_stack_apply(struct hs_stack *s, uint64_t word, int64_t bytes,
+                                                                     int64_t blocks, bool allocated) {
     uint64_t current = hs_stack_generation_word(atomic_load_explicit(&hs_peak_generation, memory_order_relaxed));
     if (word != current) {
         s->at_peak_live_bytes = s->now.live_bytes;
@@ -47,9 +48,19 @@ static inline __attribute__((always_inline)) void hs_stack_change(struct hs_stac
         s->now.total_allocs += (uint64_t)blocks;
         s->now.total_bytes += (uint64_t)bytes;
     }
-    /* the generation, and with it the lock's release */
-    if (!alone) atomic_store_explicit(&s->lock_and_generation, current, memory_order_release);
-    else if (word != current) atomic_store_explicit(&s->lock_and_generation, current, memory_order_relaxed);
+    return current;
+}
+
+static inline __attribute__((always_inline)) void hs_stack_change(struct hs_stack *s, int64_t bytes, int64_t blocks,
+                                                                  bool allocated, bool alone) {
+    if (alone) {
+        uint64_t word = atomic_load_explicit(&s->lock_and_generation, memory_order_relaxed);
+        uint64_t next = hs_stack_apply(s, word, bytes, blocks, allocated);
+        if (next != word) atomic_store_explicit(&s->lock_and_generation, next, memory_order_relaxed);
+    } else {
+        uint64_t next = hs_stack_apply(s, hs_stack_lock(s), bytes, blocks, allocated);
+        atomic_store_explicit(&s->lock_and_generation, next, memory_order_release); /* and unlocks */
+    }
 }
 
 /* hs_current_bytes plus or minus a block: alone, a load and a store (whole, so that readers without

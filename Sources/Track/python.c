@@ -599,20 +599,20 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the walk reads 3.11's
 /* *running goes on as the stack's hash (internal.h) over the words written, in order: folded here,
  * its chain of multiplications runs beside the walk's loads instead of after them. A word is folded
  * when the next one is written or the walk ends, as a later shim frame may still mark it. */
-static inline __attribute__((always_inline)) int walk(const struct hs_py_layout *L, uint64_t *out, bool *truncated,
-                                                      uint64_t *running) {
+static inline __attribute__((always_inline)) struct hs_py_walk walk(const struct hs_py_layout *L, uint64_t *out,
+                                                                    bool *truncated, uint64_t running) {
     /* What PyGILState_GetThisThreadState answers, without the calls into libpython: the value of the
      * interpreter's own key (pthread_getspecific), once Py_Initialize has created it (before, and
      * after finalization, there is no thread state; the key of a deleted Py_tss_t reads as NULL). */
     const char *tss = runtime + L->runtime_tss_key;
-    if (*(const volatile int *)tss == 0) return 0;
-    if (L->runtime_auto_interpreter && *(void *const volatile *)(runtime + L->runtime_auto_interpreter) == NULL) return 0;
+    if (*(const volatile int *)tss == 0) return (struct hs_py_walk){running, 0};
+    if (L->runtime_auto_interpreter && *(void *const volatile *)(runtime + L->runtime_auto_interpreter) == NULL) return (struct hs_py_walk){running, 0};
     uintptr_t tstate = (uintptr_t)pthread_getspecific(*(const volatile pthread_key_t *)(tss + HS_PY_TSS_KEY));
-    if (!tstate || (tstate & 7)) return 0;
+    if (!tstate || (tstate & 7)) return (struct hs_py_walk){running, 0};
     uintptr_t frame;
     if (L->tstate_cframe) {
         uintptr_t cframe = load_ptr(tstate, L->tstate_cframe);
-        if (!cframe || (cframe & 7)) return 0;
+        if (!cframe || (cframe & 7)) return (struct hs_py_walk){running, 0};
         frame = load_ptr(cframe, L->cframe_current);
     } else {
         frame = load_ptr(tstate, L->cframe_current);
@@ -622,12 +622,14 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
     struct thread_state *ts = thread_state;
     if (__builtin_expect(!ts, 0) && !(ts = new_thread_state())) {
         *truncated = true; /* no memory for the caches: no Python frames this time */
-        return 0;
+        return (struct hs_py_walk){running, 0};
     }
     /* The bound on the chain: every frame either adds a word (at most HS_PY_MAX_FRAMES of them) or
      * goes the slow way, which counts; so a memo hit costs no count of its own. */
     uint64_t *o = out, *const end = out + HS_PY_MAX_FRAMES;
-    uint64_t hash = *running;
+    /* `pending`, the last word written, is folded when the next is written or at the end; before the
+     * first, a 0 that hash_before makes a step over nothing */
+    uint64_t hash = hs_stack_hash_before(running), pending = 0;
     unsigned slow = 0;
     const uintptr_t innermost = frame;
     for (; frame; frame = load_ptr(frame, L->frame_previous)) {
@@ -649,7 +651,7 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
             unsigned owner = L->frame_is_entry ? flags >> 8 : flags;
             if (owner == HS_PY_OWNED_BY_CSTACK) {
                 /* 3.12+: the shim under the first frame of each evaluation loop */
-                if (o > out) o[-1] |= HS_PY_ENTRY_BIT;
+                if (o > out) o[-1] |= HS_PY_ENTRY_BIT, pending |= HS_PY_ENTRY_BIT;
                 continue;
             }
             if (__builtin_expect(owner > HS_PY_OWNED_BY_CSTACK, 0)) goto rejected;
@@ -662,27 +664,32 @@ static inline __attribute__((always_inline)) int walk(const struct hs_py_layout 
             *truncated = true;
             goto done;
         }
-        if (o > out) hash = hs_stack_hash_step(hash, o[-1]);
-        *o++ = word;
+        hash = hs_stack_hash_step(hash, pending);
+        *o++ = pending = word;
     }
     goto done;
 rejected:
     atomic_fetch_add_explicit(&rejected_walks, 1, memory_order_relaxed);
     *truncated = true;
 done:
-    if (o > out) hash = hs_stack_hash_step(hash, o[-1]);
-    *running = hash;
-    return (int)(o - out);
+    hash = hs_stack_hash_step(hash, pending);
+    return (struct hs_py_walk){hash, (int)(o - out)};
 }
 
-static int walk_311(uint64_t *out, bool *truncated, uint64_t *running) { return walk(&hs_py_layouts[0], out, truncated, running); }
-static int walk_312(uint64_t *out, bool *truncated, uint64_t *running) { return walk(&hs_py_layouts[1], out, truncated, running); }
-static int walk_313(uint64_t *out, bool *truncated, uint64_t *running) { return walk(&hs_py_layouts[2], out, truncated, running); }
-static int (*const walkers[])(uint64_t *, bool *, uint64_t *) = {walk_311, walk_312, walk_313};
+static struct hs_py_walk walk_311(uint64_t *out, bool *truncated, uint64_t running) {
+    return walk(&hs_py_layouts[0], out, truncated, running);
+}
+static struct hs_py_walk walk_312(uint64_t *out, bool *truncated, uint64_t running) {
+    return walk(&hs_py_layouts[1], out, truncated, running);
+}
+static struct hs_py_walk walk_313(uint64_t *out, bool *truncated, uint64_t running) {
+    return walk(&hs_py_layouts[2], out, truncated, running);
+}
+static struct hs_py_walk (*const walkers[])(uint64_t *, bool *, uint64_t) = {walk_311, walk_312, walk_313};
 _Static_assert(sizeof walkers / sizeof walkers[0] == sizeof hs_py_layouts / sizeof hs_py_layouts[0], "one walk per layout");
 
 /* Set once, before hs_py_state turns HS_PY_CAPTURING (release), which readers load (acquire) first. */
-int (*hs_py_walker)(uint64_t *out, bool *truncated, uint64_t *running);
+struct hs_py_walk (*hs_py_walker)(uint64_t *out, bool *truncated, uint64_t running);
 
 /* ---------------------------------------------------------------- finding the interpreter */
 

@@ -26,8 +26,9 @@ void hs_python_init(void);
 /* Looks again (an interpreter dlopen'ed since); outside any tracker lock. */
 void hs_python_refresh(void);
 /* Appends the calling thread's Python frames (innermost first) to `out` (room for
- * HS_PY_MAX_FRAMES); returns how many; sets *truncated when the chain was cut; folds the words it
- * wrote into *running (the stack hash of internal.h, in order). Inside malloc.
+ * HS_PY_MAX_FRAMES), after `native` frames; returns how many; sets *truncated when the chain was cut.
+ * Where *running is the hash (internal.h) of all `native` frames (*hashed == native), goes on with
+ * it over the words it wrote and counts them in *hashed. Inside malloc.
  * Inline: a process with no interpreter pays a load and a countdown, not a call. An interpreter
  * dlopen'ed by an embedding program is looked for every few thousand allocations of a thread (one
  * dl_iterate_phdr step), and at every snapshot. The interpreter allocates thousands of times while
@@ -35,11 +36,23 @@ void hs_python_refresh(void);
 enum { HS_PY_SEARCHING = 0, HS_PY_CAPTURING = 1, HS_PY_OFF = 2 }; /* hs_py_state */
 extern _Atomic int hs_py_state;
 extern __thread unsigned hs_py_search_countdown __attribute__((tls_model("initial-exec")));
-extern int (*hs_py_walker)(uint64_t *out, bool *truncated, uint64_t *running); /* the walk for the interpreter's layout */
+/* the walk for the interpreter's layout: the frames written, and `running` gone on over them (in
+ * registers, both) */
+struct hs_py_walk {
+    uint64_t hash;
+    int frames;
+};
+extern struct hs_py_walk (*hs_py_walker)(uint64_t *out, bool *truncated, uint64_t running);
 void hs_python_search_again(void);
-static inline int hs_python_frames(uint64_t *out, bool *truncated, uint64_t *running) {
+static inline int hs_python_frames(uint64_t *out, bool *truncated, uint64_t *running, int *hashed, int native) {
     int s = atomic_load_explicit(&hs_py_state, memory_order_acquire);
-    if (s == HS_PY_CAPTURING) return hs_py_walker(out, truncated, running);
+    if (s == HS_PY_CAPTURING) {
+        /* the walk goes on with the native frames' hash where it covers them all (else hs_intern
+         * hashes the rest) */
+        struct hs_py_walk w = hs_py_walker(out, truncated, *running);
+        if (*hashed == native) *running = w.hash, *hashed += w.frames;
+        return w.frames;
+    }
     if (s == HS_PY_SEARCHING && hs_py_search_countdown-- == 0) hs_python_search_again();
     return 0;
 }
