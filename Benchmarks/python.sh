@@ -29,7 +29,8 @@ fi
 runs=$work/python-runs
 rm -rf "$runs" && mkdir -p "$runs"
 script=$here/python_workload.py
-tools="plain heapsnap no_python_frames tracemalloc memray"
+# BENCH_PYTHON_TOOLS: a subset, for more rounds of the paired ratio alone ("plain heapsnap no_python_frames")
+tools=${BENCH_PYTHON_TOOLS:-plain heapsnap no_python_frames tracemalloc memray}
 echo
 echo "== python: $script $rounds rounds under $("$python" -VV | head -1), PYTHONMALLOC=malloc; median of $repeat interleaved runs"
 for ((run = 1; run <= repeat; run++)); do
