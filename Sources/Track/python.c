@@ -596,7 +596,7 @@ __attribute__((noinline)) static uint64_t frame_word(uintptr_t frame, uintptr_t 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the walk reads 3.11's is_entry and owner as one word");
 
 /* The walk for one layout: inlined once per supported version, so that the offsets are constants. */
-/* *running goes on as the stack's hash (internal.h) over the words written, in order: folded here,
+/* `running` goes on as the stack's hash (internal.h) over the words written, in order: folded here,
  * its chain of multiplications runs beside the walk's loads instead of after them. A word is folded
  * when the next one is written or the walk ends, as a later shim frame may still mark it. */
 static inline __attribute__((always_inline)) struct hs_py_walk walk(const struct hs_py_layout *L, uint64_t *out,
